@@ -1,0 +1,229 @@
+"""Frequency axes and filterbanks: mel (librosa-compatible) and log-frequency.
+
+Conventions (the off-by-half-bin trap of spectrogram viewers): FFT bin ``k``
+stands for the frequency at its centre, ``k * sr / n_fft`` Hz.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy import sparse
+
+from spectroview.dsp.params import ParameterError, SpectrogramParams
+
+__all__ = [
+    "fft_frequencies",
+    "hz_to_mel",
+    "logfreq_edges",
+    "logfreq_filterbank",
+    "mel_filterbank",
+    "mel_frequencies",
+    "mel_to_hz",
+    "row_frequencies",
+    "row_projection",
+]
+
+# Slaney's Auditory Toolbox mel scale: linear below 1 kHz, logarithmic above.
+_F_SP = 200.0 / 3
+_MIN_LOG_HZ = 1000.0
+_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
+_LOGSTEP = np.log(6.4) / 27.0
+
+
+def hz_to_mel(frequencies: np.ndarray | float, *, htk: bool = False) -> np.ndarray:
+    """Hz to mels: HTK ``2595 log10(1 + f/700)`` or Slaney's (as librosa).
+
+    Returns float64 of the input's shape.
+    """
+    f = np.asanyarray(frequencies, dtype=np.float64)
+    if htk:
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+    mels = f / _F_SP
+    log_part = f >= _MIN_LOG_HZ
+    return np.where(
+        log_part,
+        _MIN_LOG_MEL + np.log(np.maximum(f, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOGSTEP,
+        mels,
+    )
+
+
+def mel_to_hz(mels: np.ndarray | float, *, htk: bool = False) -> np.ndarray:
+    """Mels to Hz, the inverse of :func:`hz_to_mel`.  float64."""
+    m = np.asanyarray(mels, dtype=np.float64)
+    if htk:
+        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+    return np.where(m >= _MIN_LOG_MEL, _MIN_LOG_HZ * np.exp(_LOGSTEP * (m - _MIN_LOG_MEL)), _F_SP * m)
+
+
+def mel_frequencies(n_mels: int = 128, *, fmin: float = 0.0, fmax: float = 11025.0, htk: bool = False) -> np.ndarray:
+    """``n_mels`` frequencies in Hz evenly spaced in mel from fmin to fmax.  (n_mels,) float64."""
+    mels = np.linspace(hz_to_mel(fmin, htk=htk), hz_to_mel(fmax, htk=htk), n_mels)
+    return mel_to_hz(mels, htk=htk)
+
+
+def fft_frequencies(*, sr: float, n_fft: int) -> np.ndarray:
+    """Centre frequency of each rfft bin, ``k * sr / n_fft`` Hz.  (1 + n_fft//2,) float64."""
+    return np.fft.rfftfreq(n=n_fft, d=1.0 / sr)
+
+
+@lru_cache(maxsize=32)
+def _mel_filterbank_cached(sr: float, n_fft: int, n_mels: int, fmin: float, fmax: float, htk: bool, norm: str | None):
+    fftfreqs = fft_frequencies(sr=sr, n_fft=n_fft)
+    mel_f = mel_frequencies(n_mels + 2, fmin=fmin, fmax=fmax, htk=htk)
+    fdiff = np.diff(mel_f)
+    ramps = np.subtract.outer(mel_f, fftfreqs)
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    if norm == "slaney":
+        # Constant energy per band: divide each triangle by its width in Hz.
+        weights *= (2.0 / (mel_f[2 : n_mels + 2] - mel_f[:n_mels]))[:, None]
+    out = weights.astype(np.float32)
+    out.setflags(write=False)
+    return out
+
+
+def mel_filterbank(
+    *,
+    sr: float,
+    n_fft: int,
+    n_mels: int = 128,
+    fmin: float = 0.0,
+    fmax: float | None = None,
+    htk: bool = False,
+    norm: str | None = "slaney",
+) -> np.ndarray:
+    """Triangular mel filters, equal to ``librosa.filters.mel``.
+
+    Returns
+    -------
+    (n_mels, 1 + n_fft // 2) float32, read-only (cached)
+        Row ``m`` weights the power of each FFT bin into mel band ``m``,
+        whose centre is ``mel_frequencies(n_mels + 2, ...)[m + 1]`` Hz.
+
+    Raises
+    ------
+    ParameterError
+        For invalid values, and where a filter would be empty (librosa only
+        warns; an empty filter draws a blank row, so we refuse and name the
+        largest ``n_mels`` that works).
+    """
+    params = SpectrogramParams(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm, scale="mel")
+    return _mel_filterbank_cached(
+        float(sr), int(n_fft), int(n_mels), float(fmin), params.fmax_for(sr), bool(htk), params.norm
+    )
+
+
+def logfreq_edges(*, fmin: float, fmax: float, bins_per_octave: int) -> np.ndarray:
+    """Band edges in Hz, evenly spaced in log frequency.
+
+    The last band ends exactly at ``fmax``; the number of bands is
+    ``ceil(octaves * bins_per_octave)``, so bands may be a little narrower
+    than ``1 / bins_per_octave`` octave.
+
+    Returns
+    -------
+    (n_bins + 1,) float64
+    """
+    if not 0 < fmin < fmax:
+        raise ParameterError(f"fmin={fmin!r}: the log scale needs 0 < fmin < fmax={fmax!r}")
+    n_bins = max(1, int(np.ceil(np.log2(fmax / fmin) * bins_per_octave - 1e-9)))
+    return np.geomspace(fmin, fmax, n_bins + 1)
+
+
+@lru_cache(maxsize=32)
+def _logfreq_cached(sr: float, n_fft: int, fmin: float, fmax: float, bins_per_octave: int) -> sparse.csr_array:
+    edges = logfreq_edges(fmin=fmin, fmax=fmax, bins_per_octave=bins_per_octave)
+    df = sr / n_fft
+    n_bins = 1 + n_fft // 2
+    # Bin k stands for the band [f_k - df/2, f_k + df/2]: the spectrum is
+    # taken as piecewise constant over bins, and each row averages it over
+    # its own band (overlap length / band width).  Rows narrower than a bin
+    # then read that bin's value instead of a fraction of it, so the floor of
+    # a stationary signal stays level across the whole log axis.
+    lo_edge, hi_edge = edges[:-1], edges[1:]
+    k_first = np.clip(np.floor(lo_edge / df + 0.5).astype(np.int64), 0, n_bins - 1)
+    k_last = np.clip(np.ceil(hi_edge / df - 0.5).astype(np.int64), 0, n_bins - 1)
+    counts = k_last - k_first + 1
+    rows = np.repeat(np.arange(len(lo_edge)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    cols = np.repeat(k_first, counts) + offsets
+    centres = cols * df
+    lo = np.maximum(lo_edge[rows], centres - df / 2)
+    hi = np.minimum(hi_edge[rows], centres + df / 2)
+    weights = np.clip(hi - lo, 0.0, None) / (hi_edge - lo_edge)[rows]
+    matrix = sparse.csr_array((weights.astype(np.float32), (rows, cols)), shape=(len(lo_edge), n_bins))
+    matrix.eliminate_zeros()
+    return matrix
+
+
+def logfreq_filterbank(*, sr: float, n_fft: int, fmin: float, fmax: float, bins_per_octave: int = 48) -> np.ndarray:
+    """Log-frequency rows, each the mean power over its band.
+
+    Rows are bands between :func:`logfreq_edges`; a row integrates every
+    FFT bin it overlaps (weighted by the overlap), divided by the band
+    width, so nothing between rows is skipped and no bin is point-sampled.
+
+    Returns
+    -------
+    (n_bins, 1 + n_fft // 2) float32
+        Each row sums to 1: the bins' bands tile [0, sr/2 + df/2].
+    """
+    SpectrogramParams(sr=sr, n_fft=n_fft, fmin=fmin, fmax=fmax, bins_per_octave=bins_per_octave, scale="log")
+    return _logfreq_cached(float(sr), int(n_fft), float(fmin), float(fmax), int(bins_per_octave)).toarray()
+
+
+def row_frequencies(params: SpectrogramParams) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and edge frequencies in Hz of the rows of ``spectrogram(y, params)``.
+
+    Returns
+    -------
+    centres : (n_rows,) float64
+    edges : (n_rows + 1,) float64
+        Row ``r`` covers ``[edges[r], edges[r + 1]]``.  Linear: bin centres
+        ``k * sr / n_fft`` with edges half a bin either side.  Mel: the
+        filter's peak with edges half-way to its neighbours' peaks, in mel.
+        Log: the geometric centre of each band.
+    """
+    sr = params.require_sr()
+    fmax = params.fmax_for(sr)
+    if params.scale == "linear":
+        centres = fft_frequencies(sr=sr, n_fft=params.n_fft)
+        df = sr / params.n_fft
+        edges = np.concatenate([centres - df / 2, [centres[-1] + df / 2]])
+        return centres, edges
+    if params.scale == "mel":
+        mel_f = mel_frequencies(params.n_mels + 2, fmin=params.fmin, fmax=fmax, htk=params.htk)
+        centres = mel_f[1:-1]
+        m = hz_to_mel(mel_f, htk=params.htk)
+        mid = (m[:-1] + m[1:]) / 2
+        return centres, mel_to_hz(mid, htk=params.htk)
+    edges = logfreq_edges(fmin=params.log_fmin(), fmax=fmax, bins_per_octave=params.bins_per_octave)
+    return np.sqrt(edges[:-1] * edges[1:]), edges
+
+
+def row_projection(params: SpectrogramParams) -> sparse.csr_array | None:
+    """Sparse matrix taking STFT bins to the rows of ``params.scale``.
+
+    Returns
+    -------
+    (n_rows, 1 + n_fft // 2) float32 CSR, or None for the linear scale.
+    A mel filter or a log band touches a few bins, so the sparse product
+    costs a few multiply-adds per bin instead of ``n_rows`` per bin.
+    """
+    sr = params.require_sr()
+    if params.scale == "linear":
+        return None
+    fmax = params.fmax_for(sr)
+    if params.scale == "mel":
+        return _mel_sparse_cached(sr, params.n_fft, params.n_mels, float(params.fmin), fmax, params.htk, params.norm)
+    return _logfreq_cached(sr, params.n_fft, params.log_fmin(), fmax, params.bins_per_octave)
+
+
+@lru_cache(maxsize=32)
+def _mel_sparse_cached(
+    sr: float, n_fft: int, n_mels: int, fmin: float, fmax: float, htk: bool, norm: str | None
+) -> sparse.csr_array:
+    return sparse.csr_array(_mel_filterbank_cached(sr, n_fft, n_mels, fmin, fmax, htk, norm))
