@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from scipy import sparse
 
 from spectroview.dsp.params import ParameterError, SpectrogramParams
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 __all__ = [
     "fft_frequencies",
@@ -110,7 +114,7 @@ def mel_filterbank(
         warns; an empty filter draws a blank row, so we refuse and name the
         largest ``n_mels`` that works).
     """
-    params = SpectrogramParams(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm, scale="mel")
+    params = SpectrogramParams(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm, scale="mel")  # type: ignore[arg-type]
     return _mel_filterbank_cached(
         float(sr), int(n_fft), int(n_mels), float(fmin), params.fmax_for(sr), bool(htk), params.norm
     )
@@ -135,6 +139,8 @@ def logfreq_edges(*, fmin: float, fmax: float, bins_per_octave: int) -> np.ndarr
 
 @lru_cache(maxsize=32)
 def _logfreq_cached(sr: float, n_fft: int, fmin: float, fmax: float, bins_per_octave: int) -> sparse.csr_array:
+    from scipy import sparse  # ~0.1 s to import: only the mel and log scales need it
+
     edges = logfreq_edges(fmin=fmin, fmax=fmax, bins_per_octave=bins_per_octave)
     df = sr / n_fft
     n_bins = 1 + n_fft // 2
@@ -226,4 +232,6 @@ def row_projection(params: SpectrogramParams) -> sparse.csr_array | None:
 def _mel_sparse_cached(
     sr: float, n_fft: int, n_mels: int, fmin: float, fmax: float, htk: bool, norm: str | None
 ) -> sparse.csr_array:
+    from scipy import sparse
+
     return sparse.csr_array(_mel_filterbank_cached(sr, n_fft, n_mels, fmin, fmax, htk, norm))

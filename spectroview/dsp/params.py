@@ -241,11 +241,11 @@ class SpectrogramParams:
             self._validate_for_sr()
 
     def _validate_for_sr(self) -> None:
-        sr = self.sr
-        if not _is_real(sr) or not np.isfinite(sr) or sr <= 0:  # type: ignore[arg-type]
-            raise ParameterError(f"sr={sr!r}: must be a sample rate in Hz > 0")
-        nyquist = float(sr) / 2.0  # type: ignore[arg-type]
-        fmax = self.fmax_for(float(sr))  # type: ignore[arg-type]
+        if not _is_real(self.sr) or not np.isfinite(self.sr) or self.sr <= 0:  # type: ignore[arg-type,operator]
+            raise ParameterError(f"sr={self.sr!r}: must be a sample rate in Hz > 0")
+        sr = float(self.sr)  # type: ignore[arg-type]
+        nyquist = sr / 2.0
+        fmax = self.fmax_for(sr)
         if fmax > nyquist:
             raise ParameterError(f"fmax={self.fmax!r}: must be <= sr/2 = {nyquist:g} Hz")
         if self.fmin >= fmax:
@@ -255,25 +255,12 @@ class SpectrogramParams:
                 f"fmin={self.fmin!r}: the log scale starts at {self.log_fmin():g} Hz, which must be below fmax = {fmax:g} Hz"
             )
         if self.scale == "mel":
-            empty = mel_filter_is_empty(
-                sr=float(sr),  # type: ignore[arg-type]
-                n_fft=self.n_fft,
-                n_mels=self.n_mels,
-                fmin=float(self.fmin),
-                fmax=fmax,
-                htk=bool(self.htk),
-            )
+            mel = {"sr": sr, "n_fft": self.n_fft, "fmin": float(self.fmin), "fmax": fmax, "htk": bool(self.htk)}
+            empty = mel_filter_is_empty(n_mels=self.n_mels, **mel)  # type: ignore[arg-type]
             if empty.any():
-                best = largest_n_mels(
-                    sr=float(sr),  # type: ignore[arg-type]
-                    n_fft=self.n_fft,
-                    fmin=float(self.fmin),
-                    fmax=fmax,
-                    htk=bool(self.htk),
-                    start=self.n_mels - 1,
-                )
+                best = largest_n_mels(start=self.n_mels - 1, **mel)  # type: ignore[arg-type]
                 raise ParameterError(
                     f"n_mels={self.n_mels}: {int(empty.sum())} mel filter(s) would contain no FFT bin at "
-                    f"n_fft={self.n_fft}, sr={float(sr):g} Hz, {self.fmin:g}-{fmax:g} Hz; "  # type: ignore[arg-type]
+                    f"n_fft={self.n_fft}, sr={sr:g} Hz, {self.fmin:g}-{fmax:g} Hz; "
                     f"use n_mels <= {best} or a larger n_fft"
                 )

@@ -103,7 +103,7 @@ def encode_png(rgb: np.ndarray, *, compress_level: int = 6) -> bytes:
     scanlines = np.empty((height, 1 + row_bytes), dtype=np.uint8)
     scanlines[:, 0] = 0
     scanlines[:, 1:] = rgb.reshape(height, row_bytes)
-    compressed = memoryview(zlib.compress(scanlines, compress_level))
+    compressed = memoryview(zlib.compress(scanlines.data, compress_level))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
     parts: list[bytes | memoryview] = [PNG_SIGNATURE, *_chunk(b"IHDR", ihdr)]

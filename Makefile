@@ -1,0 +1,63 @@
+# Spectroview: `make run` opens the app on the bundled demo, `make test` runs
+# every test.  Both create .venv and install what they need first.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+
+# What the tests need from the system: PortAudio for sounddevice, a private
+# PulseAudio daemon with ALSA's pulse plugin for the loopback tests, Xvfb
+# and the xcb libraries for the real-window smoke test.
+APT_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins \
+	xvfb xauth libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 \
+	libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 \
+	libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1 libfontconfig1 libdbus-1-3
+
+.PHONY: run test lint bench system-deps clean
+
+$(VENV)/.created:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "spectroview needs Python >= 3.11, found " + sys.version.split()[0])'
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing python3-venv"; apt-get update -q && apt-get install -y -q python3-venv && $(PYTHON) -m venv $(VENV); \
+		else echo "cannot create $(VENV): install python3-venv (Debian/Ubuntu: sudo apt-get install python3-venv)"; exit 1; fi; }
+	@touch $@
+
+$(VENV)/.deps-run: pyproject.toml $(VENV)/.created
+	$(PIP) install -q .
+	@touch $@
+
+$(VENV)/.deps-test: pyproject.toml $(VENV)/.created
+	$(PIP) install -q ".[test]"
+	@touch $@
+
+run: $(VENV)/.deps-run
+	@# Reinstall the working tree (no dependency changes: fast) so `run` shows what is here.
+	$(PIP) install -q --no-deps .
+	$(VENV)/bin/spectroview render -o demo.png
+	@echo "The desktop viewer comes in a later version; wrote the demo's spectrogram to $(CURDIR)/demo.png"
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then echo "system packages: all present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing system packages:$$missing"; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+	else echo "not root: cannot install$$missing; the tests that need them will be skipped with the reason"; fi
+
+test: $(VENV)/.deps-test system-deps
+	$(PIP) install -q --no-deps .
+	$(PY) -m ruff check spectroview tests resources
+	$(PY) -m pytest
+
+lint: $(VENV)/.deps-test
+	$(PY) -m ruff check spectroview tests resources
+	$(PY) -m ruff format --check spectroview tests resources
+	$(PY) -m mypy
+
+bench: $(VENV)/.deps-test
+	$(PY) -m tests.benchmarks.engine
+
+clean:
+	rm -rf $(VENV) build *.egg-info demo.png

@@ -1,0 +1,372 @@
+"""Command line: ``spectroview [FILE]`` and the headless subcommands.
+
+``render``, ``features`` and ``devices`` run without a display.  Every error
+a user can cause is one line ``spectroview: error: ...`` on stderr with exit
+status 2, and nothing is written to the output path; tracebacks are for bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+
+from spectroview import __version__
+from spectroview._resources import DEMO_NAME, resource_path
+from spectroview.audio.errors import AudioError
+from spectroview.audio.files import FileSource
+from spectroview.dsp import (
+    SCALES,
+    WINDOWS,
+    ParameterError,
+    SpectrogramParams,
+    frame_times,
+    power_to_db,
+    row_frequencies,
+    spectrogram,
+)
+from spectroview.render.colormaps import COLORMAPS
+
+PROG = "spectroview"
+SUBCOMMANDS = ("render", "features", "devices")
+
+#: Parameter names in engine messages -> the option a CLI user typed.
+_OPTION_OF = {
+    "n_fft": "--n-fft",
+    "hop_length": "--hop",
+    "win_length": "--win-length",
+    "n_mels": "--n-mels",
+    "fmin": "--fmin",
+    "fmax": "--fmax",
+    "window": "--window",
+    "width": "--width",
+    "height": "--height",
+    "colormap": "--colormap",
+    "db_range": "--db-range",
+    "sr": "--sr",
+}
+
+
+class CliError(Exception):
+    """A usage problem found after parsing; printed as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, no usage dump: the user sees what was wrong.
+        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _user_message(exc: BaseException) -> str:
+    text = str(exc)
+    name, sep, rest = text.partition("=")
+    if sep and name in _OPTION_OF:
+        return f"{_OPTION_OF[name]} {rest}"
+    return text
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: must be >= 1")
+    return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected WIDTHxHEIGHT, e.g. 1200x600")
+    return _positive_int(w), _positive_int(h)
+
+
+def _add_analysis_options(p: argparse.ArgumentParser, *, scale: bool = True) -> None:
+    g = p.add_argument_group("analysis")
+    g.add_argument("--n-fft", type=int, default=2048, metavar="N", help="FFT window size in samples (16-65536; default 2048)")
+    g.add_argument("--hop", type=int, default=None, metavar="N", help="hop length in samples (default: n_fft/4)")
+    g.add_argument("--win-length", type=int, default=None, metavar="N", help="window length in samples (default: n_fft)")
+    g.add_argument("--window", default="hann", metavar="NAME", help=f"window function: {', '.join(WINDOWS)} (default hann)")
+    if scale:
+        g.add_argument("--scale", choices=SCALES, default="linear", help="frequency axis (default linear)")
+    g.add_argument("--n-mels", type=int, default=128, metavar="N", help="mel bands on the mel scale (default 128)")
+    g.add_argument("--fmin", type=float, default=0.0, metavar="HZ", help="lowest frequency in Hz (mel/log scales; default 0, log: 20)")
+    g.add_argument("--fmax", type=float, default=None, metavar="HZ", help="highest frequency in Hz (default sr/2)")
+    g.add_argument("--channel", type=_positive_int, default=None, metavar="N", help="channel to analyse, 1-based (default: mix all)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the subcommands (``spectroview SUBCOMMAND ...``)."""
+    parser = _Parser(
+        prog=PROG,
+        description="Spectroview: spectrogram viewer and analyzer. "
+        "'spectroview [FILE]' opens the viewer; the subcommands work without a display.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    r = sub.add_parser(
+        "render",
+        help="render a spectrogram image (PNG) without a display",
+        description="Render FILE's spectrogram to a PNG. When the file has more frames than the image has "
+        "columns, each column shows the maximum power of all the frames it covers (likewise rows), "
+        "so short events are never skipped.",
+    )
+    r.add_argument("file", nargs="?", default=None, metavar="FILE", help="audio file (default: the bundled demo)")
+    r.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG file to write")
+    r.add_argument("--width", type=_positive_int, default=1200, metavar="PX", help="image width in pixels (default 1200)")
+    r.add_argument("--height", type=_positive_int, default=600, metavar="PX", help="image height in pixels (default 600)")
+    _add_analysis_options(r)
+    r.add_argument("--colormap", default="magma", choices=COLORMAPS + ("gray",), help="colour map (default magma)")
+    r.add_argument("--db-range", type=float, default=80.0, metavar="DB", help="dynamic range shown in dB below the loudest cell (default 80)")
+
+    f = sub.add_parser(
+        "features",
+        help="write a log-mel feature matrix (NPY) and a JSON sidecar",
+        description="Write FILE's log-mel spectrogram, 10*log10(max(1e-10, mel power)), as float32 "
+        "(n_mels, n_frames) NPY, and OUT.json with every parameter and the axes.",
+    )
+    f.add_argument("file", metavar="FILE", help="audio file")
+    f.add_argument("-o", "--output", required=True, metavar="OUT.npy", help="NPY file to write (sidecar: OUT.json)")
+    f.add_argument("--sr", type=_positive_int, default=None, metavar="HZ", help="resample to this rate first (default: the file's rate)")
+    _add_analysis_options(f, scale=False)
+    f.add_argument("--normalize", action="store_true", help="standardize to zero mean and unit variance")
+
+    sub.add_parser("devices", help="list audio input and output devices", description="List PortAudio devices.")
+    return parser
+
+
+def _params_from(args: argparse.Namespace, sr: float, *, scale: str) -> SpectrogramParams:
+    return SpectrogramParams(
+        sr=sr,
+        n_fft=args.n_fft,
+        hop_length=args.hop,
+        win_length=args.win_length,
+        window=args.window,
+        scale=scale,  # type: ignore[arg-type]
+        n_mels=args.n_mels,
+        fmin=args.fmin,
+        fmax=args.fmax,
+    )
+
+
+def _open_source(path: str | None, channel: int | None) -> FileSource:
+    source = FileSource(resource_path(DEMO_NAME) if path is None else path)
+    if channel is not None:
+        n = source.info.channels
+        if channel > n:
+            source.close()
+            raise CliError(f"--channel {channel}: {source.path} has {n} channel(s) (allowed 1-{n})")
+        source.channel = channel - 1
+    return source
+
+
+def _check_output(path: str, suffix: str) -> Path:
+    out = Path(path)
+    if out.suffix.lower() != suffix:
+        raise CliError(f"-o {path}: the output must be a {suffix} file")
+    if out.is_dir():
+        raise CliError(f"-o {path}: is a directory")
+    if not out.parent.is_dir():
+        raise CliError(f"-o {path}: directory {out.parent} does not exist")
+    return out
+
+
+def _warn(message: str) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+class _Progress:
+    """Percent on stderr for work longer than a second, only on a terminal."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self.total = label, max(1, total)
+        self.start = time.monotonic()
+        self.enabled = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, done: int) -> None:
+        if self.enabled and time.monotonic() - self.start > 1.0:
+            sys.stderr.write(f"\r{self.label} {100 * done // self.total:3d}%")
+            sys.stderr.flush()
+            self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r" + " " * (len(self.label) + 6) + "\r")
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from spectroview.render.image import ImageOptions, colorize, spectrogram_image
+    from spectroview.render.png import write_png
+
+    out = _check_output(args.output, ".png")
+    options = ImageOptions(width=args.width, height=args.height, colormap=args.colormap, db_range=args.db_range)
+    with _open_source(args.file, args.channel) as source:
+        params = _params_from(args, source.info.samplerate, scale=args.scale)
+        progress = _Progress("rendering", source.info.frames)
+        try:
+            power = spectrogram_image(
+                source.blocks(1 << 20),
+                n_samples=source.info.frames,
+                params=params,
+                width=options.width,
+                height=options.height,
+                progress=progress,
+            )
+        finally:
+            progress.close()
+        nonfinite = source.nonfinite_count
+    rgb = colorize(power, options)
+    write_png(out, rgb, compress_level=1)
+    if nonfinite:
+        _warn(f"{source.path}: {nonfinite} non-finite samples (NaN/Inf) rendered as silence")
+    return 0
+
+
+def _resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    if sr_in == sr_out:
+        return y
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(sr_out, sr_in)
+    return resample_poly(y, ratio.numerator, ratio.denominator).astype(np.float32)
+
+
+def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def cmd_features(args: argparse.Namespace) -> int:
+    out = _check_output(args.output, ".npy")
+    sidecar = out.with_suffix(".json")
+    with _open_source(args.file, args.channel) as source:
+        info = source.info
+        y = source.read()
+        nonfinite = source.nonfinite_count
+    sr = args.sr or info.samplerate
+    params = _params_from(args, sr, scale="mel")
+    y = _resample(y, info.samplerate, sr)
+    mel = spectrogram(y, params)
+    amin = 1e-10
+    logmel = np.ascontiguousarray(power_to_db(mel, ref=1.0, amin=amin, top_db=None))
+    stats = None
+    if args.normalize:
+        mean, std = float(logmel.mean()), float(logmel.std())
+        logmel = (logmel - mean) / (std if std > 0 else 1.0)
+        stats = {"mean": mean, "std": std}
+    centres, edges = row_frequencies(params)
+    times = frame_times(logmel.shape[1], params)
+    meta = {
+        "spectroview": __version__,
+        "source": {"path": str(source.path), **{k: v for k, v in dataclasses.asdict(info).items() if k != "path"}},
+        "channel": "mix" if args.channel is None else args.channel,
+        "params": dataclasses.asdict(params),
+        "resampled": sr != info.samplerate,
+        "values": f"10*log10(max({amin:g}, mel power)) dB re 1.0 (full-scale samples are +-1)",
+        "normalize": stats,
+        "shape": list(logmel.shape),
+        "dtype": "float32",
+        "axes": {
+            "rows": "mel bands, low to high",
+            "mel_center_hz": centres.tolist(),
+            "mel_edge_hz": edges.tolist(),
+            "columns": "frames; time of frame t's centre in seconds = time_start_s + t * time_step_s",
+            "time_start_s": float(times[0]) if times.size else 0.0,
+            "time_step_s": params.hop / sr,
+        },
+        "nonfinite_samples_zeroed": nonfinite,
+    }
+    _atomic_write(out, lambda tmp: _save_npy(tmp, logmel))
+    _atomic_write(sidecar, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2) + "\n"))
+    if nonfinite:
+        _warn(f"{source.path}: {nonfinite} non-finite samples (NaN/Inf) treated as silence")
+    return 0
+
+
+def _save_npy(path: str, array: np.ndarray) -> None:
+    with open(path, "wb") as fh:
+        np.save(fh, array)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from spectroview.audio.devices import list_devices
+
+    devices = list_devices()
+    if not devices:
+        print("no audio devices found")
+        return 0
+    print(f"{'':2} {'idx':>3}  {'name':40} {'host API':12} {'in':>3} {'out':>3} {'rate Hz':>8}")
+    for d in devices:
+        mark = ("<" if d.is_default_input else " ") + (">" if d.is_default_output else " ")
+        print(
+            f"{mark} {d.index:>3}  {d.name[:40]:40} {d.hostapi[:12]:12} "
+            f"{d.max_input_channels:>3} {d.max_output_channels:>3} {d.default_samplerate:>8.0f}"
+        )
+    print("< default input, > default output")
+    return 0
+
+
+def _gui(argv: Sequence[str]) -> int:
+    parser = _Parser(prog=PROG, description="Open the spectrogram viewer on FILE (default: the bundled demo).")
+    parser.add_argument("file", nargs="?", default=None, metavar="FILE")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.parse_args(argv)
+    raise CliError(
+        "the desktop viewer is not part of this version yet; "
+        "use 'spectroview render [FILE] -o OUT.png' (see 'spectroview --help')"
+    )
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "render": cmd_render,
+    "features": cmd_features,
+    "devices": cmd_devices,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``spectroview`` console script; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS or argv[:1] in (["-h"], ["--help"]):
+            args = build_parser().parse_args(argv)
+            return COMMANDS[args.command](args)
+        if argv[:1] == ["--version"]:
+            build_parser().parse_args(argv)
+        return _gui(argv)
+    except (AudioError, ParameterError, CliError) as exc:
+        print(f"{PROG}: error: {_user_message(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # Disk full, permission denied on the output, ...: the user's to fix.
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"{PROG}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

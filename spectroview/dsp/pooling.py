@@ -1,0 +1,131 @@
+"""Level of detail: fit many frames (or rows) into fewer pixels without skipping any.
+
+When a spectrogram has more frames than the image has columns, each column
+shows the **maximum power** of all the frames it covers (a peak cache, as in
+Sonic Visualiser), so a click one frame long still shows at any zoom.
+Picking one frame per column would drop it; averaging would dim it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spectroview.dsp.params import ParameterError
+
+__all__ = ["ColumnPooler", "pixel_bounds", "pool_rows"]
+
+
+def pixel_bounds(n_items: int, n_pixels: int) -> np.ndarray:
+    """First item of each pixel when ``n_items >= n_pixels`` items share ``n_pixels``.
+
+    Pixel ``p`` covers items ``[bounds[p], bounds[p + 1])``, with
+    ``bounds[p] = ceil(p * n_items / n_pixels)``: every item falls in exactly
+    one pixel and pixels differ in size by at most one item.
+
+    Returns
+    -------
+    (n_pixels + 1,) int64
+    """
+    if n_items < n_pixels:
+        raise ParameterError(f"n_items={n_items}: pooling needs at least n_pixels={n_pixels} items")
+    p = np.arange(n_pixels + 1, dtype=np.int64)
+    return -((-p * n_items) // n_pixels)
+
+
+def pool_rows(matrix: np.ndarray, height: int) -> np.ndarray:
+    """Resample rows to ``height``: max over covered rows, or repeat when fewer.
+
+    Parameters
+    ----------
+    matrix : (n_rows, n_cols) float
+        Row 0 is the lowest frequency.
+    height : int
+        Output rows, >= 1.
+
+    Returns
+    -------
+    (height, n_cols) of matrix's dtype; row 0 is still the lowest frequency.
+        Output row ``p`` covers input rows ``[p * n_rows / height,
+        (p + 1) * n_rows / height)``, so the axis mapping stays linear in
+        the scale's own units (Hz, mel or log-Hz).
+    """
+    n_rows = matrix.shape[0]
+    if height < 1:
+        raise ParameterError(f"height={height}: must be >= 1")
+    if n_rows >= height:
+        return np.maximum.reduceat(matrix, pixel_bounds(n_rows, height)[:-1], axis=0)
+    index = (np.arange(height) * n_rows) // height
+    return matrix[index]
+
+
+class ColumnPooler:
+    """Max-pools a stream of spectrogram columns into ``width`` image columns.
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows of every column pushed.
+    n_frames : int
+        Total frames that will be pushed (known from the signal length).
+    width : int
+        Image columns, >= 1.  With fewer frames than columns each frame is
+        repeated over the columns it spans instead.
+
+    Notes
+    -----
+    Memory is one ``(n_rows, min(width, n_frames))`` float32 accumulator:
+    a one-hour file renders with the same memory as a one-second one.
+    """
+
+    def __init__(self, n_rows: int, n_frames: int, width: int) -> None:
+        if width < 1:
+            raise ParameterError(f"width={width}: must be >= 1")
+        if n_frames < 1:
+            raise ParameterError(f"n_frames={n_frames}: nothing to render")
+        self.n_rows = n_rows
+        self.n_frames = n_frames
+        self.width = width
+        self._n_cols = min(width, n_frames)
+        # Kept as (columns, rows): the engine's output is Fortran-ordered, so
+        # its transpose is C-contiguous and reduceat runs over whole
+        # contiguous frames instead of striding across them.
+        self._acc_t = np.zeros((self._n_cols, n_rows), dtype=np.float32)
+        # Column of each frame: frames [bounds[c], bounds[c+1]) go to column c.
+        self._bounds = pixel_bounds(n_frames, self._n_cols)
+        self._seen = 0
+
+    @property
+    def frames_seen(self) -> int:
+        return self._seen
+
+    def push(self, columns: np.ndarray) -> None:
+        """Add the next ``columns`` (n_rows, k) frames, in stream order."""
+        k = columns.shape[1]
+        if k == 0:
+            return
+        t0, t1 = self._seen, self._seen + k
+        if t1 > self.n_frames:
+            raise ParameterError(f"pushed {t1} frames: more than n_frames={self.n_frames}")
+        c0 = int(np.searchsorted(self._bounds, t0, side="right")) - 1
+        c1 = int(np.searchsorted(self._bounds, t1 - 1, side="right")) - 1
+        # Segment starts inside this chunk, relative to t0: the chunk's first
+        # frame, then every column boundary that falls inside the chunk.
+        starts = np.concatenate([[0], self._bounds[c0 + 1 : c1 + 1] - t0])
+        frames = columns.T
+        target = self._acc_t[c0 : c1 + 1]
+        if k >= 8 * starts.shape[0]:
+            # Long segments: one max per column over contiguous frames is
+            # ~8x faster than ufunc.reduceat, which the loop cost amortizes.
+            ends = np.append(starts[1:], k)
+            for i, (s0, s1) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+                np.maximum(target[i], frames[s0:s1].max(axis=0), out=target[i])
+        else:
+            np.maximum(target, np.maximum.reduceat(frames, starts, axis=0), out=target)
+        self._seen = t1
+
+    def result(self) -> np.ndarray:
+        """The pooled image, (n_rows, width) float32; columns never pushed stay 0."""
+        if self._n_cols == self.width:
+            return self._acc_t.T
+        index = (np.arange(self.width) * self.n_frames) // self.width
+        return self._acc_t[index].T
