@@ -196,6 +196,7 @@ class StreamingSpectrogram:
                 self._carry = np.zeros(self._half, dtype=np.float32)
             else:
                 self._left_pending = True
+        self._skip = 0  # samples before the next frame start (hop > n_fft)
         self.n_samples = 0
         self.n_frames = 0
         self._flushed = False
@@ -246,11 +247,12 @@ class StreamingSpectrogram:
             n = self._head.shape[0] + n_more
             if n <= self._half:
                 return 0 if n == 0 else 1 + (n + 2 * self._half - n_fft) // hop
-            total = self._half + n
+            total = self._half + n + self._half
+        elif self.n_samples + n_more == 0:
+            return 0
         else:
-            total = self._carry.shape[0] + n_more
-        if self.params.center:
-            total += self._half
+            tail = self._half if self.params.center else 0
+            total = self._carry.shape[0] + max(0, n_more + tail - self._skip)
         return 0 if total < n_fft else 1 + (total - n_fft) // hop
 
     def flush(self, *, out: np.ndarray | None = None) -> np.ndarray:
@@ -264,6 +266,8 @@ class StreamingSpectrogram:
         if self._flushed:
             return self._engine.empty_output(0)
         self._flushed = True
+        if self.n_samples == 0:
+            return self._engine.empty_output(0)
         if not self.params.center:
             return self._engine.empty_output(0)
         mode = self.params.pad_mode
@@ -282,6 +286,9 @@ class StreamingSpectrogram:
     def _frames(self, x: np.ndarray, out: np.ndarray | None) -> np.ndarray:
         """Frames of the virtual stream ``carry ++ x``; keeps the rest as carry."""
         n_fft, hop = self._engine.n_fft, self._engine.hop
+        if self._skip:
+            drop = min(self._skip, x.shape[0])
+            x, self._skip = x[drop:], self._skip - drop
         carry = self._carry
         n_carry = carry.shape[0]
         total = n_carry + x.shape[0]
@@ -308,6 +315,7 @@ class StreamingSpectrogram:
         next_start = n_new * hop
         if next_start >= n_carry:
             self._carry = x[next_start - n_carry :].copy()
+            self._skip += max(0, next_start - total)
         else:
             self._carry = np.concatenate([carry[next_start:], x])
         self.n_frames += n_new
