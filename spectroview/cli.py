@@ -11,10 +11,12 @@ import argparse
 import dataclasses
 import json
 import os
+import queue
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import NoReturn
@@ -207,6 +209,45 @@ class _Progress:
             sys.stderr.write("\r" + " " * (len(self.label) + 6) + "\r")
 
 
+def _prefetched(blocks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarray]:
+    """Read the next blocks in a thread while the current one is analysed.
+
+    libsndfile's decoding and the mixdown release the GIL, so reading
+    overlaps the FFTs instead of adding to them.  Errors raised by the
+    reader are re-raised here, in order.
+    """
+    box: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            for block in blocks:
+                if stop.is_set():
+                    return
+                box.put(("block", block))
+            box.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put(("error", exc))
+
+    thread = threading.Thread(target=reader, name="spectroview-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item  # type: ignore[misc]
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a reader waiting on a full queue
+            try:
+                box.get_nowait()
+            except queue.Empty:
+                thread.join(0.01)
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from spectroview.render.image import ImageOptions, colorize, spectrogram_image
     from spectroview.render.png import write_png
@@ -218,7 +259,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         progress = _Progress("rendering", source.info.frames)
         try:
             power = spectrogram_image(
-                source.blocks(1 << 20),
+                _prefetched(source.blocks(1 << 19)),
                 n_samples=source.info.frames,
                 params=params,
                 width=options.width,

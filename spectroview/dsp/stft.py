@@ -69,13 +69,17 @@ def frame_times(n_frames: int, params: SpectrogramParams) -> np.ndarray:
     """Time in seconds of each frame's centre.  (n_frames,) float64.
 
     Frame ``t`` covers input samples ``[t*hop - pad, t*hop - pad + n_fft)``
-    with ``pad = n_fft // 2`` when centred (else 0); its window is centred
-    ``n_fft / 2`` samples after its start.  Centred and even ``n_fft``:
-    exactly ``t * hop / sr``.
+    with ``pad = n_fft // 2`` when centred (else 0).  Its window (of
+    ``win_length`` samples, placed ``(n_fft - win_length) // 2`` samples in)
+    is centred ``(n_fft - win_length) // 2 + win_length / 2`` samples after
+    the frame start: ``n_fft / 2`` for a full-length window, half a sample
+    earlier when ``n_fft - win_length`` is odd.  Centred, with a full-length
+    window and even ``n_fft``: exactly ``t * hop / sr``.
     """
     sr = params.require_sr()
     pad = params.n_fft // 2 if params.center else 0
-    return (np.arange(n_frames) * params.hop - pad + params.n_fft / 2) / sr
+    window_centre = (params.n_fft - params.win) // 2 + params.win / 2
+    return (np.arange(n_frames) * params.hop - pad + window_centre) / sr
 
 
 _POOL: ThreadPoolExecutor | None = None

@@ -24,6 +24,7 @@ from spectroview.dsp import (
     spectrogram,
     stft_power,
 )
+from spectroview.dsp import get_window as dsp_get_window
 
 #: Cosine-sum windows: their periodic DFT is zero beyond a few bins, so a
 #: bin-centred sine far from DC and Nyquist has an exact analytic peak.
@@ -323,3 +324,15 @@ def test_impulse_is_strongest_in_the_frame_nearest_its_time(n_fft: int, hop: int
         energy = spectrogram(y, params).sum(axis=0)
         times = frame_times(len(energy), params)
         assert energy.argmax() == np.abs(times - s / sr).argmin(), s
+
+
+@pytest.mark.parametrize(("n_fft", "win_length"), [(64, 64), (64, 33), (64, 32), (65, 40)])
+def test_frame_time_is_the_window_centre_even_for_short_windows(n_fft: int, win_length: int) -> None:
+    """An impulse placed at frame_times(t) lies at the window's peak (symmetric response)."""
+    params = SpectrogramParams(sr=1000, n_fft=n_fft, win_length=win_length, hop_length=8, center=False)
+    w = dsp_get_window("hann", win_length, n_fft=n_fft).astype(np.float64)
+    # The window's centre of mass is its centre for every symmetric window.
+    centre = float((np.arange(n_fft) * w).sum() / w.sum())
+    t = frame_times(3, params)
+    assert t[0] * 1000 == pytest.approx(centre, abs=1e-9)
+    assert t[2] - t[1] == pytest.approx(8 / 1000)
