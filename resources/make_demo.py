@@ -48,7 +48,7 @@ if str(REPO_ROOT) not in sys.path:
     # Run as a script from a checkout: make the in-tree package importable.
     sys.path.insert(0, str(REPO_ROOT))
 
-from spectroview.audio import synth
+from spectroview.audio import synth  # noqa: E402  (after the sys.path insert)
 
 SR = 22050
 PEAK_DBFS = -1.0
@@ -92,9 +92,7 @@ def dbfs(x: float) -> float:
 
 def espeak_version(espeak: str) -> str:
     """First line of ``espeak-ng --version`` (recorded in the JSON)."""
-    out = subprocess.run(
-        [espeak, "--version"], check=True, capture_output=True, text=True
-    )
+    out = subprocess.run([espeak, "--version"], check=True, capture_output=True, text=True)
     lines = out.stdout.strip().splitlines()
     # Drop the "Data at: <path>" part: it is machine-specific.
     return lines[0].split("Data at:")[0].strip() if lines else "unknown"
@@ -105,8 +103,7 @@ def speech(espeak: str) -> Segment:
     with tempfile.TemporaryDirectory(prefix="spectroview-demo-") as tmp:
         wav = Path(tmp) / "speech.wav"
         subprocess.run(
-            [espeak, "-v", SPEECH_VOICE, "-s", str(SPEECH_WPM), "-w", str(wav)]
-            + [SPEECH_TEXT],
+            [espeak, "-v", SPEECH_VOICE, "-s", str(SPEECH_WPM), "-w", str(wav), SPEECH_TEXT],
             check=True,
             capture_output=True,
         )
@@ -127,8 +124,7 @@ def speech(espeak: str) -> Segment:
     y = synth.fade(y, sr=SR, fade_in=FADE, fade_out=FADE)
     return Segment(
         name="speech",
-        description="Speech synthesized by espeak-ng: harmonics, formants "
-        "and noisy fricatives.",
+        description="Speech synthesized by espeak-ng: harmonics, formants and noisy fricatives.",
         signal=y,
         content={
             "text": SPEECH_TEXT,
@@ -141,13 +137,10 @@ def speech(espeak: str) -> Segment:
 
 def harmonic_glide() -> Segment:
     f0, f0_end, dur, nh = 150.0, 400.0, 3.0, 12
-    y = synth.harmonic_tone(
-        f0, dur, sr=SR, n_harmonics=nh, amplitude=0.8, f0_end=f0_end
-    )
+    y = synth.harmonic_tone(f0, dur, sr=SR, n_harmonics=nh, amplitude=0.8, f0_end=f0_end)
     return Segment(
         name="harmonic_glide",
-        description="Harmonic tone whose pitch glides up: 12 parallel rising "
-        "harmonics with 1/k amplitudes.",
+        description="Harmonic tone whose pitch glides up: 12 parallel rising harmonics with 1/k amplitudes.",
         signal=synth.fade(y, sr=SR, fade_in=FADE, fade_out=FADE),
         content={
             "f0_start": f0,
@@ -207,8 +200,7 @@ def clicks() -> Segment:
     )
     return Segment(
         name="click_train",
-        description="Click train: single-sample impulses, vertical lines "
-        "across all frequencies.",
+        description="Click train: single-sample impulses, vertical lines across all frequencies.",
         signal=y,
         content={
             "rate": rate,
@@ -346,9 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="segment description to write (default: OUTPUT with .json)",
     )
-    parser.add_argument(
-        "--espeak", default="espeak-ng", help="espeak-ng executable to run"
-    )
+    parser.add_argument("--espeak", default="espeak-ng", help="espeak-ng executable to run")
     args = parser.parse_args(argv)
 
     if shutil.which(args.espeak) is None:

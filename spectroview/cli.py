@@ -8,6 +8,7 @@ status 2, and nothing is written to the output path; tracebacks are for bugs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -96,16 +97,34 @@ def _size(text: str) -> tuple[int, int]:
 
 def _add_analysis_options(p: argparse.ArgumentParser, *, scale: bool = True) -> None:
     g = p.add_argument_group("analysis")
-    g.add_argument("--n-fft", type=int, default=2048, metavar="N", help="FFT window size in samples (16-65536; default 2048)")
+    g.add_argument(
+        "--n-fft", type=int, default=2048, metavar="N", help="FFT window size in samples (16-65536; default 2048)"
+    )
     g.add_argument("--hop", type=int, default=None, metavar="N", help="hop length in samples (default: n_fft/4)")
-    g.add_argument("--win-length", type=int, default=None, metavar="N", help="window length in samples (default: n_fft)")
-    g.add_argument("--window", default="hann", metavar="NAME", help=f"window function: {', '.join(WINDOWS)} (default hann)")
+    g.add_argument(
+        "--win-length", type=int, default=None, metavar="N", help="window length in samples (default: n_fft)"
+    )
+    g.add_argument(
+        "--window", default="hann", metavar="NAME", help=f"window function: {', '.join(WINDOWS)} (default hann)"
+    )
     if scale:
         g.add_argument("--scale", choices=SCALES, default="linear", help="frequency axis (default linear)")
     g.add_argument("--n-mels", type=int, default=128, metavar="N", help="mel bands on the mel scale (default 128)")
-    g.add_argument("--fmin", type=float, default=0.0, metavar="HZ", help="lowest frequency in Hz (mel/log scales; default 0, log: 20)")
+    g.add_argument(
+        "--fmin",
+        type=float,
+        default=0.0,
+        metavar="HZ",
+        help="lowest frequency in Hz (mel/log scales; default 0, log: 20)",
+    )
     g.add_argument("--fmax", type=float, default=None, metavar="HZ", help="highest frequency in Hz (default sr/2)")
-    g.add_argument("--channel", type=_positive_int, default=None, metavar="N", help="channel to analyse, 1-based (default: mix all)")
+    g.add_argument(
+        "--channel",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="channel to analyse, 1-based (default: mix all)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,11 +146,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("file", nargs="?", default=None, metavar="FILE", help="audio file (default: the bundled demo)")
     r.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG file to write")
-    r.add_argument("--width", type=_positive_int, default=1200, metavar="PX", help="image width in pixels (default 1200)")
-    r.add_argument("--height", type=_positive_int, default=600, metavar="PX", help="image height in pixels (default 600)")
+    r.add_argument(
+        "--width", type=_positive_int, default=1200, metavar="PX", help="image width in pixels (default 1200)"
+    )
+    r.add_argument(
+        "--height", type=_positive_int, default=600, metavar="PX", help="image height in pixels (default 600)"
+    )
     _add_analysis_options(r)
-    r.add_argument("--colormap", default="magma", choices=COLORMAPS + ("gray",), help="colour map (default magma)")
-    r.add_argument("--db-range", type=float, default=80.0, metavar="DB", help="dynamic range shown in dB below the loudest cell (default 80)")
+    r.add_argument("--colormap", default="magma", choices=(*COLORMAPS, "gray"), help="colour map (default magma)")
+    r.add_argument(
+        "--db-range",
+        type=float,
+        default=80.0,
+        metavar="DB",
+        help="dynamic range shown in dB below the loudest cell (default 80)",
+    )
 
     f = sub.add_parser(
         "features",
@@ -141,7 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument("file", metavar="FILE", help="audio file")
     f.add_argument("-o", "--output", required=True, metavar="OUT.npy", help="NPY file to write (sidecar: OUT.json)")
-    f.add_argument("--sr", type=_positive_int, default=None, metavar="HZ", help="resample to this rate first (default: the file's rate)")
+    f.add_argument(
+        "--sr",
+        type=_positive_int,
+        default=None,
+        metavar="HZ",
+        help="resample to this rate first (default: the file's rate)",
+    )
     _add_analysis_options(f, scale=False)
     f.add_argument("--normalize", action="store_true", help="standardize to zero mean and unit variance")
 
@@ -183,6 +218,37 @@ def _check_output(path: str, suffix: str) -> Path:
     if not out.parent.is_dir():
         raise CliError(f"-o {path}: directory {out.parent} does not exist")
     return out
+
+
+@contextlib.contextmanager
+def _library_stderr_silenced() -> Iterator[None]:
+    """Keep C libraries' own diagnostics off the terminal while decoding.
+
+    libmpg123 (inside libsndfile) prints "Note: Trying to resync..." and the
+    like straight to file descriptor 2, which would break the rule of one
+    error line.  File descriptor 2 goes to /dev/null meanwhile; Python's
+    ``sys.stderr`` (our messages, and tracebacks of real bugs) writes to a
+    duplicate of the original, so nothing of ours is lost.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # e.g. replaced by a test harness
+        yield
+        return
+    sys.stderr.flush()
+    original = sys.stderr
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    sys.stderr = open(saved, "w", buffering=1, closefd=False, encoding=original.encoding, errors="backslashreplace")
+    os.dup2(devnull, fd)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, fd)
+        sys.stderr = original
+        os.close(saved)
+        os.close(devnull)
 
 
 def _warn(message: str) -> None:
@@ -257,17 +323,20 @@ def cmd_render(args: argparse.Namespace) -> int:
     with _open_source(args.file, args.channel) as source:
         params = _params_from(args, source.info.samplerate, scale=args.scale)
         progress = _Progress("rendering", source.info.frames)
-        try:
-            power = spectrogram_image(
-                _prefetched(source.blocks(1 << 19)),
-                n_samples=source.info.frames,
-                params=params,
-                width=options.width,
-                height=options.height,
-                progress=progress,
-            )
-        finally:
-            progress.close()
+        # closing(): on any exception the reader thread is stopped and joined
+        # before the file it reads from is closed.
+        with contextlib.closing(_prefetched(source.blocks(1 << 19))) as blocks:
+            try:
+                power = spectrogram_image(
+                    blocks,
+                    n_samples=source.info.frames,
+                    params=params,
+                    width=options.width,
+                    height=options.height,
+                    progress=progress,
+                )
+            finally:
+                progress.close()
         nonfinite = source.nonfinite_count
     rgb = colorize(power, options)
     write_png(out, rgb, compress_level=1)
@@ -390,8 +459,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``spectroview`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in SUBCOMMANDS or argv[:1] in (["-h"], ["--help"]):
+        if (argv and argv[0] in SUBCOMMANDS) or argv[:1] in (["-h"], ["--help"]):
             args = build_parser().parse_args(argv)
+            if args.command in ("render", "features"):
+                with _library_stderr_silenced():
+                    return COMMANDS[args.command](args)
             return COMMANDS[args.command](args)
         if argv[:1] == ["--version"]:
             build_parser().parse_args(argv)
@@ -403,6 +475,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Disk full, permission denied on the output, ...: the user's to fix.
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"{PROG}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except MemoryError as exc:
+        # E.g. --width 32768 --height 32768: a user's request, not a bug.
+        reason = (str(exc).splitlines() or ["allocation failed"])[0]
+        print(f"{PROG}: error: out of memory ({reason}); try a smaller image or a shorter file", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -107,6 +107,12 @@ class FileSource:
             reason = _one_line(exc)
             if "not recognised" in reason.lower():
                 raise AudioFileError(f"{self.path}: not an audio file (format not recognised)") from None
+            if "SF_INFO struct incomplete" in reason:
+                # libsndfile's words for a header with a zero sample rate or
+                # channel count (or other missing format fields).
+                raise AudioFileError(
+                    f"{self.path}: invalid audio header (sample rate or channel count is 0, or format fields are missing)"
+                ) from None
             raise AudioFileError(f"{self.path}: cannot be read as audio: {reason}") from None
         except OSError as exc:
             raise AudioFileError(f"{self.path}: cannot open ({exc.strerror or _one_line(exc)})") from None

@@ -116,9 +116,7 @@ class RingBuffer:
         self._frames: NDArray[np.float32] = np.zeros(shape, dtype=np.float32)
         # Same memory as 2-D, so a mono buffer takes (n, 1) blocks, as
         # sounddevice delivers them, without a per-write reshape.
-        self._frames_2d: NDArray[np.float32] = self._frames.reshape(
-            n_positions, self._channels
-        )
+        self._frames_2d: NDArray[np.float32] = self._frames.reshape(n_positions, self._channels)
         self._write_index = 0
         self._reserve_index = 0
         self._read_index = 0
@@ -215,25 +213,18 @@ class RingBuffer:
             (or other non-real) dtype.  Never for valid blocks.
         """
         if not isinstance(block, np.ndarray):
-            raise RingBufferError(
-                f"write(block of type {type(block).__name__}): block must be a numpy array"
-            )
+            raise RingBufferError(f"write(block of type {type(block).__name__}): block must be a numpy array")
         if block.ndim == 1 and self._channels == 1:
             storage = self._frames
         elif block.ndim == 2 and block.shape[1] == self._channels:
             storage = self._frames_2d
         else:
-            expected = (
-                "(n,) or (n, 1)" if self._channels == 1 else f"(n, {self._channels})"
-            )
+            expected = "(n,) or (n, 1)" if self._channels == 1 else f"(n, {self._channels})"
             raise RingBufferError(
-                f"write(block of shape {block.shape}): expected shape {expected} "
-                f"for a {self._channels}-channel buffer"
+                f"write(block of shape {block.shape}): expected shape {expected} for a {self._channels}-channel buffer"
             )
         if not np.can_cast(block.dtype, np.float32, casting="same_kind"):
-            raise RingBufferError(
-                f"write(block of dtype {block.dtype}): cannot be stored as float32"
-            )
+            raise RingBufferError(f"write(block of dtype {block.dtype}): cannot be stored as float32")
 
         n_frames = block.shape[0]
         if n_frames == 0:
@@ -300,13 +291,9 @@ class RingBuffer:
         oldest = max(0, write_index - self._capacity)
         held = f"(available [{oldest}, {write_index}))"
         if start < oldest:
-            raise RingBufferError(
-                f"read({start}, {stop}): samples before {oldest} were overwritten {held}"
-            )
+            raise RingBufferError(f"read({start}, {stop}): samples before {oldest} were overwritten {held}")
         if stop > write_index:
-            raise RingBufferError(
-                f"read({start}, {stop}): samples from {write_index} on are not yet written {held}"
-            )
+            raise RingBufferError(f"read({start}, {stop}): samples from {write_index} on are not yet written {held}")
         frames = self._take(start, stop, copy)
         overwritten = self._reserve_index - self._capacity
         if start < overwritten:
@@ -317,9 +304,7 @@ class RingBuffer:
             )
         return frames
 
-    def pop(
-        self, max_frames: int | None = None, *, copy: bool = False
-    ) -> NDArray[np.float32]:
+    def pop(self, max_frames: int | None = None, *, copy: bool = False) -> NDArray[np.float32]:
         """Return the frames after the reader cursor and advance the cursor.
 
         Returns the frames ``[read_index, write_index)``, at most
@@ -353,15 +338,11 @@ class RingBuffer:
         if max_frames is not None:
             max_frames = operator.index(max_frames)
             if max_frames < 0:
-                raise RingBufferError(
-                    f"pop(max_frames={max_frames}): must be >= 0 or None"
-                )
+                raise RingBufferError(f"pop(max_frames={max_frames}): must be >= 0 or None")
         write_index = self._write_index
         cursor = self._read_index
         start = max(cursor, write_index - self._capacity)
-        stop = (
-            write_index if max_frames is None else min(write_index, start + max_frames)
-        )
+        stop = write_index if max_frames is None else min(write_index, start + max_frames)
         frames = self._take(start, stop, copy)
         overwritten = self._reserve_index - self._capacity
         n_lost = min(max(0, overwritten - start), stop - start)

@@ -206,9 +206,7 @@ def tones(
     return (y * (amplitude / len(checked))).astype(np.float32)
 
 
-def _glide_phase(
-    f0: float, f1: float, duration: float, t: NDArray[np.float64], method: str
-) -> NDArray[np.float64]:
+def _glide_phase(f0: float, f1: float, duration: float, t: NDArray[np.float64], method: str) -> NDArray[np.float64]:
     """Phase in radians, ``2*pi * integral_0^t f(u) du``, for a sweep f0 -> f1.
 
     ``f(t)`` reaches ``f1`` at ``t = duration``.

@@ -7,7 +7,6 @@ stands for the frequency at its centre, ``k * sr / n_fft`` Hz.
 from __future__ import annotations
 
 from functools import lru_cache
-
 from typing import TYPE_CHECKING
 
 import numpy as np

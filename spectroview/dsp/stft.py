@@ -10,6 +10,7 @@ whole signal.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -127,8 +128,7 @@ class _FrameEngine:
             return
         bounds = [n * k // n_parts for k in range(n_parts + 1)]
         futures = [
-            _pool().submit(self._compute_serial, frames[b0:b1], out_t[b0:b1])
-            for b0, b1 in zip(bounds[:-1], bounds[1:], strict=True)
+            _pool().submit(self._compute_serial, frames[b0:b1], out_t[b0:b1]) for b0, b1 in itertools.pairwise(bounds)
         ]
         for future in futures:
             future.result()
@@ -300,9 +300,7 @@ class StreamingSpectrogram:
         if out is None:
             out = self._engine.empty_output(n_new)
         elif out.shape[0] != self.n_rows or out.shape[1] < n_new or out.dtype != np.float32:
-            raise ParameterError(
-                f"out.shape={out.shape}, dtype {out.dtype}: need float32 ({self.n_rows}, >= {n_new})"
-            )
+            raise ParameterError(f"out.shape={out.shape}, dtype {out.dtype}: need float32 ({self.n_rows}, >= {n_new})")
         else:
             out = out[:, :n_new]
         out_t = out.T
@@ -402,7 +400,13 @@ def stft_power(
         bin centred on ``k * sr / n_fft`` Hz.
     """
     params = SpectrogramParams(
-        sr=1.0, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window, center=center, pad_mode=pad_mode
+        sr=1.0,
+        n_fft=n_fft,
+        hop_length=hop_length,
+        win_length=win_length,
+        window=window,
+        center=center,
+        pad_mode=pad_mode,
     )
     return spectrogram(y, params)
 

@@ -184,9 +184,7 @@ def _canonical_name(name: str) -> str:
     key = name.strip().lower() if isinstance(name, str) else None
     key = _ALIASES.get(key, key)
     if key not in COLORMAPS:
-        raise ValueError(
-            f"colormap={name!r}: unknown; choose one of {', '.join(COLORMAPS)}"
-        )
+        raise ValueError(f"colormap={name!r}: unknown; choose one of {', '.join(COLORMAPS)}")
     return key
 
 
@@ -212,9 +210,7 @@ def colormap_lut(name: str) -> np.ndarray:
     return _decode(_canonical_name(name))
 
 
-def apply_colormap(
-    values: np.ndarray, name: str, *, vmin: float, vmax: float
-) -> np.ndarray:
+def apply_colormap(values: np.ndarray, name: str, *, vmin: float, vmax: float) -> np.ndarray:
     """Map a 2-D array of scalars to RGB colours.
 
     The range [`vmin`, `vmax`] is split into 256 equal-width bins, one per
@@ -247,17 +243,13 @@ def apply_colormap(
     lut = colormap_lut(name)
     values = np.asarray(values)
     if values.ndim != 2:
-        raise ValueError(
-            f"values: expected a 2-D (height, width) array, got shape {values.shape}"
-        )
+        raise ValueError(f"values: expected a 2-D (height, width) array, got shape {values.shape}")
     if values.dtype.kind not in "fiu":
         raise ValueError(f"values: expected a real numeric dtype, got {values.dtype}")
     vmin = float(vmin)
     vmax = float(vmax)
     if not (np.isfinite(vmin) and np.isfinite(vmax) and vmin < vmax):
-        raise ValueError(
-            f"vmin={vmin!r}, vmax={vmax!r}: need finite values with vmin < vmax"
-        )
+        raise ValueError(f"vmin={vmin!r}, vmax={vmax!r}: need finite values with vmin < vmax")
 
     # float32 halves memory traffic compared with float64 and is ample for
     # choosing one of 256 bins.

@@ -48,7 +48,7 @@ class ImageOptions:
             value = getattr(self, name)
             if not isinstance(value, int) or not 1 <= value <= 32768:
                 raise ParameterError(f"{name}={value!r}: must be an integer in [1, 32768] pixels")
-        if self.colormap.strip().lower() not in COLORMAPS + ("gray",):
+        if self.colormap.strip().lower() not in (*COLORMAPS, "gray"):
             raise ParameterError(f"colormap={self.colormap!r}: unknown; choose one of {', '.join(COLORMAPS)}")
         if not np.isfinite(self.db_range) or self.db_range <= 0:
             raise ParameterError(f"db_range={self.db_range!r}: must be a number of dB > 0")
@@ -94,7 +94,9 @@ def spectrogram_image(
             progress(consumed)
     pooler.push(stream.flush())
     if pooler.frames_seen != n_frames:
-        raise ParameterError(f"got {pooler.frames_seen} frames, expected {n_frames}: n_samples does not match the blocks")
+        raise ParameterError(
+            f"got {pooler.frames_seen} frames, expected {n_frames}: n_samples does not match the blocks"
+        )
     return np.ascontiguousarray(pool_rows(pooler.result(), height)[::-1])
 
 

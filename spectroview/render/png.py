@@ -52,14 +52,11 @@ def _validate_image(rgb: np.ndarray) -> tuple[np.ndarray, int, int, int]:
         colour_type = 0
     else:
         raise ValueError(
-            "rgb: expected shape (height, width, 3) for RGB or (height, width) "
-            f"for greyscale, got {rgb.shape}"
+            f"rgb: expected shape (height, width, 3) for RGB or (height, width) for greyscale, got {rgb.shape}"
         )
     height, width = rgb.shape[:2]
     if not (1 <= height <= _MAX_DIMENSION and 1 <= width <= _MAX_DIMENSION):
-        raise ValueError(
-            f"rgb: height and width must be in 1..{_MAX_DIMENSION}, got {rgb.shape}"
-        )
+        raise ValueError(f"rgb: height and width must be in 1..{_MAX_DIMENSION}, got {rgb.shape}")
     return rgb, height, width, colour_type
 
 
@@ -87,14 +84,8 @@ def encode_png(rgb: np.ndarray, *, compress_level: int = 6) -> bytes:
         not an int in 0..9.
     """
     rgb, height, width, colour_type = _validate_image(rgb)
-    if (
-        isinstance(compress_level, bool)
-        or not isinstance(compress_level, int)
-        or not 0 <= compress_level <= 9
-    ):
-        raise ValueError(
-            f"compress_level={compress_level!r}: expected an int from 0 to 9"
-        )
+    if isinstance(compress_level, bool) or not isinstance(compress_level, int) or not 0 <= compress_level <= 9:
+        raise ValueError(f"compress_level={compress_level!r}: expected an int from 0 to 9")
 
     # Each scanline is a filter-type byte followed by the raw samples. Using
     # filter 0 (None) everywhere lets numpy build the whole buffer in one copy
@@ -133,9 +124,7 @@ def _open_temp_beside(path: str) -> tuple[str, int]:
     raise FileExistsError(f"could not create a temporary file in {directory!r}")
 
 
-def write_png(
-    path: str | os.PathLike[str], rgb: np.ndarray, *, compress_level: int = 6
-) -> None:
+def write_png(path: str | os.PathLike[str], rgb: np.ndarray, *, compress_level: int = 6) -> None:
     """Write an image to a PNG file atomically.
 
     The data is written to a temporary file in the destination directory,
@@ -272,9 +261,7 @@ def decode_png(data: bytes) -> np.ndarray:
             raise ValueError(f"unsupported PNG: critical chunk {chunk_type!r}")
 
     assert header is not None
-    width, height, bit_depth, colour_type, compression, filter_method, interlace = (
-        header
-    )
+    width, height, bit_depth, colour_type, compression, filter_method, interlace = header
     if bit_depth != 8 or colour_type not in _CHANNELS_BY_COLOUR_TYPE:
         raise ValueError(
             f"unsupported PNG: bit depth {bit_depth}, colour type {colour_type} "
@@ -297,9 +284,7 @@ def decode_png(data: bytes) -> np.ndarray:
     # what the header promises.
     raw = zlib.decompressobj().decompress(b"".join(idat), expected + 1)
     if len(raw) != expected:
-        raise ValueError(
-            f"corrupt PNG: {len(raw)} bytes of image data, expected {expected}"
-        )
+        raise ValueError(f"corrupt PNG: {len(raw)} bytes of image data, expected {expected}")
 
     rows = np.frombuffer(raw, dtype=np.uint8).reshape(height, 1 + stride)
     filter_types = rows[:, 0]
@@ -312,9 +297,7 @@ def decode_png(data: bytes) -> np.ndarray:
             line = pixels[y]
             filter_type = filter_types[y]
             if filter_type == 1:  # Sub: running sum per channel, modulo 256
-                line[:] = np.cumsum(
-                    line.reshape(width, bpp), axis=0, dtype=np.uint8
-                ).reshape(-1)
+                line[:] = np.cumsum(line.reshape(width, bpp), axis=0, dtype=np.uint8).reshape(-1)
             elif filter_type == 2:  # Up
                 line += prior
             elif filter_type == 3:

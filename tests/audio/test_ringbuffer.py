@@ -107,13 +107,9 @@ def test_reads_by_absolute_index_across_many_wraps(channels):
         # Every window inside what is held, including the full capacity.
         oldest = max(0, written - capacity)
         for _ in range(5):
-            start, stop = sorted(
-                int(i) for i in rng.integers(oldest, written + 1, size=2)
-            )
+            start, stop = sorted(int(i) for i in rng.integers(oldest, written + 1, size=2))
             np.testing.assert_array_equal(rb.read(start, stop), reference[start:stop])
-        np.testing.assert_array_equal(
-            rb.read(oldest, written), reference[oldest:written]
-        )
+        np.testing.assert_array_equal(rb.read(oldest, written), reference[oldest:written])
 
 
 def test_mono_buffer_accepts_n_by_1_blocks():
@@ -138,9 +134,7 @@ def test_write_casts_other_real_dtypes_without_scaling():
     rb = RingBuffer(4)
     rb.write(np.array([1, -2, 32767], dtype=np.int16))
     rb.write(np.array([0.5], dtype=np.float64))
-    np.testing.assert_array_equal(
-        rb.read(0, 4), np.array([1, -2, 32767, 0.5], np.float32)
-    )
+    np.testing.assert_array_equal(rb.read(0, 4), np.array([1, -2, 32767, 0.5], np.float32))
 
 
 def test_write_of_empty_block_changes_nothing():
@@ -169,9 +163,7 @@ def test_write_accepts_non_contiguous_blocks():
         (1, [0.0, 1.0], "block must be a numpy array"),
     ],
 )
-def test_write_rejects_malformed_blocks_without_changing_state(
-    channels, block, message
-):
+def test_write_rejects_malformed_blocks_without_changing_state(channels, block, message):
     rb = RingBuffer(8, channels=channels)
     with pytest.raises(RingBufferError, match=re.escape(message)):
         rb.write(block)
@@ -222,9 +214,7 @@ def test_pop_returns_view_unless_copy_requested():
 def test_read_of_overwritten_range_raises_with_range_in_message():
     rb = RingBuffer(1024)
     rb.write(ramp(0, 1174))
-    expected = (
-        "read(100, 200): samples before 150 were overwritten (available [150, 1174))"
-    )
+    expected = "read(100, 200): samples before 150 were overwritten (available [150, 1174))"
     with pytest.raises(RingBufferError, match=f"^{re.escape(expected)}$"):
         rb.read(100, 200)
 
@@ -253,9 +243,7 @@ def test_read_rejects_malformed_ranges(start, stop, message):
 
 def test_pop_rejects_negative_max_frames():
     rb = RingBuffer(4)
-    with pytest.raises(
-        RingBufferError, match=r"^pop\(max_frames=-1\): must be >= 0 or None$"
-    ):
+    with pytest.raises(RingBufferError, match=r"^pop\(max_frames=-1\): must be >= 0 or None$"):
         rb.pop(-1)
 
 
@@ -457,9 +445,7 @@ def test_matches_reference_model(capacity, channels, operations):
                 with pytest.raises(RingBufferError):
                     rb.read(start, stop)
             else:
-                np.testing.assert_array_equal(
-                    rb.read(start, stop), ramp(start, stop, channels)
-                )
+                np.testing.assert_array_equal(rb.read(start, stop), ramp(start, stop, channels))
         oldest = max(0, written - capacity)
         assert rb.write_index == written
         assert rb.oldest_index == oldest

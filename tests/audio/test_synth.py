@@ -23,9 +23,7 @@ SR = 22050
 # ---------------------------------------------------------------------------
 
 
-def zero_crossing_freq(
-    y: NDArray[np.floating], sr: float, t0: float, t1: float
-) -> tuple[float, float]:
+def zero_crossing_freq(y: NDArray[np.floating], sr: float, t0: float, t1: float) -> tuple[float, float]:
     """Mean frequency of ``y`` between ``t0`` and ``t1`` from zero crossings.
 
     Returns ``(t_mid, f)``: the mean frequency between the first and last
@@ -91,12 +89,8 @@ GENERATORS: dict[str, Callable[[float, int], NDArray[np.float32]]] = {
     "tone": lambda d, sr: synth.tone(0.1 * sr, d, sr=sr),
     "tones": lambda d, sr: synth.tones([0.1 * sr, 0.3 * sr], d, sr=sr),
     "chirp_lin": lambda d, sr: synth.chirp(0.01 * sr, 0.4 * sr, d, sr=sr),
-    "chirp_log": lambda d, sr: synth.chirp(
-        0.01 * sr, 0.4 * sr, d, sr=sr, method="logarithmic"
-    ),
-    "harmonic": lambda d, sr: synth.harmonic_tone(
-        0.01 * sr, d, sr=sr, f0_end=0.02 * sr
-    ),
+    "chirp_log": lambda d, sr: synth.chirp(0.01 * sr, 0.4 * sr, d, sr=sr, method="logarithmic"),
+    "harmonic": lambda d, sr: synth.harmonic_tone(0.01 * sr, d, sr=sr, f0_end=0.02 * sr),
     "clicks": lambda d, sr: synth.click_train(d, sr=sr, rate=3.0),
     "silence": lambda d, sr: synth.silence(d, sr=sr),
 }
@@ -385,9 +379,7 @@ def test_fade_longer_than_signal_and_zero_length() -> None:
     assert y.shape == (4,) and y[0] == 0.0 and np.all(y < 1e-4)
     z = synth.fade(np.ones(4), sr=1000, fade_in=0.0, fade_out=1.0)
     assert z[-1] == 0.0 and np.all(z < 1e-4)
-    np.testing.assert_array_equal(
-        synth.fade(np.ones(4), sr=1, fade_in=0, fade_out=0), 1
-    )
+    np.testing.assert_array_equal(synth.fade(np.ones(4), sr=1, fade_in=0, fade_out=0), 1)
     assert synth.fade(np.zeros(0), sr=SR).shape == (0,)
 
 
@@ -452,9 +444,7 @@ def test_fade_rejects_2d() -> None:
         ),
     ],
 )
-def test_argument_errors_name_parameter_value_and_range(
-    call: Callable[[], object], message: str
-) -> None:
+def test_argument_errors_name_parameter_value_and_range(call: Callable[[], object], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         call()
 

@@ -84,7 +84,9 @@ def bench_engine(seconds: float, repeats: int) -> dict[str, object]:
     ref = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=hop, n_mels=n_mels)
     max_rel_diff = float(np.abs(ours - ref).max() / ref.max())
 
-    t_ours, ours_runs = _median_time(lambda: dsp.melspectrogram(y, sr=sr, n_fft=n_fft, hop_length=hop, n_mels=n_mels), repeats)
+    t_ours, ours_runs = _median_time(
+        lambda: dsp.melspectrogram(y, sr=sr, n_fft=n_fft, hop_length=hop, n_mels=n_mels), repeats
+    )
     t_ours_stft, _ = _median_time(lambda: dsp.stft_power(y, n_fft=n_fft, hop_length=hop), repeats)
     t_librosa, librosa_runs = _median_time(
         lambda: librosa.feature.melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=hop, n_mels=n_mels),
@@ -158,7 +160,19 @@ def bench_render(seconds: float, repeats: int) -> dict[str, object]:
         mono = signal(seconds, 44100)
         stereo = np.stack([mono, np.roll(mono, 4410)], axis=1)
         soundfile.write(wav, stereo, 44100, subtype="PCM_16")
-        ours_cmd = [sys.executable, "-m", "spectroview", "render", str(wav), "-o", f"{tmp}/ours.png", "--width", "1800", "--height", "513"]
+        ours_cmd = [
+            sys.executable,
+            "-m",
+            "spectroview",
+            "render",
+            str(wav),
+            "-o",
+            f"{tmp}/ours.png",
+            "--width",
+            "1800",
+            "--height",
+            "513",
+        ]
         sox_cmd = [sox or "sox", str(wav), "-n", "spectrogram", "-x", "1800", "-y", "513", "-o", f"{tmp}/sox.png"]
         ours, theirs = [], []
         for _ in range(repeats + 1):  # alternate A B A B; the first pair warms the page cache
@@ -169,7 +183,13 @@ def bench_render(seconds: float, repeats: int) -> dict[str, object]:
         if any(code != 0 for _, _, code in ours):
             raise SystemExit("spectroview render failed in the benchmark")
         result: dict[str, object] = {
-            "file": {"seconds": seconds, "sr": 44100, "channels": 2, "subtype": "PCM_16", "mb": round(wav.stat().st_size / 2**20, 1)},
+            "file": {
+                "seconds": seconds,
+                "sr": 44100,
+                "channels": 2,
+                "subtype": "PCM_16",
+                "mb": round(wav.stat().st_size / 2**20, 1),
+            },
             "image": "1800x513",
             "spectroview_render_wall_s": round(statistics.median(w for w, _, _ in ours), 3),
             "spectroview_render_wall_runs_s": [round(w, 3) for w, _, _ in ours],
@@ -193,7 +213,11 @@ def main() -> None:
     parser.add_argument("--skip-render", action="store_true", help="engine figures only")
     args = parser.parse_args()
     report: dict[str, object] = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+        },
         "engine": bench_engine(args.seconds, args.repeats),
     }
     if not args.skip_render:

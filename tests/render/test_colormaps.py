@@ -45,15 +45,9 @@ def test_lut_matches_pyqtgraph(name: str) -> None:
 
 @pytest.mark.parametrize("name", CC0_MAPS)
 def test_lut_matches_bundled_csv(name: str) -> None:
-    csv = os.path.join(
-        os.path.dirname(pyqtgraph.__file__), "colors", "maps", f"{name}.csv"
-    )
+    csv = os.path.join(os.path.dirname(pyqtgraph.__file__), "colors", "maps", f"{name}.csv")
     with open(csv, encoding="utf-8") as f:
-        rows = [
-            [float(c) for c in line.split(",")[:3]]
-            for line in f
-            if line.strip() and not line.startswith(";")
-        ]
+        rows = [[float(c) for c in line.split(",")[:3]] for line in f if line.strip() and not line.startswith(";")]
     assert len(rows) == 256
     expected = np.floor(np.asarray(rows) * 255 + 0.5).astype(int)
     np.testing.assert_array_equal(colormap_lut(name), expected)
@@ -83,10 +77,7 @@ def test_name_is_case_insensitive() -> None:
 
 @pytest.mark.parametrize("bad", ["foo", "", "jet", None])
 def test_unknown_name_lists_choices(bad: object) -> None:
-    message = (
-        f"colormap={bad!r}: unknown; choose one of "
-        "viridis, magma, inferno, plasma, cividis, grey"
-    )
+    message = f"colormap={bad!r}: unknown; choose one of viridis, magma, inferno, plasma, cividis, grey"
     with pytest.raises(ValueError) as excinfo:
         colormap_lut(bad)  # type: ignore[arg-type]
     assert str(excinfo.value) == message
@@ -97,9 +88,7 @@ def test_unknown_name_lists_choices(bad: object) -> None:
 @pytest.mark.parametrize("name", ["magma", "grey"])
 def test_apply_colormap_ends_clipping_and_nan(name: str) -> None:
     lut = colormap_lut(name)
-    values = np.array(
-        [[-80.0, 0.0, -200.0, 50.0, np.nan, np.inf, -np.inf]], dtype=np.float32
-    )
+    values = np.array([[-80.0, 0.0, -200.0, 50.0, np.nan, np.inf, -np.inf]], dtype=np.float32)
     rgb = apply_colormap(values, name, vmin=-80.0, vmax=0.0)
     assert rgb.shape == (1, 7, 3)
     assert rgb.dtype == np.uint8
@@ -161,9 +150,7 @@ def test_apply_colormap_rejects_non_numeric() -> None:
         apply_colormap(np.zeros((2, 2), dtype=complex), "viridis", vmin=0, vmax=1)
 
 
-@pytest.mark.parametrize(
-    ("vmin", "vmax"), [(1.0, 1.0), (2.0, 1.0), (np.nan, 1.0), (0.0, np.inf)]
-)
+@pytest.mark.parametrize(("vmin", "vmax"), [(1.0, 1.0), (2.0, 1.0), (np.nan, 1.0), (0.0, np.inf)])
 def test_apply_colormap_rejects_bad_range(vmin: float, vmax: float) -> None:
     with pytest.raises(ValueError, match="vmin < vmax"):
         apply_colormap(np.zeros((2, 2)), "viridis", vmin=vmin, vmax=vmax)

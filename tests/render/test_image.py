@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -39,7 +41,7 @@ def test_column_pooler_equals_max_over_covered_frames_for_any_chunking(
     frames = np.asfortranarray(rng.random((5, n_frames), dtype=np.float32))
     pooler = ColumnPooler(5, n_frames, width)
     edges = sorted({0, n_frames, *[c for c in cuts if c <= n_frames]})
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         pooler.push(frames[:, a:b])
     got = pooler.result()
     assert got.shape == (5, width)

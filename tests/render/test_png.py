@@ -83,9 +83,7 @@ def test_round_trip_non_contiguous_input() -> None:
 @pytest.mark.parametrize("level", range(10))
 def test_all_compress_levels_round_trip(level: int) -> None:
     rgb = gradient_rgb(31, 17)
-    np.testing.assert_array_equal(
-        decode_png(encode_png(rgb, compress_level=level)), rgb
-    )
+    np.testing.assert_array_equal(decode_png(encode_png(rgb, compress_level=level)), rgb)
 
 
 def test_higher_level_compresses_repetitive_image_better() -> None:
@@ -107,9 +105,7 @@ def test_signature_and_ihdr(image: np.ndarray, colour_type: int) -> None:
     data = encode_png(image)
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert data[8:16] == b"\x00\x00\x00\x0dIHDR"
-    width, height, depth, ctype, comp, filt, interlace = struct.unpack(
-        ">IIBBBBB", data[16:29]
-    )
+    width, height, depth, ctype, comp, filt, interlace = struct.unpack(">IIBBBBB", data[16:29])
     assert (width, height) == (13, 7)
     assert (depth, ctype, comp, filt, interlace) == (8, colour_type, 0, 0, 0)
 
@@ -196,9 +192,7 @@ def test_write_png_over_directory_cleans_up(tmp_path: Path) -> None:
     assert target.is_dir()
 
 
-def test_failed_replace_keeps_old_file_and_removes_temp(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_replace_keeps_old_file_and_removes_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "out.png"
     target.write_bytes(b"previous image")
 
@@ -239,14 +233,10 @@ def test_written_file_has_ordinary_permissions(tmp_path: Path) -> None:
         (random_rgb(7, 13)[:, :, 0], "8-bit grayscale"),
     ],
 )
-def test_file_command_recognises_png(
-    tmp_path: Path, image: np.ndarray, kind: str
-) -> None:
+def test_file_command_recognises_png(tmp_path: Path, image: np.ndarray, kind: str) -> None:
     target = tmp_path / "out.png"
     write_png(target, image)
-    result = subprocess.run(
-        ["file", "-b", str(target)], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run(["file", "-b", str(target)], capture_output=True, text=True, check=True)
     assert result.stdout.startswith("PNG image data, 13 x 7")
     assert kind in result.stdout
 
@@ -359,9 +349,7 @@ def test_we_decode_qt_png(qt_gui) -> None:
     rgb = gradient_rgb(height, width)
     rgb[height // 2 :] = random_rgb(height // 2, width, seed=7)
     rgb = np.ascontiguousarray(rgb)
-    image = QImage(
-        rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888
-    ).copy()
+    image = QImage(rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888).copy()
     encoded = QByteArray()
     device = QBuffer(encoded)
     device.open(QIODevice.OpenModeFlag.WriteOnly)
