@@ -47,8 +47,12 @@ system-deps:
 	else echo "not root: cannot install$$missing; the tests that need them will be skipped with the reason"; fi
 
 test: $(VENV)/.deps-test system-deps
+	@# Reinstall the working tree without dependencies (fast): the package
+	@# tests run the installed console script, as a user would.
 	$(PIP) install -q --no-deps .
 	$(PY) -m ruff check spectroview tests resources
+	$(PY) -m ruff format --check spectroview tests resources
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 lint: $(VENV)/.deps-test
