@@ -7,12 +7,20 @@ functions here need it, and they say how to install it when it is missing.
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import dataclass
 from types import ModuleType
 
 from spectroview.audio.errors import AudioError
 
-__all__ = ["DeviceInfo", "PortAudioMissingError", "import_sounddevice", "list_devices"]
+__all__ = [
+    "DeviceInfo",
+    "PortAudioMissingError",
+    "import_sounddevice",
+    "list_devices",
+    "refresh_devices",
+    "resolve_device",
+]
 
 
 class PortAudioMissingError(AudioError):
@@ -87,3 +95,72 @@ def list_devices() -> list[DeviceInfo]:
             )
         )
     return out
+
+
+def resolve_device(spec: int | str | None, *, kind: str) -> DeviceInfo:
+    """The input (``kind="input"``) or output device named by ``spec``.
+
+    ``spec`` is a PortAudio index, a case-insensitive substring of the
+    device name, or None for the default device.  Raises :class:`AudioError`
+    naming the devices there are when nothing (or more than one) matches.
+    """
+    if kind not in ("input", "output"):
+        raise ValueError(f"kind={kind!r}: must be 'input' or 'output'")
+    devices = list_devices()
+    usable = [d for d in devices if (d.max_input_channels if kind == "input" else d.max_output_channels) > 0]
+    names = ", ".join(f"{d.index}: {d.name}" for d in usable) or "none"
+    if not usable:
+        raise AudioError(f"no audio {kind} device found")
+    if spec is None:
+        default = [d for d in usable if (d.is_default_input if kind == "input" else d.is_default_output)]
+        return default[0] if default else usable[0]
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
+        index = int(spec)
+        match = [d for d in usable if d.index == index]
+        if not match:
+            raise AudioError(f"device={spec!r}: no {kind} device with that index (there are {names})")
+        return match[0]
+    wanted = spec.strip().lower()
+    exact = [d for d in usable if d.name.lower() == wanted]
+    if exact:
+        return exact[0]
+    match = [d for d in usable if wanted in d.name.lower()]
+    if not match:
+        raise AudioError(f"device={spec!r}: no {kind} device name contains it (there are {names})")
+    if len(match) > 1:
+        listed = ", ".join(f"{d.index}: {d.name}" for d in match)
+        raise AudioError(f"device={spec!r}: matches several {kind} devices ({listed}); give the index")
+    return match[0]
+
+
+# Streams of ours that are open: PortAudio must not be re-initialized under them.
+_open_streams = 0
+_open_lock = threading.Lock()
+
+
+def stream_opened() -> None:
+    global _open_streams
+    with _open_lock:
+        _open_streams += 1
+
+
+def stream_closed() -> None:
+    global _open_streams
+    with _open_lock:
+        _open_streams = max(0, _open_streams - 1)
+
+
+def refresh_devices() -> bool:
+    """Re-scan audio devices (PortAudio lists them once, when it starts).
+
+    A sound server that started (or came back) after PortAudio did is
+    invisible until then.  Returns False without doing anything while one
+    of our streams is open, since re-initializing PortAudio would end it.
+    """
+    sd = import_sounddevice()
+    with _open_lock:
+        if _open_streams:
+            return False
+        sd._terminate()
+        sd._initialize()
+    return True

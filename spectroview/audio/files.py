@@ -153,7 +153,7 @@ class FileSource:
 
     # -- reading -------------------------------------------------------------
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """Frames ``[start, stop)`` as float32 mono.
+        """Frames ``[start, stop)`` as float32 mono (the mixdown or :attr:`channel`).
 
         Returns
         -------
@@ -161,6 +161,21 @@ class FileSource:
             Full-scale is +-1.0.  A file shorter on disk than its header
             says raises :class:`AudioFileError` rather than padding.
         """
+        data = self._read_raw(start, stop)
+        if self._channel is not None:
+            return self._sanitize(np.ascontiguousarray(data[:, self._channel]))
+        return self._sanitize(_mixdown(data))
+
+    def read_frames(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Frames ``[start, stop)`` with all channels, for playback.
+
+        Returns
+        -------
+        (stop - start, channels) float32, non-finite samples replaced by 0.
+        """
+        return self._sanitize(np.ascontiguousarray(self._read_raw(start, stop)))
+
+    def _read_raw(self, start: int, stop: int | None) -> np.ndarray:
         frames = self.info.frames
         stop = frames if stop is None else stop
         if not 0 <= start <= stop <= frames:
@@ -175,8 +190,7 @@ class FileSource:
                 f"{self.path}: file ends early: read {data.shape[0]} of {stop - start} frames "
                 f"from frame {start} (truncated or corrupt?)"
             )
-        mono = data[:, self._channel] if self._channel is not None else _mixdown(data)
-        return self._sanitize(np.ascontiguousarray(mono, dtype=np.float32))
+        return data
 
     def blocks(self, blocksize: int = 1 << 18, *, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
         """Consecutive float32 mono blocks of ``blocksize`` frames covering ``[start, stop)``."""
