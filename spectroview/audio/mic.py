@@ -124,6 +124,7 @@ class MicSource:
         # written by the callback as two plain attribute stores.
         self._adc_time = 0.0
         self._adc_index = 0
+        self.last_block_frames = 0  # frames in the latest callback
         self._mix = np.zeros(0, dtype=np.float32)
         self._mix_scale = np.float32(1.0)
         self._n_open = 1
@@ -285,6 +286,7 @@ class MicSource:
             return
         self._adc_index = ring.write_index
         self._adc_time = time_info.inputBufferAdcTime
+        self.last_block_frames = frames
         if self.channel is not None:
             ring.write(indata[:, self.channel])
         elif self._n_open == 1:

@@ -135,7 +135,7 @@ class Player:
     # -- position ------------------------------------------------------------------
     def position_frames(self) -> int:
         """Absolute frame of the file being heard now."""
-        f0, f1 = self._range
+        f1 = self._range[1]
         if self.state == "paused":
             return self._resume_frame
         if self.state == "finished":
@@ -164,7 +164,7 @@ class Player:
         sd = devices.import_sounddevice()
         info = devices.resolve_device(self.device_spec, kind="output")
         channels = min(self.source.info.channels, info.max_output_channels, 2)
-        f0, f1 = self._range
+        f1 = self._range[1]
         self._start_frame = frame
         self._resume_frame = frame
         self._ring = RingBuffer(max(_FEED_BLOCK * 2, round(self.buffer_seconds * self.samplerate)), channels=channels)
@@ -237,10 +237,12 @@ class Player:
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         # Audio thread: copy from the ring and return.
         ring = self._ring
-        chunk = ring.pop(frames) if ring is not None else None
-        n = 0 if chunk is None else chunk.shape[0]
-        if n:
-            outdata[:n] = chunk if chunk.ndim == 2 else chunk[:, None]  # type: ignore[index]
+        n = 0
+        if ring is not None:
+            chunk = ring.pop(frames)
+            n = chunk.shape[0]
+            if n:
+                outdata[:n] = chunk if chunk.ndim == 2 else chunk[:, None]
         if n < frames:
             outdata[n:] = 0.0
         self._dac_time = time_info.outputBufferDacTime or time_info.currentTime

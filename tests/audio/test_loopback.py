@@ -7,6 +7,7 @@ deadline; they never assume how long the audio stack takes.
 
 from __future__ import annotations
 
+import itertools
 import resource
 import time
 from collections.abc import Callable
@@ -17,8 +18,9 @@ import pytest
 import soundfile
 
 from spectroview.audio import synth
+from spectroview.audio.errors import AudioError
 from spectroview.audio.files import FileSource
-from spectroview.audio.mic import MicSource
+from spectroview.audio.mic import MicError, MicSource
 from spectroview.audio.player import Player
 from spectroview.dsp import SpectrogramParams, StreamingSpectrogram, fft_frequencies, frame_times
 from tests.audio.pulse import RATE, PulseServer
@@ -189,7 +191,7 @@ def test_player_plays_the_range_heard_through_the_loopback(pulse_running: PulseS
     assert abs(f - 1500.0) <= BIN_HZ
     # The heard position moves forward through the range and ends at its end.
     assert positions and positions[0] >= 0.3 - 1e-9
-    assert all(b >= a for a, b in zip(positions, positions[1:], strict=False))
+    assert all(b >= a for a, b in itertools.pairwise(positions))
     assert positions[-1] > 1.2
     assert player.position == pytest.approx(1.6)
 
@@ -266,3 +268,42 @@ def test_daemon_killed_mid_capture_is_reported_and_recovered(pulse_running: Puls
     finally:
         mic.close()
     assert mic.status.state in ("stopped", "idle", "error")
+
+
+def test_unsupported_rate_and_unknown_device_are_statuses_not_crashes(pulse_running: PulseServer) -> None:
+    mic = MicSource(samplerate=7_777_777)
+    with pytest.raises(MicError, match=r"cannot (open|start) .* at 7\.77778e\+06 Hz"):
+        mic.start()
+    assert mic.status.state == "error" and "7.77778e+06 Hz" in mic.status.message
+    mic.close()
+    other = MicSource(device="no such device")
+    with pytest.raises(AudioError, match=r"device='no such device': no input device name contains it"):
+        other.start()
+    assert other.status.state == "error"
+    # A good start after a failed one works on the same source.
+    mic.requested_samplerate = SR
+    mic.start()
+    try:
+        assert mic.status.state == "running"
+    finally:
+        mic.close()
+    assert mic.status.state == "stopped"
+
+
+def test_devices_command_lists_the_loopback_devices(pulse_running: PulseServer) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "spectroview", "devices"],
+        env=pulse_running.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if "ALSA" in line]
+    assert any(" default " in row or row.split()[-5] == "default" for row in rows), proc.stdout
+    default_row = next(row for row in rows if "default" in row)
+    assert default_row.startswith("<>"), "the default input and output are marked"
