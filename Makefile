@@ -60,8 +60,10 @@ lint: $(VENV)/.deps-test
 	$(PY) -m ruff format --check spectroview tests resources
 	$(PY) -m mypy
 
-bench: $(VENV)/.deps-test
+bench: $(VENV)/.deps-test system-deps
+	@command -v sox >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q sox >/dev/null; } || echo "sox not found: the render comparison is skipped"
 	$(PY) -m tests.benchmarks.engine
+	$(PY) -m tests.benchmarks.audio
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo.png
