@@ -14,7 +14,6 @@ import json
 import os
 import queue
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +24,7 @@ from typing import NoReturn
 import numpy as np
 
 from spectroview import __version__
+from spectroview._atomic import atomic_write
 from spectroview._resources import DEMO_NAME, resource_path
 from spectroview.audio.errors import AudioError
 from spectroview.audio.files import FileSource
@@ -354,19 +354,6 @@ def _resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return resample_poly(y, ratio.numerator, ratio.denominator).astype(np.float32)
 
 
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def cmd_features(args: argparse.Namespace) -> int:
     out = _check_output(args.output, ".npy")
     sidecar = out.with_suffix(".json")
@@ -407,8 +394,8 @@ def cmd_features(args: argparse.Namespace) -> int:
         },
         "nonfinite_samples_zeroed": nonfinite,
     }
-    _atomic_write(out, lambda tmp: _save_npy(tmp, logmel))
-    _atomic_write(sidecar, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2) + "\n"))
+    atomic_write(out, lambda tmp: _save_npy(tmp, logmel))
+    atomic_write(sidecar, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2) + "\n"))
     if nonfinite:
         _warn(f"{source.path}: {nonfinite} non-finite samples (NaN/Inf) treated as silence")
     return 0
@@ -438,13 +425,60 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def _gui(argv: Sequence[str]) -> int:
-    parser = _Parser(prog=PROG, description="Open the spectrogram viewer on FILE (default: the bundled demo).")
-    parser.add_argument("file", nargs="?", default=None, metavar="FILE")
+    parser = _Parser(
+        prog=PROG,
+        description="Open the spectrogram viewer on FILE (default: the bundled demo). "
+        "Subcommands (render, features, devices) work without a display; see 'spectroview COMMAND --help'.",
+    )
+    parser.add_argument("file", nargs="?", default=None, metavar="FILE", help="audio file (default: the bundled demo)")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.parse_args(argv)
-    raise CliError(
-        "the desktop viewer is not part of this version yet; "
-        "use 'spectroview render [FILE] -o OUT.png' (see 'spectroview --help')"
+    parser.add_argument(
+        "--screenshot", metavar="OUT.png", help="save a PNG of the whole window once the view is computed, then exit"
+    )
+    parser.add_argument("--size", type=_size, default=None, metavar="WxH", help="window size in pixels, e.g. 1280x800")
+    _add_analysis_options(parser)
+    parser.add_argument("--colormap", default=None, choices=(*COLORMAPS, "gray"), help="colour map")
+    parser.add_argument(
+        "--db-range", type=float, default=None, metavar="DB", help="dB shown below 0 dBFS (sets the floor)"
+    )
+    args = parser.parse_args(argv)
+    if args.screenshot:
+        _check_output(args.screenshot, ".png")
+    overrides: dict[str, object] = {}
+    for option, name in (("n_fft", "n_fft"), ("hop", "hop_length"), ("win_length", "win_length"), ("window", "window")):
+        value = getattr(args, option)
+        if value is not None and value != parser.get_default(option):
+            overrides[name] = value
+    if args.scale != "linear":
+        overrides["scale"] = args.scale
+    if args.n_mels != 128:
+        overrides["n_mels"] = args.n_mels
+    if args.fmin:
+        overrides["fmin"] = args.fmin
+    if args.fmax is not None:
+        overrides["fmax"] = args.fmax
+    if args.colormap:
+        overrides["colormap"] = "grey" if args.colormap == "gray" else args.colormap
+    if args.db_range is not None:
+        if args.db_range <= 0:
+            raise CliError(f"--db-range {args.db_range}: must be > 0 dB")
+        overrides["db_floor"] = -args.db_range
+    if args.channel is not None:
+        overrides["channel"] = args.channel - 1
+    if args.file is not None:
+        # Fail on the command line, before any window, for a file that cannot open.
+        with _open_source(args.file, args.channel):
+            pass
+    try:
+        from spectroview.ui.app import run
+    except ImportError as exc:
+        raise CliError(f"the viewer needs PySide6 and pyqtgraph: {exc}") from None
+    return run(
+        args.file,
+        overrides=overrides,
+        screenshot=args.screenshot,
+        size=args.size,
+        demo=resource_path(DEMO_NAME),
     )
 
 

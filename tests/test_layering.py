@@ -37,7 +37,7 @@ def _loaded_after_import(modules: list[str]) -> set[str]:
 QT_MODULES = {"PySide6", "pyqtgraph", "PyQt5", "PyQt6", "shiboken6"}
 
 
-@pytest.mark.parametrize("subpackage", ["dsp", "audio", "render"])
+@pytest.mark.parametrize("subpackage", ["dsp", "audio", "render", "session"])
 def test_non_ui_layers_do_not_load_qt_or_librosa(subpackage: str) -> None:
     loaded = _loaded_after_import(_modules(subpackage))
     assert not (loaded & (QT_MODULES | {"librosa"})), (
@@ -61,6 +61,7 @@ def _imported_names(path: Path) -> set[str]:
         ("dsp", {"numpy", "scipy", "spectroview"}),
         ("audio", {"numpy", "scipy", "soundfile", "sounddevice", "spectroview"}),
         ("render", {"numpy", "spectroview"}),
+        ("session", {"numpy", "scipy", "spectroview"}),
     ],
 )
 def test_layers_import_only_their_stack(subpackage: str, allowed: set[str]) -> None:

@@ -96,7 +96,18 @@ class ColumnPooler:
 
     @property
     def frames_seen(self) -> int:
+        """Frames pushed so far."""
         return self._seen
+
+    @property
+    def bounds(self) -> np.ndarray:
+        """First frame of each pooled column, plus ``n_frames``: ``(n_cols + 1,)`` int64."""
+        return self._bounds
+
+    @property
+    def columns(self) -> np.ndarray:
+        """The accumulator as ``(n_cols, n_rows)`` float32 (a view; filled as frames arrive)."""
+        return self._acc_t
 
     def push(self, columns: np.ndarray) -> None:
         """Add the next ``columns`` (n_rows, k) frames, in stream order."""

@@ -1,0 +1,322 @@
+"""From (file, parameters, visible time range, pixel width) to the image shown.
+
+Two ways to fill a view, both honest about short events:
+
+- **direct**: read just the samples the visible frames need and run the
+  engine on them; used when zoomed in (a frame or more per few pixels).
+- **overview**: a level-of-detail summary of the whole file built once per
+  parameter set in the background (:class:`Overview`): every frame is
+  computed and max-pooled into at most a few thousand columns, so a click one
+  frame long survives in a one-hour overview (Sonic Visualiser's peak cache
+  does the same).  Zoomed-out views are max-pooled from it in milliseconds.
+
+Levels are in dBFS: 0 dB is the level of a full-scale sine at the peak of
+its row, on every scale, so the numbers read the same whatever the window
+or the frequency axis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from spectroview.audio.files import FileSource
+from spectroview.dsp import SpectrogramParams, StreamingSpectrogram, get_window, spectrogram
+from spectroview.dsp.mel import row_projection
+from spectroview.dsp.pooling import ColumnPooler, pixel_bounds
+
+__all__ = [
+    "DIRECT_MAX_FRAMES",
+    "Overview",
+    "ViewImage",
+    "compute_view",
+    "full_scale_reference",
+    "levels_dbfs",
+]
+
+#: Largest view computed directly from the file; wider views come from the
+#: overview even if it is coarser than the screen (keeps a view under ~0.3 s).
+DIRECT_MAX_FRAMES = 40_000
+#: Memory budget of one overview's power columns (bytes).
+OVERVIEW_BUDGET = 96 * 2**20
+OVERVIEW_MAX_COLUMNS = 16_384
+#: Level of zero power, in dBFS (below any colour scale).
+SILENCE_DB = -300.0
+
+
+def full_scale_reference(params: SpectrogramParams) -> np.ndarray:
+    """Value a full-scale sine gives at the peak of each row.
+
+    A unit-amplitude sine centred on a bin has ``|X| = sum(window) / 2``;
+    a mel or log row weighs its bins, so its peak reads the sine's power
+    times the row's largest weight.
+
+    Returns
+    -------
+    (n_rows,) float64, in the units of ``spectrogram(y, params)``.
+    """
+    window = get_window(params.window, params.win, n_fft=params.n_fft).astype(np.float64)
+    sine = (window.sum() / 2.0) ** params.power
+    projection = row_projection(params)
+    if projection is None:
+        return np.full(params.n_fft // 2 + 1, sine)
+    peak_weight = projection.max(axis=1).toarray().ravel().astype(np.float64)
+    return sine * np.where(peak_weight > 0, peak_weight, 1.0)
+
+
+def levels_dbfs(values: np.ndarray, reference: np.ndarray, power: float) -> np.ndarray:
+    """``values`` (n_rows, n_cols) to dBFS against :func:`full_scale_reference`.  float32."""
+    scale = np.float32(20.0 / power)
+    with np.errstate(divide="ignore"):
+        out = scale * np.log10(values / reference[:, None].astype(np.float32))
+    out[~np.isfinite(out)] = SILENCE_DB
+    return out.astype(np.float32, copy=False)
+
+
+@dataclass(frozen=True)
+class ViewImage:
+    """One computed view.
+
+    Attributes
+    ----------
+    generation : int
+        The request's generation id (the UI drops stale ones).
+    levels : (n_rows, n_cols) float32
+        dBFS; row 0 is the lowest frequency, column 0 the earliest time.
+        Each column is the maximum over the frames it covers.
+    x0, x1 : float
+        Seconds: left edge of the first column, right edge of the last.
+    params : SpectrogramParams
+        The parameters (with ``sr``).
+    frames_per_column : float
+    origin : {"direct", "overview"}
+    complete : bool
+        False while the overview it came from is still being built.
+    wave_min, wave_max : (n_wave,) float32
+        Waveform envelope over ``[wave_x0, wave_x1]`` seconds.
+    """
+
+    generation: int
+    levels: np.ndarray
+    x0: float
+    x1: float
+    params: SpectrogramParams
+    frames_per_column: float
+    origin: str
+    complete: bool
+    wave_min: np.ndarray
+    wave_max: np.ndarray
+    wave_x0: float
+    wave_x1: float
+
+
+def _frame_centre(frame: float, params: SpectrogramParams, sr: float) -> float:
+    return float(frame) * params.hop / sr
+
+
+def visible_frames(t0: float, t1: float, params: SpectrogramParams, n_frames: int) -> tuple[int, int]:
+    """Frames ``[a, b)`` whose centres fall in ``[t0, t1]`` seconds (at least one)."""
+    sr = params.require_sr()
+    a = max(0, math.floor(t0 * sr / params.hop))
+    b = min(n_frames, math.ceil(t1 * sr / params.hop) + 1)
+    if b <= a:
+        a = min(max(0, a), n_frames - 1)
+        b = a + 1
+    return a, b
+
+
+def _envelope(samples: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    if samples.size == 0:
+        return np.zeros(1, np.float32), np.zeros(1, np.float32)
+    if samples.size <= width:
+        return samples.astype(np.float32), samples.astype(np.float32)
+    starts = pixel_bounds(samples.size, width)[:-1]
+    return np.minimum.reduceat(samples, starts), np.maximum.reduceat(samples, starts)
+
+
+class Overview:
+    """Whole-file level-of-detail summary for one parameter set.
+
+    Parameters
+    ----------
+    n_samples : int
+        Frames (samples per channel) in the file.
+    params : SpectrogramParams
+        With ``sr``; centred frames.
+
+    Notes
+    -----
+    ``build`` fills it progressively (from a worker thread); readers may
+    call :meth:`view` at any time and get what is done so far, with the
+    rest at silence.  Memory: at most :data:`OVERVIEW_BUDGET` bytes of
+    columns plus two floats per column of waveform.
+    """
+
+    def __init__(self, n_samples: int, params: SpectrogramParams) -> None:
+        self.params = params
+        self.sr = params.require_sr()
+        self.n_samples = n_samples
+        stream = StreamingSpectrogram(self.sr, params)
+        self.n_rows = stream.n_rows
+        self.n_frames = stream.pending_frames(n_samples)
+        max_cols = max(64, min(OVERVIEW_MAX_COLUMNS, OVERVIEW_BUDGET // (4 * self.n_rows)))
+        self._pooler = ColumnPooler(self.n_rows, self.n_frames, min(max_cols, self.n_frames))
+        self.n_cols = self._pooler.columns.shape[0]
+        self.bounds = self._pooler.bounds
+        self.frames_per_column = self.n_frames / self.n_cols
+        self.wave_min = np.zeros(self.n_cols, np.float32)
+        self.wave_max = np.zeros(self.n_cols, np.float32)
+        self.reference = full_scale_reference(params)
+        self.frames_done = 0
+        self.complete = False
+
+    @property
+    def fraction_done(self) -> float:
+        return self.frames_done / self.n_frames if self.n_frames else 1.0
+
+    def build(
+        self,
+        source: FileSource,
+        *,
+        cancelled: Callable[[], bool] = lambda: False,
+        progress: Callable[[float], None] | None = None,
+        blocksize: int = 1 << 18,
+    ) -> bool:
+        """Compute every frame of ``source``; returns False if cancelled first."""
+        stream = StreamingSpectrogram(self.sr, self.params)
+        # Waveform columns cover the same frames' hops: column c spans
+        # samples [bounds[c] * hop, bounds[c + 1] * hop).
+        wave_edges = np.minimum(self.bounds * self.params.hop, self.n_samples)
+        pos = 0
+        for block in source.blocks(blocksize):
+            if cancelled():
+                return False
+            self._add_waveform(block, pos, wave_edges)
+            pos += block.shape[0]
+            self._pooler.push(stream.push(block))
+            self.frames_done = self._pooler.frames_seen
+            if progress is not None:
+                progress(self.fraction_done)
+        self._pooler.push(stream.flush())
+        self.frames_done = self._pooler.frames_seen
+        self.complete = True
+        if progress is not None:
+            progress(1.0)
+        return True
+
+    def _add_waveform(self, block: np.ndarray, pos: int, edges: np.ndarray) -> None:
+        end = pos + block.shape[0]
+        c0 = int(np.searchsorted(edges, pos, side="right")) - 1
+        c1 = int(np.searchsorted(edges, end - 1, side="right")) - 1
+        c0, c1 = max(0, c0), min(self.n_cols - 1, c1)
+        starts = np.maximum(edges[c0 : c1 + 1], pos) - pos
+        keep = starts < block.shape[0]
+        starts = starts[keep]
+        cols = np.arange(c0, c1 + 1)[keep]
+        if not starts.size:
+            return
+        lo = np.minimum.reduceat(block, starts)
+        hi = np.maximum.reduceat(block, starts)
+        np.minimum(self.wave_min[cols], lo, out=lo)
+        np.maximum(self.wave_max[cols], hi, out=hi)
+        self.wave_min[cols] = lo
+        self.wave_max[cols] = hi
+
+    def columns_for(self, a: int, b: int) -> tuple[int, int]:
+        """Overview columns ``[c0, c1)`` covering frames ``[a, b)``."""
+        c0 = int(np.searchsorted(self.bounds, a, side="right")) - 1
+        c1 = int(np.searchsorted(self.bounds, b - 1, side="right"))
+        return max(0, c0), min(self.n_cols, max(c1, c0 + 1))
+
+    def view(self, t0: float, t1: float, width: int, *, generation: int = 0) -> ViewImage:
+        """The range ``[t0, t1]`` s max-pooled to at most ``width`` columns."""
+        a, b = visible_frames(t0, t1, self.params, self.n_frames)
+        c0, c1 = self.columns_for(a, b)
+        cols = self._pooler.columns[c0:c1]  # (n, n_rows)
+        wmin, wmax = self.wave_min[c0:c1], self.wave_max[c0:c1]
+        if c1 - c0 > width:
+            starts = pixel_bounds(c1 - c0, width)[:-1]
+            cols = np.maximum.reduceat(cols, starts, axis=0)
+            wmin, wmax = np.minimum.reduceat(wmin, starts), np.maximum.reduceat(wmax, starts)
+        hop_s = self.params.hop / self.sr
+        x0 = _frame_centre(self.bounds[c0], self.params, self.sr) - hop_s / 2
+        x1 = _frame_centre(self.bounds[c1] - 1, self.params, self.sr) + hop_s / 2
+        return ViewImage(
+            generation=generation,
+            levels=levels_dbfs(np.ascontiguousarray(cols.T), self.reference, self.params.power),
+            x0=x0,
+            x1=x1,
+            params=self.params,
+            frames_per_column=(self.bounds[c1] - self.bounds[c0]) / max(1, cols.shape[0]),
+            origin="overview",
+            complete=self.complete,
+            wave_min=np.ascontiguousarray(wmin),
+            wave_max=np.ascontiguousarray(wmax),
+            wave_x0=self.bounds[c0] * hop_s,
+            wave_x1=min(self.n_samples, self.bounds[c1] * self.params.hop) / self.sr,
+        )
+
+
+def compute_direct(
+    source: FileSource, params: SpectrogramParams, t0: float, t1: float, width: int, *, generation: int = 0
+) -> ViewImage:
+    """The view computed from the samples it needs (zoomed in)."""
+    sr = params.require_sr()
+    n_samples = source.info.frames
+    n_frames = StreamingSpectrogram(sr, params).pending_frames(n_samples)
+    a, b = visible_frames(t0, t1, params, n_frames)
+    half = params.n_fft // 2 if params.center else 0
+    start = a * params.hop - half
+    stop = (b - 1) * params.hop - half + params.n_fft
+    x = np.zeros(stop - start, np.float32)
+    lo, hi = max(0, start), min(n_samples, stop)
+    if hi > lo:
+        x[lo - start : hi - start] = source.read(lo, hi)
+    # Frames at exactly the file's frame positions: the edges are the zero
+    # padding that centring adds (pad_mode="constant", the viewer's mode).
+    frames = spectrogram(x, dataclasses.replace(params, center=False))
+    if frames.shape[1] > width:
+        pooler = ColumnPooler(frames.shape[0], frames.shape[1], width)
+        pooler.push(frames)
+        frames = pooler.result()
+    hop_s = params.hop / sr
+    wave_min, wave_max = _envelope(x[lo - start : hi - start] if hi > lo else x[:0], width)
+    return ViewImage(
+        generation=generation,
+        levels=levels_dbfs(frames, full_scale_reference(params), params.power),
+        x0=_frame_centre(a, params, sr) - hop_s / 2,
+        x1=_frame_centre(b - 1, params, sr) + hop_s / 2,
+        params=params,
+        frames_per_column=(b - a) / frames.shape[1],
+        origin="direct",
+        complete=True,
+        wave_min=wave_min,
+        wave_max=wave_max,
+        wave_x0=lo / sr,
+        wave_x1=hi / sr,
+    )
+
+
+def compute_view(
+    source: FileSource,
+    params: SpectrogramParams,
+    t0: float,
+    t1: float,
+    width: int,
+    *,
+    overview: Overview | None = None,
+    generation: int = 0,
+) -> ViewImage:
+    """Direct when zoomed in, from ``overview`` when it is fine enough or the view too wide."""
+    sr = params.require_sr()
+    n_frames = StreamingSpectrogram(sr, params).pending_frames(source.info.frames)
+    a, b = visible_frames(t0, t1, params, n_frames)
+    if overview is not None and overview.params == params:
+        fine_enough = (b - a) / overview.frames_per_column >= width
+        if fine_enough or b - a > DIRECT_MAX_FRAMES:
+            return overview.view(t0, t1, width, generation=generation)
+    return compute_direct(source, params, t0, t1, width, generation=generation)

@@ -1,0 +1,118 @@
+"""Start the viewer: ``spectroview [FILE] [--screenshot OUT.png --size WxH] [analysis options]``."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from spectroview.session.settings import ViewSettings
+from spectroview.ui.main_window import MainWindow
+from spectroview.ui.settings_store import SettingsStore
+
+__all__ = ["run"]
+
+log = logging.getLogger(__name__)
+
+#: Longest a --screenshot run waits for the view to be computed (s).
+SCREENSHOT_TIMEOUT = 300.0
+
+
+def _application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("Spectroview")
+        app.setOrganizationName("Spectroview")
+    return app  # type: ignore[return-value]
+
+
+def run(
+    file: str | None,
+    *,
+    overrides: dict[str, object] | None = None,
+    screenshot: str | None = None,
+    size: tuple[int, int] | None = None,
+    demo: Path | None = None,
+) -> int:
+    """Open the main window; returns the exit status.
+
+    ``overrides`` are :class:`ViewSettings` / parameter fields from the
+    command line (applied on top of the saved settings).  With
+    ``screenshot``, the window opens (offscreen works), waits until the view
+    is fully computed, saves a PNG of the whole window and exits; the user's
+    saved settings are neither read nor written then.
+    """
+    app = _application()
+    if screenshot:
+        # A throwaway store: a scripted screenshot must not change the user's settings.
+        scratch = Path(tempfile.mkdtemp(prefix="spectroview-shot-"))
+        store = SettingsStore(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
+        base = ViewSettings()
+    else:
+        store = SettingsStore()
+        base = store.load_view()
+    settings = _apply_overrides(base, overrides or {})
+    window = MainWindow(store, settings=settings)
+    if size is not None:
+        window.resize(*size)
+    window.show()
+    target = file if file is not None else (str(demo) if demo else None)
+    opened = window.open_file(target) if target else True
+    if screenshot:
+        try:
+            if not opened:
+                print(f"spectroview: error: {window.statusBar().currentMessage()}", file=sys.stderr)
+                return 2
+            return _screenshot(app, window, screenshot)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return app.exec()
+
+
+def _apply_overrides(settings: ViewSettings, overrides: dict[str, object]) -> ViewSettings:
+    params_fields = {f.name for f in dataclasses.fields(settings.params)}
+    param_changes = {k: v for k, v in overrides.items() if k in params_fields}
+    other = {k: v for k, v in overrides.items() if k not in params_fields}
+    if param_changes.get("n_fft") and "hop_length" not in param_changes and settings.hop_locked:
+        param_changes["hop_length"] = max(1, int(param_changes["n_fft"]) // 4)  # type: ignore[call-overload]
+    params = dataclasses.replace(settings.params, **param_changes)  # type: ignore[arg-type]
+    return dataclasses.replace(settings, params=params, **other)  # type: ignore[arg-type]
+
+
+def _screenshot(app: QApplication, window: MainWindow, path: str) -> int:
+    """Wait until the latest view is complete and current, then save the window."""
+    deadline = time.monotonic() + SCREENSHOT_TIMEOUT
+    state = {"status": None}
+
+    def check() -> None:
+        controller = window.controller
+        latest = controller.latest
+        ready = controller.is_idle() and latest is not None and latest.complete
+        ready = ready and latest.generation == controller.generation and not window._refresh_timer.isActive()
+        if ready:
+            app.processEvents()
+            ok = window.grab().save(path, "PNG")
+            if not ok:
+                print(f"spectroview: error: cannot write {path}", file=sys.stderr)
+            state["status"] = 0 if ok else 2
+            app.quit()
+        elif time.monotonic() > deadline:
+            print(f"spectroview: error: the view was not ready after {SCREENSHOT_TIMEOUT:.0f} s", file=sys.stderr)
+            state["status"] = 1
+            app.quit()
+
+    timer = QTimer(interval=50)
+    timer.timeout.connect(check)
+    timer.start()
+    app.exec()
+    timer.stop()
+    window.close()
+    return int(state["status"] if state["status"] is not None else 1)

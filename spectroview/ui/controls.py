@@ -1,0 +1,219 @@
+"""The analysis controls dock: sliders and choices, each with a tooltip that gives units.
+
+Widgets read :class:`ViewSettings` and send the user's intent as a new
+:class:`ViewSettings`; a programmatic update never echoes back
+(``QSignalBlocker``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QWidget,
+)
+
+from spectroview.dsp import SCALES, WINDOWS, ParameterError
+from spectroview.render.colormaps import COLORMAPS
+from spectroview.session.settings import ViewSettings
+
+__all__ = ["N_FFT_CHOICES", "ControlsPanel"]
+
+#: Window sizes offered: powers of two, 64 to 32768 samples.
+N_FFT_CHOICES = tuple(2**k for k in range(6, 16))
+N_MELS_RANGE = (8, 512)
+
+
+def _ms(samples: int, sr: float) -> str:
+    return f"{1000.0 * samples / sr:.1f} ms" if sr > 0 else ""
+
+
+class _LabeledSlider(QWidget):
+    def __init__(self, minimum: int, maximum: int, tooltip: str) -> None:
+        super().__init__()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(minimum, maximum)
+        self.label = QLabel()
+        self.label.setMinimumWidth(120)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.label)
+        self.setToolTip(tooltip)
+        self.slider.setToolTip(tooltip)
+
+
+class ControlsPanel(QWidget):
+    """Analysis and display controls.
+
+    Signals
+    -------
+    settingsChanged(ViewSettings)
+        The user changed something; the argument is the complete new set.
+    """
+
+    settingsChanged = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = ViewSettings()
+        self.sr = 0.0
+        self.n_channels = 1
+        form = QFormLayout(self)
+
+        self.n_fft = _LabeledSlider(
+            0,
+            len(N_FFT_CHOICES) - 1,
+            "Window size (n_fft) in samples and milliseconds. Larger: finer frequency resolution "
+            "(sr/n_fft Hz per bin), coarser time resolution.",
+        )
+        form.addRow("Window", self.n_fft)
+        self.hop = _LabeledSlider(
+            1, 1, "Hop length: samples (and ms) between frames; smaller gives more columns per second."
+        )
+        form.addRow("Hop", self.hop)
+        self.hop_lock = QCheckBox("hop = window / 4")
+        self.hop_lock.setToolTip("Keep the hop at a quarter of the window size when the window changes.")
+        form.addRow("", self.hop_lock)
+        self.n_mels = _LabeledSlider(
+            *N_MELS_RANGE, "Mel bands (rows of the mel scale), 8 to 512. Active on the mel scale."
+        )
+        form.addRow("Mel bands", self.n_mels)
+        self.scale = QComboBox()
+        self.scale.addItems(list(SCALES))
+        self.scale.setToolTip(
+            "Frequency axis: linear (Hz), logarithmic (octaves) or mel; tick labels are in Hz on every scale."
+        )
+        form.addRow("Scale", self.scale)
+        self.window = QComboBox()
+        self.window.addItems(list(WINDOWS))
+        self.window.setToolTip("Analysis window function (periodic).")
+        form.addRow("Window fn", self.window)
+        self.fmin = QDoubleSpinBox()
+        self.fmin.setRange(0.0, 96000.0)
+        self.fmin.setDecimals(1)
+        self.fmin.setSuffix(" Hz")
+        self.fmin.setToolTip("Lowest frequency of the mel and log scales, in Hz (log: 0 means 20 Hz).")
+        form.addRow("f min", self.fmin)
+        self.fmax = QDoubleSpinBox()
+        self.fmax.setRange(0.0, 96000.0)
+        self.fmax.setDecimals(1)
+        self.fmax.setSuffix(" Hz")
+        self.fmax.setSpecialValueText("Nyquist")
+        self.fmax.setToolTip("Highest frequency of the mel and log scales, in Hz (Nyquist: sr/2).")
+        form.addRow("f max", self.fmax)
+        self.db_floor = QDoubleSpinBox()
+        self.db_floor.setRange(-300.0, 50.0)
+        self.db_floor.setSuffix(" dBFS")
+        self.db_floor.setToolTip("Level shown as the darkest colour, in dB re a full-scale sine.")
+        form.addRow("Floor", self.db_floor)
+        self.db_ceiling = QDoubleSpinBox()
+        self.db_ceiling.setRange(-300.0, 50.0)
+        self.db_ceiling.setSuffix(" dBFS")
+        self.db_ceiling.setToolTip("Level shown as the brightest colour, in dB re a full-scale sine.")
+        form.addRow("Ceiling", self.db_ceiling)
+        self.colormap = QComboBox()
+        self.colormap.addItems(list(COLORMAPS))
+        self.colormap.setToolTip("Colour map (perceptually uniform; grey for print).")
+        form.addRow("Colours", self.colormap)
+        self.channel = QComboBox()
+        self.channel.setToolTip("Channel analysed: the mix of all channels, or one.")
+        form.addRow("Channel", self.channel)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #e08060")
+        form.addRow(self.message)
+
+        self.n_fft.slider.valueChanged.connect(self._on_n_fft)
+        self.hop.slider.valueChanged.connect(lambda v: self._emit(params=dict(hop_length=v)))
+        self.hop_lock.toggled.connect(self._on_lock)
+        self.n_mels.slider.valueChanged.connect(lambda v: self._emit(params=dict(n_mels=v)))
+        self.scale.currentTextChanged.connect(lambda v: self._emit(params=dict(scale=v)))
+        self.window.currentTextChanged.connect(lambda v: self._emit(params=dict(window=v)))
+        self.fmin.editingFinished.connect(lambda: self._emit(params=dict(fmin=self.fmin.value())))
+        self.fmax.editingFinished.connect(lambda: self._emit(params=dict(fmax=self.fmax.value() or None)))
+        self.db_floor.editingFinished.connect(lambda: self._emit(db_floor=self.db_floor.value()))
+        self.db_ceiling.editingFinished.connect(lambda: self._emit(db_ceiling=self.db_ceiling.value()))
+        self.colormap.currentTextChanged.connect(lambda v: self._emit(colormap=v))
+        self.channel.currentIndexChanged.connect(lambda i: self._emit(channel=None if i <= 0 else i - 1))
+        self.set_settings(self.settings, sr=0.0, n_channels=1)
+
+    # -- programmatic -------------------------------------------------------------------------
+    def set_settings(self, settings: ViewSettings, *, sr: float | None = None, n_channels: int | None = None) -> None:
+        """Show ``settings`` without emitting anything."""
+        self.settings = settings
+        if sr is not None:
+            self.sr = sr
+        if n_channels is not None:
+            self.n_channels = n_channels
+        p = settings.params
+        widgets = (self.n_fft.slider, self.hop.slider, self.hop_lock, self.n_mels.slider, self.scale, self.window)
+        widgets += (self.fmin, self.fmax, self.db_floor, self.db_ceiling, self.colormap, self.channel)
+        blockers = [QSignalBlocker(w) for w in widgets]
+        index = N_FFT_CHOICES.index(p.n_fft) if p.n_fft in N_FFT_CHOICES else N_FFT_CHOICES.index(2048)
+        self.n_fft.slider.setValue(index)
+        self.n_fft.label.setText(f"{p.n_fft} ({_ms(p.n_fft, self.sr)})")
+        self.hop.slider.setRange(1, p.n_fft)
+        self.hop.slider.setValue(p.hop)
+        self.hop.label.setText(f"{p.hop} ({_ms(p.hop, self.sr)})")
+        self.hop.slider.setEnabled(not settings.hop_locked)
+        self.hop_lock.setChecked(settings.hop_locked)
+        self.n_mels.slider.setValue(p.n_mels)
+        self.n_mels.label.setText(f"{p.n_mels} bands")
+        self.n_mels.setEnabled(p.scale == "mel")
+        self.scale.setCurrentText(p.scale)
+        self.window.setCurrentText(p.window)
+        self.fmin.setValue(p.fmin)
+        self.fmax.setValue(p.fmax or 0.0)
+        self.fmin.setEnabled(p.scale != "linear")
+        self.fmax.setEnabled(p.scale != "linear")
+        self.db_floor.setValue(settings.db_floor)
+        self.db_ceiling.setValue(settings.db_ceiling)
+        self.colormap.setCurrentText(settings.colormap)
+        self.channel.clear()
+        self.channel.addItems(["mix"] + [str(i + 1) for i in range(self.n_channels)])
+        self.channel.setCurrentIndex(0 if settings.channel is None else min(settings.channel + 1, self.n_channels))
+        self.channel.setEnabled(self.n_channels > 1)
+        del blockers
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+
+    # -- user intent ----------------------------------------------------------------------------
+    def _on_n_fft(self, index: int) -> None:
+        n_fft = N_FFT_CHOICES[index]
+        changes: dict[str, object] = {"n_fft": n_fft}
+        p = self.settings.params
+        if self.settings.hop_locked:
+            changes["hop_length"] = max(1, n_fft // 4)
+        elif p.hop > n_fft:
+            changes["hop_length"] = n_fft
+        if p.win_length is not None and p.win_length > n_fft:
+            changes["win_length"] = None
+        self._emit(params=changes)
+
+    def _on_lock(self, locked: bool) -> None:
+        if locked:
+            self._emit(hop_locked=True, params=dict(hop_length=max(1, self.settings.params.n_fft // 4)))
+        else:
+            self._emit(hop_locked=False)
+
+    def _emit(self, *, params: dict[str, object] | None = None, **changes: object) -> None:
+        try:
+            new_params = dataclasses.replace(self.settings.params, **(params or {}))
+            new = dataclasses.replace(self.settings, params=new_params, **changes)  # type: ignore[arg-type]
+        except ParameterError as exc:
+            self.show_message(str(exc))
+            self.set_settings(self.settings)  # put the widgets back to what is in force
+            return
+        self.show_message("")
+        self.set_settings(new)
+        self.settingsChanged.emit(new)

@@ -1,0 +1,452 @@
+"""The main window: open files, show the spectrogram, play, export, remember settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+)
+
+from spectroview import __version__
+from spectroview._atomic import atomic_write
+from spectroview.audio.errors import AudioError
+from spectroview.audio.files import AudioInfo, FileSource
+from spectroview.dsp import ParameterError, SpectrogramParams
+from spectroview.dsp.mel import row_frequencies
+from spectroview.session.axes import format_readout
+from spectroview.session.settings import ViewSettings
+from spectroview.ui.controls import ControlsPanel
+from spectroview.ui.panel import SpectrogramPanel
+from spectroview.ui.settings_store import SettingsStore
+from spectroview.ui.workers import ViewController
+
+__all__ = ["MainWindow"]
+
+log = logging.getLogger(__name__)
+
+AUDIO_FILTER = "Audio files (*.wav *.flac *.ogg *.oga *.mp3 *.aif *.aiff *.au *.w64 *.caf);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    """Spectroview's main window.
+
+    Signals
+    -------
+    viewComputed()
+        A new spectrogram image is on screen.
+    idle()
+        Nothing is being computed and the overview is complete.
+    fileOpened(str)
+    """
+
+    viewComputed = Signal()
+    idle = Signal()
+    fileOpened = Signal(str)
+
+    def __init__(self, store: SettingsStore | None = None, *, settings: ViewSettings | None = None) -> None:
+        super().__init__()
+        self.store = store or SettingsStore()
+        self.view_settings = settings or self.store.load_view()
+        self.info: AudioInfo | None = None
+        self.params: SpectrogramParams | None = None
+        self.player = None
+        self.play_cursor = 0.0
+        self.harmonic_cursor = False
+
+        self.panel = SpectrogramPanel()
+        self.setCentralWidget(self.panel)
+        self.controls = ControlsPanel()
+        dock = QDockWidget("Analysis", self)
+        dock.setObjectName("analysis-dock")
+        dock.setWidget(self.controls)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.controller = ViewController(self)
+
+        self.readout = QLabel("Open a file (Ctrl+O) or drop one here")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        self.progress.setRange(0, 1000)
+        self.progress.setFormat("overview %p%")
+        self.progress.hide()
+        self.statusBar().addWidget(self.readout, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+
+        self._build_menus()
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        self._refresh_timer = QTimer(self, singleShot=True, interval=15)
+        self._refresh_timer.timeout.connect(self._request_view)
+        self._play_timer = QTimer(self, interval=30)
+        self._play_timer.timeout.connect(self._update_playhead)
+
+        self.controls.settingsChanged.connect(self._on_settings_changed)
+        self.panel.viewChanged.connect(lambda *_: self._refresh_timer.start())
+        self.panel.cursorMoved.connect(self._on_cursor)
+        self.panel.clicked.connect(self._on_click)
+        self.controller.imageReady.connect(self._on_image)
+        self.controller.overviewProgress.connect(self._on_overview_progress)
+        self.controller.overviewReady.connect(self._on_overview_ready)
+        self.controller.failed.connect(self._on_job_failed)
+        self.controller.idle.connect(self.idle)
+        self.controls.set_settings(self.view_settings)
+        self.panel.set_colormap(self.view_settings.colormap, self.view_settings.db_floor, self.view_settings.db_ceiling)
+        geometry = self.store.load_geometry("main")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.store.load_geometry("main-state")
+        if state is not None:
+            self.restoreState(state)
+        self._update_title()
+
+    # -- menus and keys -----------------------------------------------------------------------
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)  # shortcuts work with the menu bar hidden too
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Open...", self.open_dialog, QKeySequence.StandardKey.Open, "Open an audio file")
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        self._action(file_menu, "Export &Image...", self.export_image_dialog, "Ctrl+E", "Save the view as PNG")
+        self._action(
+            file_menu,
+            "Export &Data...",
+            self.export_data_dialog,
+            "Ctrl+Shift+E",
+            "Save the visible matrix (NPY or CSV)",
+        )
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        view = bar.addMenu("&View")
+        self._action(view, "Zoom &In", lambda: self.panel.zoom_time(0.5), "+", "Zoom in on time")
+        self._action(view, "Zoom &Out", lambda: self.panel.zoom_time(2.0), "-", "Zoom out in time")
+        self._action(view, "Scroll Left", lambda: self.panel.pan_time(-0.25), Qt.Key.Key_Left)
+        self._action(view, "Scroll Right", lambda: self.panel.pan_time(0.25), Qt.Key.Key_Right)
+        self._action(view, "Go to Start", self._go_start, Qt.Key.Key_Home)
+        self._action(view, "Go to End", self._go_end, Qt.Key.Key_End)
+        self._action(view, "&Fit Whole File", self.panel.fit, "F", "Show the whole file")
+        self._action(view, "&Harmonic Cursor", self._toggle_harmonics, "H", "Marks at 2f, 3f, ... from the cursor")
+        play = bar.addMenu("&Play")
+        self._action(play, "Play / &Stop", self.toggle_play, Qt.Key.Key_Space, "Play from the cursor or the selection")
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About", self._about)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.store.recent_files()
+        if not recent:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+        for path in recent:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_file(p))
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "Spectroview", f"Spectroview {__version__}\nA spectrogram viewer and analyzer.")
+
+    # -- files -----------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open audio file", self.store.last_directory, AUDIO_FILTER)
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str | os.PathLike[str]) -> bool:
+        """Open ``path``; on failure say why (dialog and status bar) and keep what was open."""
+        try:
+            with FileSource(path) as source:
+                info = source.info
+        except AudioError as exc:
+            self._report_error("Cannot open file", str(exc))
+            return False
+        settings = self.view_settings
+        if settings.channel is not None and settings.channel >= info.channels:
+            settings = dataclasses.replace(settings, channel=None)
+        params, note = self._params_for(settings, info.samplerate)
+        self._stop_playback()
+        self.info = info
+        self.view_settings = settings
+        self.params = params
+        self.controller.set_source(Path(info.path), info.frames, settings.channel)
+        self.panel.set_document(info.duration)
+        self.panel.set_params(params)
+        self.controls.set_settings(settings, sr=info.samplerate, n_channels=info.channels)
+        self.controls.show_message(note)
+        self.controller.set_params(params)
+        self.store.add_recent(info.path)
+        self.store.last_directory = str(Path(info.path).parent)
+        self.play_cursor = 0.0
+        self._update_title()
+        self.readout.setText(
+            f"{Path(info.path).name}: {info.samplerate} Hz, {info.channels} ch, {info.duration:.2f} s, {info.format}/{info.subtype}"
+        )
+        self.panel.fit()
+        self._request_view()
+        self.fileOpened.emit(info.path)
+        return True
+
+    def _params_for(self, settings: ViewSettings, sr: float) -> tuple[SpectrogramParams, str]:
+        """The settings' parameters for this rate; frequency limits the rate cannot hold are dropped."""
+        try:
+            return settings.params.with_sr(sr), ""
+        except ParameterError as exc:
+            relaxed = dataclasses.replace(settings.params, fmin=0.0, fmax=None)
+            try:
+                return relaxed.with_sr(sr), f"{exc}; using 0 Hz to Nyquist"
+            except ParameterError:
+                return SpectrogramParams(hop_length=512).with_sr(sr), f"{exc}; using the defaults"
+
+    def _update_title(self) -> None:
+        name = Path(self.info.path).name if self.info else "no file"
+        self.setWindowTitle(f"{name} - Spectroview")
+
+    # -- settings --------------------------------------------------------------------------------
+    def _on_settings_changed(self, settings: ViewSettings) -> None:
+        old = self.view_settings
+        self.view_settings = settings
+        self.panel.set_colormap(settings.colormap, settings.db_floor, settings.db_ceiling)
+        self.store.save_view(settings)
+        if self.info is None:
+            return
+        if settings.channel != old.channel:
+            self.controller.set_source(Path(self.info.path), self.info.frames, settings.channel)
+            self.controller.params = None
+        if settings.params != old.params or settings.channel != old.channel:
+            try:
+                params = settings.params.with_sr(self.info.samplerate)
+            except ParameterError as exc:
+                self.controls.show_message(str(exc))
+                return
+            self.params = params
+            self.panel.set_params(params)
+            self.controller.set_params(params)
+            self._request_view()
+
+    # -- views ---------------------------------------------------------------------------------------
+    def _request_view(self) -> None:
+        if self.info is None:
+            return
+        t0, t1 = self.panel.visible_range()
+        self.controller.request_view(t0, t1, self.panel.plot_width())
+
+    def _on_image(self, image) -> None:
+        self.panel.show_image(image)
+        self.viewComputed.emit()
+
+    def _on_overview_progress(self, fraction: float) -> None:
+        self.progress.show()
+        self.progress.setValue(int(fraction * 1000))
+        # Progressive rendering: zoomed-out views come from the overview being built.
+        latest = self.controller.latest
+        if latest is None or latest.origin == "overview":
+            self._refresh_timer.start()
+        self._show_overview_strip()
+
+    def _on_overview_ready(self) -> None:
+        self.progress.hide()
+        self._show_overview_strip()
+        self._refresh_timer.start()
+
+    def _show_overview_strip(self) -> None:
+        overview = self.controller.overview
+        if overview is not None and self.info is not None:
+            self.panel.show_overview(overview.view(0.0, self.info.duration, 1000))
+
+    def _on_job_failed(self, message: str) -> None:
+        self._report_error("Analysis failed", message)
+
+    def _report_error(self, title: str, message: str) -> None:
+        log.warning("%s: %s", title, message)
+        self.statusBar().showMessage(message, 15000)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setModal(False)
+        box.setObjectName("error-dialog")
+        box.show()
+        self._last_error = box
+
+    # -- cursor readout ---------------------------------------------------------------------------
+    def readout_text(self, t: float, y: float) -> str:
+        if self.panel.mapping is None:
+            return ""
+        freq = float(self.panel.mapping.y_to_hz(y))
+        level = self.panel.level_at(t, y)
+        return format_readout(t, freq, level if level is not None else float("nan"))
+
+    def _on_cursor(self, t: float, y: float) -> None:
+        if self.info is None or self.panel.mapping is None:
+            return
+        self.readout.setText(self.readout_text(t, y))
+        if self.harmonic_cursor:
+            self.panel.set_harmonics(float(self.panel.mapping.y_to_hz(y)))
+
+    def _toggle_harmonics(self) -> None:
+        self.harmonic_cursor = not self.harmonic_cursor
+        if not self.harmonic_cursor:
+            self.panel.set_harmonics(None)
+
+    def _on_click(self, t: float) -> None:
+        self.play_cursor = max(0.0, t)
+        self.panel.cursor_line.setPos(self.play_cursor)
+        self.panel.cursor_line.show()
+
+    def _go_start(self) -> None:
+        t0, t1 = self.panel.visible_range()
+        self.panel.set_time_range(0.0, t1 - t0)
+
+    def _go_end(self) -> None:
+        t0, t1 = self.panel.visible_range()
+        self.panel.set_time_range(self.panel.duration - (t1 - t0), self.panel.duration)
+
+    # -- playback -------------------------------------------------------------------------------------
+    def toggle_play(self) -> None:
+        if self.player is not None and self.player.state == "playing":
+            self._stop_playback()
+            return
+        if self.info is None:
+            return
+        from spectroview.audio.player import Player
+
+        selection = self.panel.selected_range()
+        start, stop = selection if selection else (self.play_cursor, None)
+        try:
+            self._stop_playback()
+            self._play_source = FileSource(self.info.path)
+            self.player = Player(self._play_source)
+            self.player.play(start, stop)
+        except AudioError as exc:
+            self._report_error("Cannot play", str(exc))
+            self._stop_playback()
+            return
+        self._play_timer.start()
+
+    def _update_playhead(self) -> None:
+        player = self.player
+        if player is None:
+            return
+        self.panel.set_playhead(player.position)
+        if player.state != "playing":
+            if player.state == "error":
+                self.statusBar().showMessage(player.message, 10000)
+            self._stop_playback(keep_head=True)
+
+    def _stop_playback(self, *, keep_head: bool = False) -> None:
+        self._play_timer.stop()
+        if self.player is not None:
+            self.player.stop()
+            self.player = None
+        source = getattr(self, "_play_source", None)
+        if source is not None:
+            source.close()
+            self._play_source = None
+        if not keep_head:
+            self.panel.set_playhead(None)
+
+    # -- export ----------------------------------------------------------------------------------------
+    def export_image_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export image", self._export_name(".png"), "PNG image (*.png)")
+        if path:
+            self.export_image(path)
+
+    def export_image(self, path: str | os.PathLike[str]) -> bool:
+        """The view as shown, with axes and colour bar, as PNG."""
+        pixmap = self.panel.grab()
+        ok = pixmap.save(str(path), "PNG")
+        if not ok:
+            self._report_error("Export failed", f"{path}: cannot write the image")
+        return ok
+
+    def export_data_dialog(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export data", self._export_name(".npy"), "NumPy array (*.npy);;CSV table (*.csv)"
+        )
+        if path:
+            if "CSV" in chosen and Path(path).suffix.lower() != ".csv":
+                path += ".csv"
+            self.export_data(path)
+
+    def export_data(self, path: str | os.PathLike[str]) -> bool:
+        """The visible matrix (dBFS, rows low to high frequency) as NPY or CSV, with a JSON sidecar."""
+        image = self.controller.latest
+        if image is None or self.info is None:
+            self._report_error("Export failed", "nothing to export yet")
+            return False
+        out = Path(path)
+        centres, edges = row_frequencies(image.params)
+        n_cols = image.levels.shape[1]
+        col_edges = np.linspace(image.x0, image.x1, n_cols + 1)
+        meta = {
+            "spectroview": __version__,
+            "source": self.info.path,
+            "channel": "mix" if self.view_settings.channel is None else self.view_settings.channel + 1,
+            "values": "level in dBFS (0 dB: a full-scale sine at the peak of its row); each column is the max over the frames it covers",
+            "shape": list(image.levels.shape),
+            "params": dataclasses.asdict(image.params),
+            "frames_per_column": image.frames_per_column,
+            "axes": {
+                "row_center_hz": centres.tolist(),
+                "row_edge_hz": edges.tolist(),
+                "column_edge_s": col_edges.tolist(),
+            },
+        }
+        try:
+            if out.suffix.lower() == ".csv":
+                header = "freq_hz," + ",".join(f"{t:.6f}" for t in (col_edges[:-1] + col_edges[1:]) / 2)
+                table = np.column_stack([centres, image.levels])
+                atomic_write(
+                    out, lambda tmp: np.savetxt(tmp, table, delimiter=",", header=header, comments="", fmt="%.4f")
+                )
+            else:
+                out = out if out.suffix.lower() == ".npy" else out.with_suffix(".npy")
+                atomic_write(out, lambda tmp: np.save(open(tmp, "wb"), image.levels))
+            atomic_write(out.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2)))
+        except OSError as exc:
+            self._report_error("Export failed", f"{out}: {exc.strerror or exc}")
+            return False
+        self.statusBar().showMessage(f"wrote {out}", 5000)
+        return True
+
+    def _export_name(self, suffix: str) -> str:
+        base = Path(self.info.path).stem if self.info else "spectrogram"
+        return str(Path(self.store.last_directory) / (base + suffix))
+
+    # -- drag and drop --------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_file(urls[0])
+            event.acceptProposedAction()
+
+    # -- lifetime ---------------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        self._stop_playback()
+        self.store.save_view(self.view_settings)
+        self.store.save_geometry("main", self.saveGeometry())
+        self.store.save_geometry("main-state", self.saveState())
+        self.store.sync()
+        self.controller._cancel_overview()
+        self.controller.wait_for_done(5000)
+        super().closeEvent(event)

@@ -1,0 +1,344 @@
+"""The plotting area: waveform strip, spectrogram with honest axes and colour bar, overview strip.
+
+Coordinates: x is time in seconds everywhere; in the spectrogram, y is the
+*row coordinate* (row ``r`` of the image covers ``[r, r + 1)``), and the
+frequency axis labels it with the true frequencies through
+:class:`~spectroview.session.axes.FrequencyMapping`, so linear, log and mel
+scales all read in Hz.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor
+
+from spectroview.dsp import SpectrogramParams
+from spectroview.render.colormaps import colormap_lut
+from spectroview.session.axes import FrequencyMapping, format_time, time_ticks
+from spectroview.session.view import ViewImage
+
+__all__ = ["SpectrogramPanel"]
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+
+
+class TimeAxis(pg.AxisItem):
+    """Seconds, or m:ss / h:mm:ss for long spans."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):
+        ticks = time_ticks(minVal, maxVal, max_ticks=max(2, int(size / 90)))
+        self._labels = {round(t, 9): label for t, label in ticks}
+        return [(0, [t for t, _ in ticks])]
+
+    def tickStrings(self, values, scale, spacing):
+        labels = getattr(self, "_labels", {})
+        return [labels.get(round(v, 9), format_time(v)) for v in values]
+
+
+class FrequencyAxis(pg.AxisItem):
+    """Row coordinate labelled with true frequencies on every scale."""
+
+    mapping: FrequencyMapping | None = None
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):
+        if self.mapping is None:
+            return []
+        levels = self.mapping.tick_levels(minVal, maxVal, max_major=max(2, int(size / 40)))
+        self._labels = {round(y, 9): label for level in levels for y, label in level}
+        return [(float(i + 1), [y for y, _ in level]) for i, level in enumerate(levels)]
+
+    def tickStrings(self, values, scale, spacing):
+        labels = getattr(self, "_labels", {})
+        return [labels.get(round(v, 9), "") for v in values]
+
+
+class _TimeViewBox(pg.ViewBox):
+    """Wheel zooms time; Ctrl+wheel zooms frequency.  Drag pans."""
+
+    def wheelEvent(self, ev, axis=None):
+        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            super().wheelEvent(ev, axis=1)
+        else:
+            super().wheelEvent(ev, axis=0)
+
+
+class _SelectViewBox(pg.ViewBox):
+    """The waveform strip: dragging selects a time range (for playback)."""
+
+    selectionDragged = Signal(float, float, bool)  # t_a, t_b, finished
+
+    def mouseDragEvent(self, ev, axis=None):
+        if ev.button() != Qt.MouseButton.LeftButton:
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        a = self.mapSceneToView(ev.buttonDownScenePos()).x()
+        b = self.mapSceneToView(ev.scenePos()).x()
+        self.selectionDragged.emit(min(a, b), max(a, b), ev.isFinish())
+
+    def wheelEvent(self, ev, axis=None):
+        super().wheelEvent(ev, axis=0)
+
+
+class SpectrogramPanel(pg.GraphicsLayoutWidget):
+    """Waveform, spectrogram and overview, sharing the time axis.
+
+    Signals
+    -------
+    viewChanged(t0, t1, width_px)
+        The visible time range or the plot width changed.
+    cursorMoved(t, y)
+        Mouse over the spectrogram, in (seconds, row coordinate).
+    selectionChanged(t0, t1)
+        A time range was selected on the waveform (t0 == t1: cleared).
+    clicked(t)
+        A click on the spectrogram (sets the play cursor).
+    """
+
+    viewChanged = Signal(float, float, int)
+    cursorMoved = Signal(float, float)
+    selectionChanged = Signal(float, float)
+    clicked = Signal(float)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setBackground(QColor(24, 24, 28))
+        self.ci.layout.setSpacing(2)
+        self.duration = 1.0
+        self.n_rows = 1
+        self.mapping: FrequencyMapping | None = None
+        self.image: ViewImage | None = None
+
+        # Waveform strip.
+        self.wave_box = _SelectViewBox()
+        self.wave_plot = self.addPlot(row=0, col=0, viewBox=self.wave_box, axisItems={"bottom": TimeAxis("bottom")})
+        self.wave_plot.setMaximumHeight(90)
+        self.wave_plot.hideAxis("bottom")
+        self.wave_plot.setMouseEnabled(x=True, y=False)
+        self.wave_plot.setYRange(-1, 1, padding=0.05)
+        self.wave_plot.getAxis("left").setWidth(62)
+        self.wave_plot.getAxis("left").setLabel("amplitude")
+        self.wave_upper = pg.PlotCurveItem(pen=pg.mkPen((120, 190, 255), width=1))
+        self.wave_lower = pg.PlotCurveItem(pen=pg.mkPen((120, 190, 255), width=1))
+        self.wave_fill = pg.FillBetweenItem(self.wave_upper, self.wave_lower, brush=pg.mkBrush(120, 190, 255, 110))
+        for item in (self.wave_fill, self.wave_upper, self.wave_lower):
+            self.wave_plot.addItem(item)
+        self.selection = pg.LinearRegionItem(brush=pg.mkBrush(255, 255, 255, 40), movable=True)
+        self.selection.setZValue(10)
+        self.selection.hide()
+        self.wave_plot.addItem(self.selection)
+        self.wave_box.selectionDragged.connect(self._on_selection_drag)
+        self.selection.sigRegionChangeFinished.connect(self._on_selection_moved)
+
+        # Spectrogram.
+        self.freq_axis = FrequencyAxis("left")
+        self.freq_axis.setWidth(62)
+        self.freq_axis.setLabel("frequency", units="Hz")
+        self.freq_axis.enableAutoSIPrefix(False)
+        self.time_axis = TimeAxis("bottom")
+        self.time_axis.setLabel("time")
+        self.spec_box = _TimeViewBox()
+        self.spec_plot = self.addPlot(
+            row=1, col=0, viewBox=self.spec_box, axisItems={"left": self.freq_axis, "bottom": self.time_axis}
+        )
+        self.spec_plot.setMouseEnabled(x=True, y=True)
+        self.image_item = pg.ImageItem()
+        self.spec_plot.addItem(self.image_item)
+        self.colorbar = pg.ColorBarItem(values=(-90, 0), width=14, interactive=False, label="level (dBFS)")
+        self.colorbar.setImageItem(self.image_item)
+        self.addItem(self.colorbar, row=1, col=1)
+        self.wave_plot.setXLink(self.spec_plot)
+        self.playhead = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((80, 255, 120), width=2))
+        self.playhead.setZValue(20)
+        self.playhead.hide()
+        self.spec_plot.addItem(self.playhead)
+        self.cursor_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((255, 255, 255, 120), width=1))
+        self.cursor_line.hide()
+        self.spec_plot.addItem(self.cursor_line)
+        self.harmonics: list[pg.InfiniteLine] = []
+
+        # Overview strip: the whole file, with the visible range marked.
+        self.over_plot = self.addPlot(row=2, col=0)
+        self.over_plot.setMaximumHeight(60)
+        self.over_plot.hideAxis("left")
+        self.over_plot.hideAxis("bottom")
+        self.over_plot.setMouseEnabled(x=False, y=False)
+        self.over_plot.getViewBox().setMenuEnabled(False)
+        self.over_image = pg.ImageItem()
+        self.over_plot.addItem(self.over_image)
+        self.over_region = pg.LinearRegionItem(brush=pg.mkBrush(255, 255, 255, 50))
+        self.over_plot.addItem(self.over_region)
+        self.over_region.sigRegionChanged.connect(self._on_overview_region)
+        self.ci.layout.setRowStretchFactor(1, 10)
+
+        self.spec_box.sigXRangeChanged.connect(self._emit_view)
+        self.spec_box.sigResized.connect(self._emit_view)
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        self._syncing_region = False
+
+    # -- configuration -------------------------------------------------------------------
+    def set_document(self, duration: float) -> None:
+        self.duration = max(duration, 1e-3)
+        self.spec_box.setLimits(xMin=0.0, xMax=self.duration, minXRange=1e-3)
+        self.wave_box.setLimits(xMin=0.0, xMax=self.duration)
+        self.over_plot.setXRange(0, self.duration, padding=0)
+        self.over_region.setBounds((0, self.duration))
+        self.clear_selection()
+        self.image_item.clear()
+        self.over_image.clear()
+        self.spec_plot.setXRange(0, self.duration, padding=0)
+
+    def set_params(self, params: SpectrogramParams) -> None:
+        self.mapping = FrequencyMapping.from_params(params)
+        self.freq_axis.mapping = self.mapping
+        n_rows = self.mapping.n_rows
+        changed = n_rows != self.n_rows
+        self.n_rows = n_rows
+        self.spec_box.setLimits(yMin=0, yMax=n_rows, minYRange=min(4, n_rows))
+        if changed:
+            self.spec_plot.setYRange(0, n_rows, padding=0)
+        self.over_plot.setYRange(0, n_rows, padding=0)
+        self.freq_axis.picture = None
+        self.freq_axis.update()
+
+    def set_colormap(self, name: str, floor: float, ceiling: float) -> None:
+        lut = colormap_lut(name)
+        cmap = pg.ColorMap(pos=np.linspace(0.0, 1.0, lut.shape[0]), color=lut)
+        self.colorbar.setColorMap(cmap)
+        self.colorbar.setLevels((floor, ceiling))
+        self.image_item.setLookupTable(lut)
+        self.image_item.setLevels((floor, ceiling))
+        self.over_image.setLookupTable(lut)
+        self.over_image.setLevels((floor, ceiling))
+
+    # -- data ----------------------------------------------------------------------------------
+    def show_image(self, image: ViewImage) -> None:
+        self.image = image
+        self.image_item.setImage(image.levels, autoLevels=False)
+        self.image_item.setRect(QRectF(image.x0, 0.0, image.x1 - image.x0, image.levels.shape[0]))
+        if image.wave_min.size:
+            x = np.linspace(image.wave_x0, image.wave_x1, image.wave_min.size)
+            self.wave_upper.setData(x, image.wave_max)
+            self.wave_lower.setData(x, image.wave_min)
+
+    def show_overview(self, image: ViewImage) -> None:
+        self.over_image.setImage(image.levels, autoLevels=False)
+        self.over_image.setRect(QRectF(image.x0, 0.0, image.x1 - image.x0, image.levels.shape[0]))
+
+    def level_at(self, t: float, y: float) -> float | None:
+        """dBFS of the shown cell at (t, y), or None outside the image."""
+        image = self.image
+        if image is None or not image.x0 <= t < image.x1 or not 0 <= y < image.levels.shape[0]:
+            return None
+        col = int((t - image.x0) / (image.x1 - image.x0) * image.levels.shape[1])
+        return float(image.levels[int(y), min(col, image.levels.shape[1] - 1)])
+
+    # -- view ------------------------------------------------------------------------------------
+    def visible_range(self) -> tuple[float, float]:
+        (t0, t1), _ = self.spec_box.viewRange()
+        return max(0.0, t0), min(self.duration, t1)
+
+    def plot_width(self) -> int:
+        return max(1, int(self.spec_box.width()))
+
+    def set_time_range(self, t0: float, t1: float) -> None:
+        self.spec_plot.setXRange(max(0.0, t0), min(self.duration, t1), padding=0)
+
+    def zoom_time(self, factor: float) -> None:
+        t0, t1 = self.visible_range()
+        centre, half = (t0 + t1) / 2, (t1 - t0) / 2 * factor
+        half = min(max(half, 5e-4), self.duration / 2)
+        self.set_time_range(max(0.0, centre - half), min(self.duration, centre + half))
+
+    def pan_time(self, fraction: float) -> None:
+        t0, t1 = self.visible_range()
+        shift = (t1 - t0) * fraction
+        shift = min(max(shift, -t0), self.duration - t1)
+        self.set_time_range(t0 + shift, t1 + shift)
+
+    def fit(self) -> None:
+        self.set_time_range(0.0, self.duration)
+        self.spec_plot.setYRange(0, self.n_rows, padding=0)
+
+    # -- selection and playhead ---------------------------------------------------------------------
+    def selected_range(self) -> tuple[float, float] | None:
+        if not self.selection.isVisible():
+            return None
+        a, b = self.selection.getRegion()
+        return (a, b) if b > a else None
+
+    def set_selection(self, t0: float, t1: float) -> None:
+        self.selection.setRegion((t0, t1))
+        self.selection.show()
+        self.selectionChanged.emit(t0, t1)
+
+    def clear_selection(self) -> None:
+        self.selection.hide()
+        self.selectionChanged.emit(0.0, 0.0)
+
+    def set_playhead(self, t: float | None) -> None:
+        if t is None:
+            self.playhead.hide()
+        else:
+            self.playhead.setPos(t)
+            self.playhead.show()
+
+    def set_harmonics(self, f0: float | None, count: int = 12) -> None:
+        """Marks at 2f, 3f, ... (row coordinates through the mapping)."""
+        for line in self.harmonics:
+            self.spec_plot.removeItem(line)
+        self.harmonics = []
+        if f0 is None or self.mapping is None or f0 <= 0:
+            return
+        for k in range(2, count + 1):
+            y = float(self.mapping.hz_to_y(k * f0))
+            if y > self.n_rows:
+                break
+            line = pg.InfiniteLine(
+                pos=y, angle=0, pen=pg.mkPen((255, 255, 255, 150), width=1, style=Qt.PenStyle.DashLine)
+            )
+            self.spec_plot.addItem(line)
+            self.harmonics.append(line)
+
+    # -- events -------------------------------------------------------------------------------------
+    def _emit_view(self, *_: object) -> None:
+        t0, t1 = self.visible_range()
+        if not self._syncing_region:
+            self._syncing_region = True
+            self.over_region.setRegion((t0, t1))
+            self._syncing_region = False
+        self.viewChanged.emit(t0, t1, self.plot_width())
+
+    def _on_overview_region(self) -> None:
+        if self._syncing_region:
+            return
+        a, b = self.over_region.getRegion()
+        self._syncing_region = True
+        self.set_time_range(a, b)
+        self._syncing_region = False
+
+    def _on_selection_drag(self, a: float, b: float, finished: bool) -> None:
+        a, b = max(0.0, a), min(self.duration, b)
+        self.selection.setRegion((a, b))
+        self.selection.show()
+        if finished:
+            if b - a < 1e-3:
+                self.clear_selection()
+            else:
+                self.selectionChanged.emit(a, b)
+
+    def _on_selection_moved(self) -> None:
+        a, b = self.selection.getRegion()
+        self.selectionChanged.emit(a, b)
+
+    def _on_mouse_moved(self, pos: QPointF) -> None:
+        if self.spec_plot.sceneBoundingRect().contains(pos):
+            p = self.spec_box.mapSceneToView(pos)
+            self.cursorMoved.emit(p.x(), p.y())
+
+    def _on_mouse_clicked(self, ev) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton and self.spec_box.sceneBoundingRect().contains(ev.scenePos()):
+            self.clicked.emit(self.spec_box.mapSceneToView(ev.scenePos()).x())

@@ -1,0 +1,218 @@
+"""Off-GUI-thread computation with generation ids.
+
+:class:`ViewController` owns the jobs for one open file: the level-of-detail
+overview (one long job per parameter set, cancellable, with progress) and
+view images (short jobs).  At most one view job runs at a time; a request
+made meanwhile replaces any request still waiting, so dragging a slider
+never builds a backlog, and a result whose generation is no longer the
+latest is dropped.  Results come back to the GUI thread as queued signals.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from spectroview.audio.errors import AudioError
+from spectroview.audio.files import FileSource
+from spectroview.dsp import ParameterError, SpectrogramParams
+from spectroview.session.view import Overview, ViewImage, compute_view
+
+__all__ = ["ViewController", "ViewRequest"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ViewRequest:
+    generation: int
+    params: SpectrogramParams
+    t0: float
+    t1: float
+    width: int
+
+
+class _Relay(QObject):
+    """Lives in the GUI thread; worker threads emit through it (queued)."""
+
+    finished = Signal(object, object)  # (callback, result)
+
+
+class _Job(QRunnable):
+    def __init__(self, fn: Callable[[], Any], relay: _Relay, on_done: Callable[[Any], None]) -> None:
+        super().__init__()
+        self.fn, self.relay, self.on_done = fn, relay, on_done
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        try:
+            result: Any = self.fn()
+        except (AudioError, ParameterError) as exc:
+            result = exc
+        except Exception as exc:  # a bug: logged with its traceback, shown as an error
+            log.error("worker failed:\n%s", traceback.format_exc())
+            result = RuntimeError(f"internal error: {type(exc).__name__}: {exc}")
+        self.relay.finished.emit(self.on_done, result)
+
+
+class ViewController(QObject):
+    """Jobs for one file and parameter set, with generation ids.
+
+    Signals
+    -------
+    imageReady(ViewImage)
+        The latest requested view (stale generations are never emitted).
+    overviewProgress(float)
+        Fraction of the overview built, 0..1 (about 10 times a second).
+    overviewReady()
+    failed(str)
+        A job failed; the message is for the user.
+    idle()
+        No job running or waiting, and the overview is complete.
+    """
+
+    imageReady = Signal(object)
+    overviewProgress = Signal(float)
+    overviewReady = Signal()
+    failed = Signal(str)
+    idle = Signal()
+
+    def __init__(self, parent: QObject | None = None, *, pool: QThreadPool | None = None) -> None:
+        super().__init__(parent)
+        self.pool = pool or QThreadPool(self)
+        self.pool.setMaxThreadCount(2)  # one overview, one view: the engine itself uses the cores
+        self._relay = _Relay(self)
+        self._relay.finished.connect(lambda callback, result: callback(result))
+        self.path: Path | None = None
+        self.channel: int | None = None
+        self.n_samples = 0
+        self.params: SpectrogramParams | None = None
+        self.overview: Overview | None = None
+        self._overview_cancel = threading.Event()
+        self._overview_running = False
+        self._generation = 0
+        self._running: ViewRequest | None = None
+        self._pending: ViewRequest | None = None
+        self._last_progress_emit = 0.0
+        self.latest: ViewImage | None = None
+
+    # -- document and parameters ----------------------------------------------------
+    def set_source(self, path: Path, n_samples: int, channel: int | None) -> None:
+        self.path, self.n_samples, self.channel = path, n_samples, channel
+        self.params = None
+        self._cancel_overview()
+        self.latest = None
+
+    def set_params(self, params: SpectrogramParams) -> None:
+        """New parameters (with ``sr``): a new overview is built in the background."""
+        if params == self.params and self.overview is not None:
+            return
+        self.params = params
+        self._cancel_overview()
+        self.overview = Overview(self.n_samples, params)
+        self._start_overview(self.overview)
+
+    # -- views ------------------------------------------------------------------------
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def request_view(self, t0: float, t1: float, width: int) -> int:
+        """Ask for the view ``[t0, t1]`` s at ``width`` px; returns its generation id."""
+        if self.params is None or self.path is None:
+            return self._generation
+        self._generation += 1
+        request = ViewRequest(self._generation, self.params, float(t0), float(t1), max(1, int(width)))
+        if self._running is None:
+            self._start_view(request)
+        else:
+            self._pending = request  # replaces whatever waited: no backlog
+        return self._generation
+
+    def is_idle(self) -> bool:
+        return self._running is None and self._pending is None and not self._overview_running
+
+    def wait_for_done(self, timeout_ms: int = 30000) -> bool:
+        """Block until the pool is idle (tests and --screenshot only)."""
+        return self.pool.waitForDone(timeout_ms)
+
+    # -- internals ----------------------------------------------------------------------
+    def _open(self) -> FileSource:
+        assert self.path is not None
+        return FileSource(self.path, channel=self.channel)
+
+    def _start_view(self, request: ViewRequest) -> None:
+        self._running = request
+        overview = self.overview
+
+        def work() -> ViewImage:
+            with self._open() as source:
+                return compute_view(
+                    source, request.params, request.t0, request.t1, request.width,
+                    overview=overview, generation=request.generation,
+                )  # fmt: skip
+
+        self.pool.start(_Job(work, self._relay, self._view_done))
+
+    def _view_done(self, result: Any) -> None:
+        request, self._running = self._running, None
+        if isinstance(result, Exception):
+            self.failed.emit(str(result))
+        elif request is not None and result.generation == self._generation:
+            self.latest = result
+            self.imageReady.emit(result)
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._start_view(pending)
+        elif self.is_idle():
+            self.idle.emit()
+
+    def _cancel_overview(self) -> None:
+        # The cancelled job ends soon; its result is ignored (not self.overview).
+        self._overview_cancel.set()
+        self._overview_running = False
+        self.overview = None
+
+    def _start_overview(self, overview: Overview) -> None:
+        cancel = threading.Event()
+        self._overview_cancel = cancel
+        self._overview_running = True
+
+        def progress(fraction: float) -> None:
+            now = time.monotonic()
+            if fraction >= 1.0 or now - self._last_progress_emit > 0.1:
+                self._last_progress_emit = now
+                self._relay.finished.emit(self._overview_progress, (overview, fraction))
+
+        def work() -> tuple[Overview, bool]:
+            with self._open() as source:
+                return overview, overview.build(source, cancelled=cancel.is_set, progress=progress)
+
+        self.pool.start(_Job(work, self._relay, self._overview_done))
+
+    def _overview_progress(self, payload: tuple[Overview, float]) -> None:
+        overview, fraction = payload
+        if overview is self.overview:
+            self.overviewProgress.emit(fraction)
+
+    def _overview_done(self, result: Any) -> None:
+        if isinstance(result, Exception):
+            self._overview_running = False
+            self.failed.emit(str(result))
+            return
+        overview, completed = result
+        if overview is not self.overview:
+            return  # a cancelled one; its successor is running
+        self._overview_running = False
+        if completed:
+            self.overviewReady.emit()
+        if self.is_idle():
+            self.idle.emit()

@@ -1,0 +1,301 @@
+"""The viewer, offscreen: real windows, real files, waiting on signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from spectroview.dsp import SpectrogramParams
+from spectroview.render.png import read_png
+from spectroview.session.axes import FrequencyMapping
+from spectroview.session.settings import ViewSettings
+from spectroview.ui.main_window import MainWindow
+from spectroview.ui.settings_store import SettingsStore
+
+SR = 22050
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_tone(path: Path, freq: float = 1000.0, seconds: float = 3.0, amplitude: float = 0.5) -> Path:
+    t = np.arange(int(SR * seconds)) / SR
+    soundfile.write(path, (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32), SR, subtype="FLOAT")
+    return path
+
+
+def write_clicks(path: Path, times: list[float], seconds: float = 20.0) -> Path:
+    y = np.zeros(int(SR * seconds), np.float32)
+    for t in times:
+        y[round(t * SR)] = 0.9
+    soundfile.write(path, y, SR, subtype="FLOAT")
+    return path
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SettingsStore:
+    return SettingsStore(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def window(qtbot, store: SettingsStore) -> MainWindow:
+    win = MainWindow(store, settings=ViewSettings())
+    qtbot.addWidget(win)
+    win.resize(1000, 700)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def settle(qtbot, win: MainWindow, timeout: int = 20000) -> None:
+    """Wait until the latest requested view is on screen and nothing is computing."""
+
+    def done() -> bool:
+        c = win.controller
+        latest = c.latest
+        return (
+            c.is_idle()
+            and latest is not None
+            and latest.generation == c.generation
+            and latest.complete
+            and not win._refresh_timer.isActive()
+        )
+
+    qtbot.waitUntil(done, timeout=timeout)
+
+
+def open_and_settle(qtbot, win: MainWindow, path: Path) -> None:
+    with qtbot.waitSignal(win.fileOpened, timeout=10000):
+        assert win.open_file(path)
+    settle(qtbot, win)
+
+
+def change(qtbot, win: MainWindow, **params: object) -> None:
+    """Change parameters as the controls do (through the same signal path)."""
+    import dataclasses
+
+    settings = win.view_settings
+    p = {k: v for k, v in params.items() if k in {f.name for f in dataclasses.fields(SpectrogramParams)}}
+    rest = {k: v for k, v in params.items() if k not in p}
+    new = dataclasses.replace(settings, params=dataclasses.replace(settings.params, **p), **rest)
+    win.controls.set_settings(new)
+    win.controls.settingsChanged.emit(new)
+    settle(qtbot, win)
+
+
+@pytest.mark.parametrize("scale", ["linear", "log", "mel"])
+def test_brightest_row_is_the_tone_on_every_scale(qtbot, window: MainWindow, tmp_path: Path, scale: str) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav"))
+    change(qtbot, window, scale=scale, n_mels=128)
+    image = window.controller.latest
+    assert image is not None and image.params.scale == scale
+    row = int(np.argmax(image.levels[:, image.levels.shape[1] // 2]))
+    mapping = FrequencyMapping.from_params(image.params)
+    freq = float(mapping.y_to_hz(row + 0.5))
+    # Within one row of the engine's own resolution at 1 kHz.
+    lo, hi = float(mapping.y_to_hz(row)), float(mapping.y_to_hz(row + 1))
+    assert lo - (hi - lo) <= 1000.0 <= hi + (hi - lo), (freq, lo, hi)
+    # The axis labels the row with that frequency: the readout says so.
+    assert "Hz" in window.readout_text(1.5, row + 0.5)
+
+
+def test_click_train_shows_bright_columns_at_the_click_times(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    times = [2.0, 5.5, 9.25, 14.0, 18.5]
+    open_and_settle(qtbot, window, write_clicks(tmp_path / "clicks.wav", times))
+    image = window.controller.latest
+    assert image is not None
+    loud = image.levels.max(axis=0)
+    bright = np.flatnonzero(loud > loud.max() - 20)
+    col_width = (image.x1 - image.x0) / image.levels.shape[1]
+    centres = image.x0 + (bright + 0.5) * col_width
+    for t in times:
+        assert np.min(np.abs(centres - t)) <= col_width + image.params.n_fft / SR / 2, t
+    # Nothing bright far from a click.
+    for c in centres:
+        assert min(abs(c - t) for t in times) < 0.2
+
+
+def test_halving_hop_doubles_the_columns(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav"))
+    window.panel.set_time_range(1.0, 1.5)
+    settle(qtbot, window)
+    change(qtbot, window, hop_length=512, hop_locked=False)
+    first = window.controller.latest
+    change(qtbot, window, hop_length=256)
+    second = window.controller.latest
+    assert first is not None and second is not None
+    assert first.origin == second.origin == "direct"
+    assert second.levels.shape[1] in (
+        2 * first.levels.shape[1] - 1,
+        2 * first.levels.shape[1],
+        2 * first.levels.shape[1] + 1,
+    )
+
+
+def test_mel_bands_set_the_image_height(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav"))
+    change(qtbot, window, scale="mel", n_mels=64)
+    assert window.controller.latest.levels.shape[0] == 64
+    change(qtbot, window, n_mels=40)
+    assert window.controller.latest.levels.shape[0] == 40
+    assert window.panel.n_rows == 40
+
+
+def test_colormap_changes_colours_not_data(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav"))
+    before = window.controller.latest.levels.copy()
+    pixels_before = window.panel.grab().toImage()
+    change(qtbot, window, colormap="grey")
+    after = window.controller.latest.levels
+    np.testing.assert_array_equal(before, after)
+    pixels_after = window.panel.grab().toImage()
+    assert pixels_before != pixels_after
+    lut = window.panel.image_item.lut
+    assert lut is not None and (lut[:, 0] == lut[:, 1]).all() and (lut[:, 1] == lut[:, 2]).all()
+
+
+def test_cursor_readout_at_a_known_point(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav", freq=1000.0, amplitude=0.5))
+    mapping = window.panel.mapping
+    y = float(mapping.hz_to_y(1000.0))
+    text = window.readout_text(1.5, y)
+    assert "1:" not in text.split("f")[0] or "0:01.5" in text  # time first
+    assert "B5" in text  # 1000 Hz is B5 - 14 cents (A4 = 440 Hz)
+    level = window.panel.level_at(1.5, y)
+    # A 0.5 amplitude sine is -6 dBFS at its bin's peak; the hann window spreads a
+    # little into the neighbour, so within 2 dB at the centre row.
+    assert level is not None and -8.5 < level < -5.0
+
+
+def test_export_data_matches_the_engine_output(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav"))
+    image = window.controller.latest
+    assert window.export_data(tmp_path / "view.npy")
+    saved = np.load(tmp_path / "view.npy")
+    np.testing.assert_array_equal(saved, image.levels)
+    meta = json.loads((tmp_path / "view.json").read_text())
+    assert meta["shape"] == list(image.levels.shape)
+    assert len(meta["axes"]["row_center_hz"]) == image.levels.shape[0]
+    assert meta["axes"]["column_edge_s"][0] == pytest.approx(image.x0)
+    assert meta["params"]["n_fft"] == image.params.n_fft
+    assert window.export_data(tmp_path / "view.csv")
+    table = np.loadtxt(tmp_path / "view.csv", delimiter=",", skiprows=1)
+    np.testing.assert_allclose(table[:, 1:], image.levels, atol=1e-3)
+    np.testing.assert_allclose(table[:, 0], meta["axes"]["row_center_hz"], rtol=1e-6)
+
+
+def test_export_image_is_the_view_with_axes(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav"))
+    out = tmp_path / "view.png"
+    assert window.export_image(out)
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(out))
+    assert image.width() == window.panel.width() and image.height() == window.panel.height()
+
+
+def test_corrupt_file_keeps_the_previous_one(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    good = write_tone(tmp_path / "good.wav")
+    open_and_settle(qtbot, window, good)
+    title = window.windowTitle()
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" + os.urandom(200))
+    assert not window.open_file(bad)
+    assert window.info is not None and Path(window.info.path) == good
+    assert window.windowTitle() == title
+    dialogs = [w for w in window.findChildren(QMessageBox) if w.objectName() == "error-dialog" and w.isVisible()]
+    assert dialogs and "bad.wav" in dialogs[-1].text()
+    assert "bad.wav" in window.statusBar().currentMessage()
+    # The view still works.
+    window.panel.zoom_time(0.5)
+    settle(qtbot, window)
+
+
+def test_settings_persist_between_windows(qtbot, store: SettingsStore, tmp_path: Path) -> None:
+    first = MainWindow(store, settings=store.load_view())
+    qtbot.addWidget(first)
+    chosen = ViewSettings(
+        params=SpectrogramParams(n_fft=4096, hop_length=256, scale="mel", n_mels=96),
+        colormap="viridis",
+        db_floor=-70.0,
+        hop_locked=False,
+    )
+    first.controls.set_settings(chosen)
+    first.controls.settingsChanged.emit(chosen)
+    first.close()
+    second = MainWindow(store)
+    qtbot.addWidget(second)
+    assert second.view_settings == chosen
+    assert second.controls.n_mels.slider.value() == 96
+
+
+def test_dragging_a_slider_builds_no_backlog(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav", seconds=20.0))
+    received = []
+    window.controller.imageReady.connect(lambda image: received.append(image.generation))
+    for i in range(40):
+        window.controller.request_view(0.0, 1.0 + i * 0.1, 800)
+    last = window.controller.generation
+    settle(qtbot, window)
+    assert received[-1] == last
+    assert len(received) <= 2  # the one running when the burst began, and the last
+
+
+def test_screenshot_option_writes_a_png_of_the_window_size(tmp_path: Path) -> None:
+    out = tmp_path / "shot.png"
+    wav = write_tone(tmp_path / "tone.wav")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spectroview",
+            str(wav),
+            "--screenshot",
+            str(out),
+            "--size",
+            "900x600",
+            "--scale",
+            "mel",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rgb = read_png(out) if out.read_bytes()[25] in (2, 0) else None
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (900, 600)
+    if rgb is not None:
+        assert rgb.std() > 5  # not a blank window
+
+
+def test_screenshot_of_a_bad_file_is_one_clean_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    out = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [sys.executable, "-m", "spectroview", str(bad), "--screenshot", str(out)],
+        cwd=ROOT,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("spectroview: error: ") and len(proc.stderr.strip().splitlines()) == 1
+    assert not out.exists()
