@@ -12,7 +12,7 @@ import numpy as np
 
 from spectroview.dsp.params import ParameterError
 
-__all__ = ["ColumnPooler", "pixel_bounds", "pool_rows"]
+__all__ = ["ColumnPooler", "max_by_segments", "pixel_bounds", "pool_rows"]
 
 
 def pixel_bounds(n_items: int, n_pixels: int) -> np.ndarray:
@@ -30,6 +30,31 @@ def pixel_bounds(n_items: int, n_pixels: int) -> np.ndarray:
         raise ParameterError(f"n_items={n_items}: pooling needs at least n_pixels={n_pixels} items")
     p = np.arange(n_pixels + 1, dtype=np.int64)
     return -((-p * n_items) // n_pixels)
+
+
+def max_by_segments(items: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Maximum over consecutive segments of ``items`` along axis 0.
+
+    Parameters
+    ----------
+    items : (n, ...) array, C-contiguous along axis 0 for speed
+    starts : (k,) int, increasing, ``starts[0] == 0``
+        Segment ``i`` is ``items[starts[i]:starts[i + 1]]`` (the last runs to ``n``).
+
+    Returns
+    -------
+    (k, ...) array of ``items``' dtype.
+    """
+    n = items.shape[0]
+    if n >= 8 * starts.shape[0]:
+        # Long segments: one max per segment over contiguous rows is ~8x
+        # faster than ufunc.reduceat, which the loop's cost amortizes.
+        out = np.empty((starts.shape[0], *items.shape[1:]), dtype=items.dtype)
+        ends = np.append(starts[1:], n)
+        for i, (s0, s1) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+            items[s0:s1].max(axis=0, out=out[i])
+        return out
+    return np.maximum.reduceat(items, starts, axis=0)
 
 
 def pool_rows(matrix: np.ndarray, height: int) -> np.ndarray:
@@ -122,16 +147,8 @@ class ColumnPooler:
         # Segment starts inside this chunk, relative to t0: the chunk's first
         # frame, then every column boundary that falls inside the chunk.
         starts = np.concatenate([[0], self._bounds[c0 + 1 : c1 + 1] - t0])
-        frames = columns.T
         target = self._acc_t[c0 : c1 + 1]
-        if k >= 8 * starts.shape[0]:
-            # Long segments: one max per column over contiguous frames is
-            # ~8x faster than ufunc.reduceat, which the loop cost amortizes.
-            ends = np.append(starts[1:], k)
-            for i, (s0, s1) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-                np.maximum(target[i], frames[s0:s1].max(axis=0), out=target[i])
-        else:
-            np.maximum(target, np.maximum.reduceat(frames, starts, axis=0), out=target)
+        np.maximum(target, max_by_segments(columns.T, starts), out=target)
         self._seen = t1
 
     def result(self) -> np.ndarray:

@@ -201,7 +201,7 @@ class FrequencyMapping:
         """Index of the image row containing row coordinate ``y``, or None outside the image."""
         if not math.isfinite(y) or not 0.0 <= y < self.n_rows:
             return None
-        return min(int(math.floor(y)), self.n_rows - 1)
+        return min(math.floor(y), self.n_rows - 1)
 
     # -- ticks ---------------------------------------------------------------
     def ticks(self, y_min: float, y_max: float, max_ticks: int = 8) -> list[Tick]:
@@ -219,13 +219,20 @@ class FrequencyMapping:
         list of (y, label)
             Ascending ``y`` with ``y_min <= y <= y_max``; ``label`` is the
             frequency at ``y`` as :func:`format_hz` writes it ("500", "1.5k").
-            Linear scale: every multiple of a step 1, 2, 2.5 or 5 × 10^k Hz.
-            Mel and log scales: the candidate set (decade values 1, 2, 5 ×
-            10^k with more mantissas when fewer decades are visible, or
-            uniform steps) that gives the most ticks, after dropping the
-            least round of any two closer than half the even spacing.
-            At least two ticks for any range of a row or more inside the
-            image when ``max_ticks >= 4``.
+            Only frequencies >= 0 Hz (> 0 on the log scale) are ticked.
+
+        Notes
+        -----
+        Linear scale: every multiple of the smallest step 1, 2, 2.5 or 5 ×
+        10^k Hz that gives at most ``max_ticks`` ticks.  Mel and log scales:
+        among the uniform steps and sets of round values per decade (1, 2,
+        5 × 10^k, or 1, 3, or finer mantissas; the least round dropped
+        where two would be closer than half the even spacing
+        ``span / max_ticks``), the set that covers the range most evenly,
+        i.e. whose largest gap is smallest.  So a full log axis reads
+        100, 200, 500, 1k, ... 20k and a zoomed one a uniform step.
+        Tested to give at least two ticks for any range of one row or more
+        inside the image when ``max_ticks >= 4``.
         """
         return [(y, format_hz(hz, decimals=_decimals(hz))) for hz, y in self._tick_values(y_min, y_max, max_ticks)]
 
@@ -501,7 +508,12 @@ def format_time(
 
 #: Time tick steps in seconds for the clock style (from 1 s); below 1 s
 #: and in the seconds style the steps are 1, 2, 5 × 10^k.
-_CLOCK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+_CLOCK_STEPS: tuple[int, ...] = (
+    *(1, 2, 5, 10, 15, 30),  # seconds
+    *(60, 120, 300, 600, 900, 1800),  # minutes
+    *(3600, 7200, 10800, 21600, 43200),  # hours
+    *(86400 * c * 10**e for e in range(6) for c in (1, 2, 5)),  # days
+)
 _SECONDS_STEPS = (1, 2, 5, 10, 20, 50)
 
 
@@ -510,9 +522,10 @@ def time_ticks(t_min: float, t_max: float, max_ticks: int = 10) -> list[Tick]:
 
     Steps are 1, 2, 5 × 10^k s below a second; from a second, 1, 2, 5, 10,
     20 s in the seconds style, or 1, 2, 5, 10, 15, 30 s, 1, 2, 5, 10, 15,
-    30 min, 1, 2, 3, 6, 12, 24 h in the clock style, which every label uses
-    when the span or either end reaches 60 s.  The smallest step giving at
-    most ``max_ticks`` ticks is used; labels have the decimals of the step.
+    30 min, 1, 2, 3, 6, 12 h, 1, 2, 5 × 10^k days in the clock style, which
+    every label uses when the span or either end reaches 60 s.  The smallest
+    step giving at most ``max_ticks`` ticks is used (at least two ticks when
+    ``max_ticks >= 5``); labels have the decimals of the step.
 
     Returns
     -------
@@ -532,14 +545,12 @@ def time_ticks(t_min: float, t_max: float, max_ticks: int = 10) -> list[Tick]:
         steps += [c * 10.0**e for e in range(2, 12) for c in (1.0, 2.0, 5.0)]
     for step in steps:
         i_lo, i_hi = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
-        if i_hi - i_lo + 1 <= max_ticks:
-            d = _decimals(step)
-            out = []
-            for i in range(i_lo, i_hi + 1):
-                t = round(i * step, d)
-                if lo <= t <= hi:
-                    out.append((t, format_time(t, decimals=d, clock=clock, strip=False)))
-            return out
+        if i_hi - i_lo + 1 > max_ticks + 2:
+            continue
+        d = _decimals(step)
+        values = [t for t in (round(i * step, d) for i in range(i_lo, i_hi + 1)) if lo <= t <= hi]
+        if len(values) <= max_ticks:
+            return [(t, format_time(t, decimals=d, clock=clock, strip=False)) for t in values]
     return []
 
 

@@ -21,13 +21,14 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from spectroview.audio.files import FileSource
 from spectroview.dsp import SpectrogramParams, StreamingSpectrogram, get_window, spectrogram
 from spectroview.dsp.mel import row_projection
-from spectroview.dsp.pooling import ColumnPooler, pixel_bounds
+from spectroview.dsp.pooling import ColumnPooler, max_by_segments, pixel_bounds
 
 __all__ = [
     "DIRECT_MAX_FRAMES",
@@ -48,24 +49,61 @@ OVERVIEW_MAX_COLUMNS = 16_384
 SILENCE_DB = -300.0
 
 
+@lru_cache(maxsize=32)
 def full_scale_reference(params: SpectrogramParams) -> np.ndarray:
-    """Value a full-scale sine gives at the peak of each row.
+    """Largest value a full-scale sine gives in each row, so that it reads 0 dBFS.
 
-    A unit-amplitude sine centred on a bin has ``|X| = sum(window) / 2``;
-    a mel or log row weighs its bins, so its peak reads the sine's power
-    times the row's largest weight.
+    A unit-amplitude sine at ``f`` puts ``|W(k - f/df)| / 2`` into bin ``k``
+    (``W``: the window's spectrum).  A linear row is one bin, whose peak is
+    ``sum(window) / 2``.  A mel or log row weighs several bins, and a sine
+    near its centre feeds all of them (the window's main lobe is several
+    bins wide), so the reference is the row's response maximized over sine
+    frequencies across the row's band.
 
     Returns
     -------
-    (n_rows,) float64, in the units of ``spectrogram(y, params)``.
+    (n_rows,) float64, read-only (cached), in the units of ``spectrogram(y, params)``.
     """
+    out = _full_scale_reference(params)
+    out.setflags(write=False)
+    return out
+
+
+def _full_scale_reference(params: SpectrogramParams) -> np.ndarray:
     window = get_window(params.window, params.win, n_fft=params.n_fft).astype(np.float64)
-    sine = (window.sum() / 2.0) ** params.power
     projection = row_projection(params)
     if projection is None:
-        return np.full(params.n_fft // 2 + 1, sine)
-    peak_weight = projection.max(axis=1).toarray().ravel().astype(np.float64)
-    return sine * np.where(peak_weight > 0, peak_weight, 1.0)
+        return np.full(params.n_fft // 2 + 1, (window.sum() / 2.0) ** params.power)
+    return _projected_sine_reference(window, projection, params)
+
+
+def _projected_sine_reference(window: np.ndarray, projection, params: SpectrogramParams) -> np.ndarray:
+    from spectroview.dsp.mel import row_frequencies
+
+    n_fft = params.n_fft
+    sr = params.require_sr()
+    df = sr / n_fft
+    oversample = max(1, min(16, (1 << 21) // n_fft))
+    # |W| at offsets of j / oversample bins.
+    spectrum = np.abs(np.fft.rfft(window, n=n_fft * oversample))
+    _, edges = row_frequencies(params)
+    csr = projection.tocsr()
+    out = np.empty(csr.shape[0])
+    for r in range(csr.shape[0]):
+        lo, hi = csr.indptr[r], csr.indptr[r + 1]
+        bins, weights = csr.indices[lo:hi], csr.data[lo:hi].astype(np.float64)
+        if bins.size == 0:
+            out[r] = 1.0
+            continue
+        band = np.linspace(edges[r], edges[r + 1], 17)
+        centres = bins * df
+        inside = centres[(centres >= edges[r]) & (centres <= edges[r + 1])]
+        # Bin centres matter for rows of a few bins (scalloping); wide rows are flat.
+        candidates = np.concatenate([band, inside]) if inside.size <= 16 else band
+        offsets = np.abs(bins[None, :] - candidates[:, None] / df) * oversample
+        magnitude = np.interp(offsets, np.arange(spectrum.size), spectrum) / 2.0
+        out[r] = max(float((weights * magnitude**params.power).sum(axis=1).max()), 1e-30)
+    return out
 
 
 def levels_dbfs(values: np.ndarray, reference: np.ndarray, power: float) -> np.ndarray:
@@ -170,9 +208,17 @@ class Overview:
         self.frames_per_column = self.n_frames / self.n_cols
         self.wave_min = np.zeros(self.n_cols, np.float32)
         self.wave_max = np.zeros(self.n_cols, np.float32)
-        self.reference = full_scale_reference(params)
         self.frames_done = 0
         self.complete = False
+        # A quick look at the whole file before the exact pass reaches it:
+        # one real frame per sampled column (see :meth:`build_preview`).
+        self._preview: np.ndarray | None = None  # (n_sampled, n_rows)
+        self._preview_cols: np.ndarray | None = None  # (n_sampled,) column index of each
+
+    @property
+    def reference(self) -> np.ndarray:
+        """:func:`full_scale_reference` of the parameters (cached; first computed by :meth:`build`)."""
+        return full_scale_reference(self.params)
 
     @property
     def fraction_done(self) -> float:
@@ -185,9 +231,15 @@ class Overview:
         cancelled: Callable[[], bool] = lambda: False,
         progress: Callable[[float], None] | None = None,
         blocksize: int = 1 << 18,
+        workers: int | None = None,
     ) -> bool:
-        """Compute every frame of ``source``; returns False if cancelled first."""
-        stream = StreamingSpectrogram(self.sr, self.params)
+        """Compute every frame of ``source``; returns False if cancelled first.
+
+        ``workers`` caps the engine's threads (a background build leaves
+        cores to the interactive work).
+        """
+        self.reference  # noqa: B018  (computed here, off the GUI thread, and cached)
+        stream = StreamingSpectrogram(self.sr, self.params, workers=workers)
         # Waveform columns cover the same frames' hops: column c spans
         # samples [bounds[c] * hop, bounds[c + 1] * hop).
         wave_edges = np.minimum(self.bounds * self.params.hop, self.n_samples)
@@ -207,6 +259,31 @@ class Overview:
         if progress is not None:
             progress(1.0)
         return True
+
+    def build_preview(self, source: FileSource, *, columns: int = 1024) -> None:
+        """Compute one frame at the centre of ``columns`` evenly spread overview columns.
+
+        Cheap (``columns`` frames instead of all), so a long file shows its
+        whole shape at once; :meth:`view` uses it for the columns the exact
+        pass has not reached yet, and marks such views incomplete.  Short
+        events between sampled frames may be missing until the exact pass
+        arrives: the preview is only ever shown with ``complete=False``.
+        """
+        n = min(columns, self.n_cols)
+        cols = np.unique(np.linspace(0, self.n_cols - 1, n).round().astype(np.int64))
+        frames = (self.bounds[cols] + self.bounds[cols + 1] - 1) // 2
+        half = self.params.n_fft // 2 if self.params.center else 0
+        n_fft, hop = self.params.n_fft, self.params.hop
+        chunk = np.zeros((cols.size, n_fft), np.float32)
+        for i, frame in enumerate(frames.tolist()):
+            start = frame * hop - half
+            lo, hi = max(0, start), min(self.n_samples, start + n_fft)
+            if hi > lo:
+                chunk[i, lo - start : hi - start] = source.read(lo, hi)
+        flat = chunk.reshape(-1)
+        one_frame = dataclasses.replace(self.params, center=False, hop_length=n_fft)
+        self._preview = np.ascontiguousarray(spectrogram(flat, one_frame).T)
+        self._preview_cols = cols
 
     def _add_waveform(self, block: np.ndarray, pos: int, edges: np.ndarray) -> None:
         end = pos + block.shape[0]
@@ -236,12 +313,26 @@ class Overview:
         """The range ``[t0, t1]`` s max-pooled to at most ``width`` columns."""
         a, b = visible_frames(t0, t1, self.params, self.n_frames)
         c0, c1 = self.columns_for(a, b)
-        cols = self._pooler.columns[c0:c1]  # (n, n_rows)
+        cols = self._pooler.columns[c0:c1]  # (n, n_rows), a view
         wmin, wmax = self.wave_min[c0:c1], self.wave_max[c0:c1]
-        if c1 - c0 > width:
-            starts = pixel_bounds(c1 - c0, width)[:-1]
-            cols = np.maximum.reduceat(cols, starts, axis=0)
+        # Pixel p shows overview columns [c0 + starts[p], c0 + starts[p + 1]).
+        starts = pixel_bounds(c1 - c0, width)[:-1] if c1 - c0 > width else np.arange(c1 - c0)
+        cols = max_by_segments(cols, starts)
+        if starts.size != wmin.size:
             wmin, wmax = np.minimum.reduceat(wmin, starts), np.maximum.reduceat(wmax, starts)
+        if not self.complete and self._preview is not None and self._preview_cols is not None:
+            # Pixels whose columns the exact pass has not finished also show
+            # the nearest preview frame (max with whatever is exact there).
+            first_pending = int(np.searchsorted(self.bounds, self.frames_done, side="right")) - 1
+            ends = np.append(starts[1:], c1 - c0) + c0
+            pending = np.flatnonzero(ends > first_pending)
+            if pending.size:
+                centre = c0 + (starts[pending] + ends[pending] - c0 - 1) // 2
+                nearest = np.searchsorted(self._preview_cols, centre).clip(0, self._preview_cols.size - 1)
+                left = (nearest - 1).clip(0)
+                closer_left = np.abs(self._preview_cols[left] - centre) < np.abs(self._preview_cols[nearest] - centre)
+                nearest = np.where(closer_left, left, nearest)
+                cols[pending] = np.maximum(cols[pending], self._preview[nearest])
         hop_s = self.params.hop / self.sr
         x0 = _frame_centre(self.bounds[c0], self.params, self.sr) - hop_s / 2
         x1 = _frame_centre(self.bounds[c1] - 1, self.params, self.sr) + hop_s / 2

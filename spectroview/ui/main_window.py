@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self._refresh_timer = QTimer(self, singleShot=True, interval=15)
         self._refresh_timer.timeout.connect(self._request_view)
+        self._strip_shown = 0.0
         self._play_timer = QTimer(self, interval=30)
         self._play_timer.timeout.connect(self._update_playhead)
 
@@ -260,7 +262,10 @@ class MainWindow(QMainWindow):
         latest = self.controller.latest
         if latest is None or latest.origin == "overview":
             self._refresh_timer.start()
-        self._show_overview_strip()
+        now = time.monotonic()
+        if now - self._strip_shown > 0.5:  # the strip is small; twice a second is plenty
+            self._strip_shown = now
+            self._show_overview_strip()
 
     def _on_overview_ready(self) -> None:
         self.progress.hide()
@@ -290,7 +295,7 @@ class MainWindow(QMainWindow):
             return ""
         freq = float(self.panel.mapping.y_to_hz(y))
         level = self.panel.level_at(t, y)
-        return format_readout(t, freq, level if level is not None else float("nan"))
+        return format_readout(t, freq, level)
 
     def _on_cursor(self, t: float, y: float) -> None:
         if self.info is None or self.panel.mapping is None:

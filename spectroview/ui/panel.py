@@ -28,7 +28,7 @@ class TimeAxis(pg.AxisItem):
     """Seconds, or m:ss / h:mm:ss for long spans."""
 
     def tickValues(self, minVal: float, maxVal: float, size: float):
-        ticks = time_ticks(minVal, maxVal, max_ticks=max(2, int(size / 90)))
+        ticks = time_ticks(minVal, maxVal, max_ticks=max(5, int(size / 90)))
         self._labels = {round(t, 9): label for t, label in ticks}
         return [(0, [t for t, _ in ticks])]
 
@@ -45,7 +45,7 @@ class FrequencyAxis(pg.AxisItem):
     def tickValues(self, minVal: float, maxVal: float, size: float):
         if self.mapping is None:
             return []
-        levels = self.mapping.tick_levels(minVal, maxVal, max_major=max(2, int(size / 40)))
+        levels = self.mapping.tick_levels(minVal, maxVal, max_major=max(4, int(size / 40)))
         self._labels = {round(y, 9): label for level in levels for y, label in level}
         return [(float(i + 1), [y for y, _ in level]) for i, level in enumerate(levels)]
 

@@ -85,10 +85,14 @@ class ViewController(QObject):
     failed = Signal(str)
     idle = Signal()
 
-    def __init__(self, parent: QObject | None = None, *, pool: QThreadPool | None = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.pool = pool or QThreadPool(self)
-        self.pool.setMaxThreadCount(2)  # one overview, one view: the engine itself uses the cores
+        # Separate pools: a view never waits behind an overview (a cancelled
+        # overview may still be finishing its block while its successor starts).
+        self.view_pool = QThreadPool(self)
+        self.view_pool.setMaxThreadCount(1)
+        self.overview_pool = QThreadPool(self)
+        self.overview_pool.setMaxThreadCount(2)
         self._relay = _Relay(self)
         self._relay.finished.connect(lambda callback, result: callback(result))
         self.path: Path | None = None
@@ -141,8 +145,8 @@ class ViewController(QObject):
         return self._running is None and self._pending is None and not self._overview_running
 
     def wait_for_done(self, timeout_ms: int = 30000) -> bool:
-        """Block until the pool is idle (tests and --screenshot only)."""
-        return self.pool.waitForDone(timeout_ms)
+        """Block until no job runs (closing the window, tests)."""
+        return self.view_pool.waitForDone(timeout_ms) and self.overview_pool.waitForDone(timeout_ms)
 
     # -- internals ----------------------------------------------------------------------
     def _open(self) -> FileSource:
@@ -160,7 +164,7 @@ class ViewController(QObject):
                     overview=overview, generation=request.generation,
                 )  # fmt: skip
 
-        self.pool.start(_Job(work, self._relay, self._view_done))
+        self.view_pool.start(_Job(work, self._relay, self._view_done))
 
     def _view_done(self, result: Any) -> None:
         request, self._running = self._running, None
@@ -194,9 +198,14 @@ class ViewController(QObject):
 
         def work() -> tuple[Overview, bool]:
             with self._open() as source:
-                return overview, overview.build(source, cancelled=cancel.is_set, progress=progress)
+                if overview.n_frames > 4 * overview.n_cols:  # long enough for the preview to pay off
+                    overview.build_preview(source)
+                    progress(0.0)
+                # One engine thread: the other core stays free for the views
+                # the user is waiting for.
+                return overview, overview.build(source, cancelled=cancel.is_set, progress=progress, workers=1)
 
-        self.pool.start(_Job(work, self._relay, self._overview_done))
+        self.overview_pool.start(_Job(work, self._relay, self._overview_done))
 
     def _overview_progress(self, payload: tuple[Overview, float]) -> None:
         overview, fraction = payload

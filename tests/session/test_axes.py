@@ -329,15 +329,17 @@ def test_format_time_hours_and_forced_styles() -> None:
     assert format_time(75.0, clock=False, decimals=1) == "75.0"
 
 
-ALLOWED_TIME_STEPS = [c * 10.0**e for e in range(-4, 12) for c in (1, 2, 5)] + [15.0, 30.0, 900.0, 1800.0]
-ALLOWED_TIME_STEPS += [3600.0 * h for h in (1, 2, 3, 6, 12, 24)]
+SECOND_STEPS = [c * 10.0**e for e in range(-4, 12) for c in (1, 2, 5)]
+CLOCK_STEPS = [c * 10.0**e for e in range(-4, 0) for c in (1, 2, 5)]
+CLOCK_STEPS += [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800]
+CLOCK_STEPS += [3600.0 * h for h in (1, 2, 3, 6, 12)] + [86400.0 * c * 10**e for e in range(6) for c in (1, 2, 5)]
 
 
 @settings(max_examples=300, deadline=None)
 @given(
     t_min=st.floats(-100.0, 20000.0),
-    length=st.floats(0.01, 20000.0),
-    max_ticks=st.integers(3, 15),
+    length=st.one_of(st.floats(0.001, 100.0), st.floats(100.0, 1e7)),
+    max_ticks=st.integers(5, 15),
 )
 def test_time_ticks_are_nice_and_inside(t_min: float, length: float, max_ticks: int) -> None:
     t_max = t_min + length
@@ -346,14 +348,22 @@ def test_time_ticks_are_nice_and_inside(t_min: float, length: float, max_ticks: 
     ts = [t for t, _ in ticks]
     assert all(t_min <= t <= t_max for t in ts)
     steps = np.diff(ts)
-    np.testing.assert_allclose(steps, steps[0], rtol=1e-9)
-    assert any(math.isclose(steps[0], s, rel_tol=1e-9) for s in ALLOWED_TIME_STEPS), steps[0]
-    assert all(math.isclose(t / steps[0], round(t / steps[0]), abs_tol=1e-6) for t in ts), "ticks on the step grid"
-    for t, label in ticks:
-        assert parse_time(label) == pytest.approx(t, abs=1e-9), label
+    np.testing.assert_allclose(steps, steps[0], rtol=0, atol=1e-12 * max(1.0, abs(t_min), abs(t_max)))
     clock = any(":" in label for _, label in ticks)
     assert all((":" in label) == clock for _, label in ticks), "one style per axis"
     assert clock == (length >= 60.0 or max(abs(t_min), abs(t_max)) >= 60.0)
+    allowed = CLOCK_STEPS if clock else SECOND_STEPS
+    matching = [s for s in allowed if math.isclose(steps[0], s, rel_tol=1e-6)]
+    assert matching, steps[0]
+    step = matching[0]
+    assert all(math.isclose(t / step, round(t / step), abs_tol=1e-6) for t in ts), "ticks on the step grid"
+    # The smallest allowed step that fits: the next finer one would give too many ticks.
+    finer = [s for s in allowed if s < step * (1 - 1e-6)]
+    if finer:
+        s = max(finer)
+        assert math.floor(t_max / s + 1e-9) - math.ceil(t_min / s - 1e-9) + 1 > max_ticks
+    for t, label in ticks:
+        assert parse_time(label) == pytest.approx(t, abs=1e-9), label
 
 
 def test_time_ticks_examples() -> None:

@@ -1,0 +1,198 @@
+"""Viewer benchmark: slider-to-image latency, open-to-first-image, memory of a one-hour file.
+
+Run: ``QT_QPA_PLATFORM=offscreen python -m tests.benchmarks.viewer [--skip-hour]``.
+
+Figures (JSON, medians where repeated):
+
+- ``slider_to_image_ms``: a 30 s view of a 10-minute 44.1 kHz file at a
+  plot width of 1920 px; the window size changes (1024/2048/4096 in turn),
+  timed from the controls' signal to the new image on screen (the
+  overview for the new size is rebuilt in the background meanwhile, as in
+  use).  Target: median 100 ms or less.
+- ``open_to_first_image_s``: from ``open_file`` to the first image shown,
+  for 10-minute and one-hour stereo files (the whole file in view: a
+  preview first, then the exact overview fills in); and to the complete
+  image.
+- ``hour_peak_rss_mb``: peak RSS of ``spectroview FILE --screenshot`` on
+  the one-hour file (the app computes the complete overview), by GNU time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SR = 44100
+
+
+def make_file(path: Path, seconds: int) -> Path:
+    """Stereo 16-bit WAV of noise, tones and clicks, written in blocks."""
+    rng = np.random.default_rng(7)
+    block = SR * 10
+    with soundfile.SoundFile(path, "w", SR, 2, subtype="PCM_16") as f:
+        for start in range(0, SR * seconds, block):
+            t = (start + np.arange(block)) / SR
+            y = 0.02 * rng.standard_normal((block, 2))
+            y[:, 0] += 0.3 * np.sin(2 * np.pi * 440 * t)
+            y[:, 1] += 0.2 * np.sin(2 * np.pi * (1000 + 500 * np.sin(2 * np.pi * t / 60)) * t)
+            y[:: SR // 2] += 0.8  # a click every half second
+            f.write(y.astype(np.float32))
+    return path
+
+
+def _app():
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([])
+
+
+def _window():
+    from PySide6.QtCore import QSettings
+
+    from spectroview.session.settings import ViewSettings
+    from spectroview.ui.main_window import MainWindow
+    from spectroview.ui.settings_store import SettingsStore
+
+    scratch = tempfile.mkdtemp(prefix="spectroview-bench-")
+    store = SettingsStore(QSettings(f"{scratch}/s.ini", QSettings.Format.IniFormat))
+    window = MainWindow(store, settings=ViewSettings())
+    return window
+
+
+def _wait(app, predicate, timeout: float = 120.0) -> float:
+    start = time.perf_counter()
+    while not predicate():
+        app.processEvents()
+        if time.perf_counter() - start > timeout:
+            raise TimeoutError
+        time.sleep(0.0005)
+    return time.perf_counter() - start
+
+
+def _settled(window) -> bool:
+    c = window.controller
+    return c.latest is not None and c.latest.generation == c.generation and not window._refresh_timer.isActive()
+
+
+def slider_to_image(path: Path, repeats: int) -> dict[str, object]:
+    app = _app()
+    window = _window()
+    window.resize(1920 + 380, 900)  # the dock takes the rest: the plot gets ~1920 px
+    window.show()
+    window.open_file(path)
+    _wait(app, lambda: window.controller.is_idle() and _settled(window))
+    window.panel.set_time_range(120.0, 150.0)
+    _wait(app, lambda: _settled(window))
+    width = window.panel.plot_width()
+    times = []
+    sizes = [1024, 2048, 4096]
+    for i in range(repeats):
+        settings = window.view_settings
+        n_fft = sizes[i % 3]
+        if n_fft == settings.params.n_fft:
+            n_fft = sizes[(i + 1) % 3]
+        params = dataclasses.replace(settings.params, n_fft=n_fft, hop_length=n_fft // 4)
+        new = dataclasses.replace(settings, params=params)
+        start = time.perf_counter()
+        window.controls.set_settings(new)
+        window.controls.settingsChanged.emit(new)
+        target = window.controller.generation
+        _wait(app, lambda t=target: window.controller.latest is not None and window.controller.latest.generation >= t)
+        app.processEvents()  # the image is set on the item; let it paint
+        times.append((time.perf_counter() - start) * 1000)
+    origin = window.controller.latest.origin
+    window.close()
+    return {
+        "view_s": 30.0,
+        "plot_width_px": width,
+        "image_origin": origin,
+        "median_ms": round(statistics.median(times), 1),
+        "max_ms": round(max(times), 1),
+        "runs_ms": [round(t, 1) for t in times],
+    }
+
+
+def open_to_first_image(path: Path) -> dict[str, object]:
+    app = _app()
+    window = _window()
+    window.resize(1600, 900)
+    window.show()
+    app.processEvents()
+    shown: list[float] = []
+    with_content: list[float] = []
+
+    def on_view() -> None:
+        now = time.perf_counter()
+        shown.append(now)
+        if float(window.controller.latest.levels.max()) > -200.0:  # not just the empty frame
+            with_content.append(now)
+
+    window.viewComputed.connect(on_view)
+    start = time.perf_counter()
+    window.open_file(path)
+    _wait(app, lambda: bool(with_content))
+    first = shown[0] - start
+    first_content = with_content[0] - start
+    first_complete = window.controller.latest.complete
+    _wait(app, lambda: window.controller.is_idle() and _settled(window) and window.controller.latest.complete, 600)
+    complete = time.perf_counter() - start
+    window.close()
+    return {
+        "first_image_s": round(first, 3),
+        "first_image_with_content_s": round(first_content, 3),
+        "first_content_image_complete": first_complete,
+        "complete_image_s": round(complete, 3),
+    }
+
+
+def peak_rss(path: Path, tmp: Path) -> dict[str, object]:
+    report = tmp / "rss.time"
+    cmd = [sys.executable, "-m", "spectroview", str(path), "--screenshot", str(tmp / "shot.png"), "--size", "1600x900"]
+    if not os.path.exists("/usr/bin/time"):
+        return {"skipped": "GNU time (/usr/bin/time) not installed"}
+    t0 = time.perf_counter()
+    subprocess.run(
+        ["/usr/bin/time", "-f", "%M", "-o", str(report), *cmd], check=True, cwd=Path(__file__).resolve().parents[2]
+    )
+    return {
+        "peak_rss_mb": round(int(report.read_text().split()[-1]) / 1024, 1),
+        "wall_s": round(time.perf_counter() - t0, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=12)
+    parser.add_argument("--skip-hour", action="store_true", help="leave out the one-hour file")
+    args = parser.parse_args()
+    report: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        ten = make_file(tmp / "ten.wav", 600)
+        report["slider_to_image_ms"] = slider_to_image(ten, args.repeats)
+        report["open_to_first_image_10min"] = open_to_first_image(ten)
+        if not args.skip_hour:
+            hour = make_file(tmp / "hour.wav", 3600)
+            report["open_to_first_image_1h"] = open_to_first_image(hour)
+            report["hour_screenshot_peak"] = peak_rss(hour, tmp)
+    print(json.dumps(report, indent=2), flush=True)
+    # PySide6 can abort while tearing down pyqtgraph items at interpreter exit;
+    # the figures are out, so leave without the teardown.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
