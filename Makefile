@@ -14,7 +14,7 @@ APT_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins \
 	libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 \
 	libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1 libfontconfig1 libdbus-1-3
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: run test lint bench screenshot system-deps clean
 
 $(VENV)/.created:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "spectroview needs Python >= 3.11, found " + sys.version.split()[0])'
@@ -35,8 +35,16 @@ $(VENV)/.deps-test: pyproject.toml $(VENV)/.created
 run: $(VENV)/.deps-run
 	@# Reinstall the working tree (no dependency changes: fast) so `run` shows what is here.
 	$(PIP) install -q --no-deps .
-	$(VENV)/bin/spectroview render -o demo.png
-	@echo "The desktop viewer comes in a later version; wrote the demo's spectrogram to $(CURDIR)/demo.png"
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ -n "$$QT_QPA_PLATFORM" ]; then \
+		$(VENV)/bin/spectroview; \
+	else \
+		echo "No display (DISPLAY/WAYLAND_DISPLAY unset): rendering the demo headless instead."; \
+		$(VENV)/bin/spectroview render -o demo.png && echo "Wrote $(CURDIR)/demo.png"; \
+	fi
+
+screenshot: $(VENV)/.deps-run
+	$(PIP) install -q --no-deps .
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/spectroview --screenshot resources/screenshot.png --size 1280x800
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -64,6 +72,7 @@ bench: $(VENV)/.deps-test system-deps
 	@command -v sox >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q sox >/dev/null; } || echo "sox not found: the render comparison is skipped"
 	$(PY) -m tests.benchmarks.engine
 	$(PY) -m tests.benchmarks.audio
+	QT_QPA_PLATFORM=offscreen $(PY) -m tests.benchmarks.viewer
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo.png

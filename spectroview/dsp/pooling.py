@@ -54,7 +54,19 @@ def max_by_segments(items: np.ndarray, starts: np.ndarray) -> np.ndarray:
         for i, (s0, s1) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
             items[s0:s1].max(axis=0, out=out[i])
         return out
-    return np.maximum.reduceat(items, starts, axis=0)
+    # Short segments (under 8 on average): gather the j-th item of every
+    # segment and take the running max; a few whole-array passes instead of
+    # ufunc.reduceat's per-segment inner loops (~10x faster here).
+    lengths = np.diff(np.append(starts, n))
+    out = items[starts]
+    for j in range(1, int(lengths.max())):
+        longer = lengths > j
+        if longer.all():
+            np.maximum(out, items[starts + j], out=out)
+        else:
+            sel = np.flatnonzero(longer)
+            out[sel] = np.maximum(out[sel], items[starts[sel] + j])
+    return out
 
 
 def pool_rows(matrix: np.ndarray, height: int) -> np.ndarray:
@@ -78,7 +90,7 @@ def pool_rows(matrix: np.ndarray, height: int) -> np.ndarray:
     if height < 1:
         raise ParameterError(f"height={height}: must be >= 1")
     if n_rows >= height:
-        return np.maximum.reduceat(matrix, pixel_bounds(n_rows, height)[:-1], axis=0)
+        return max_by_segments(matrix, pixel_bounds(n_rows, height)[:-1])
     index = (np.arange(height) * n_rows) // height
     return matrix[index]
 

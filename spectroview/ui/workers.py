@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from spectroview.audio.errors import AudioError
 from spectroview.audio.files import FileSource
@@ -107,6 +107,9 @@ class ViewController(QObject):
         self._pending: ViewRequest | None = None
         self._last_progress_emit = 0.0
         self.latest: ViewImage | None = None
+        self._deferred: Overview | None = None
+        self._deferred_timer = QTimer(self, singleShot=True, interval=250)
+        self._deferred_timer.timeout.connect(self._start_deferred_overview)
 
     # -- document and parameters ----------------------------------------------------
     def set_source(self, path: Path, n_samples: int, channel: int | None) -> None:
@@ -122,7 +125,10 @@ class ViewController(QObject):
         self.params = params
         self._cancel_overview()
         self.overview = Overview(self.n_samples, params)
-        self._start_overview(self.overview)
+        # The view the user waits for goes first: the overview starts when
+        # that view is done (or shortly, if no view is asked for).
+        self._deferred = self.overview
+        self._deferred_timer.start()
 
     # -- views ------------------------------------------------------------------------
     @property
@@ -142,7 +148,7 @@ class ViewController(QObject):
         return self._generation
 
     def is_idle(self) -> bool:
-        return self._running is None and self._pending is None and not self._overview_running
+        return self._running is None and self._pending is None and not self._overview_running and self._deferred is None
 
     def wait_for_done(self, timeout_ms: int = 30000) -> bool:
         """Block until no job runs (closing the window, tests)."""
@@ -176,13 +182,22 @@ class ViewController(QObject):
         if self._pending is not None:
             pending, self._pending = self._pending, None
             self._start_view(pending)
-        elif self.is_idle():
-            self.idle.emit()
+        else:
+            self._start_deferred_overview()
+            if self.is_idle():
+                self.idle.emit()
+
+    def _start_deferred_overview(self) -> None:
+        self._deferred_timer.stop()
+        overview, self._deferred = self._deferred, None
+        if overview is not None and overview is self.overview:
+            self._start_overview(overview)
 
     def _cancel_overview(self) -> None:
         # The cancelled job ends soon; its result is ignored (not self.overview).
         self._overview_cancel.set()
         self._overview_running = False
+        self._deferred = None
         self.overview = None
 
     def _start_overview(self, overview: Overview) -> None:

@@ -94,6 +94,8 @@ def slider_to_image(path: Path, repeats: int) -> dict[str, object]:
     window.show()
     window.open_file(path)
     _wait(app, lambda: window.controller.is_idle() and _settled(window))
+    window.resize(window.width() + 1920 - window.panel.plot_width(), 900)  # plot exactly 1920 px wide
+    app.processEvents()
     window.panel.set_time_range(120.0, 150.0)
     _wait(app, lambda: _settled(window))
     width = window.panel.plot_width()
