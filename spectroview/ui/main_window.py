@@ -148,7 +148,7 @@ class MainWindow(QMainWindow):
         self._action(view, "Scroll Right", lambda: self.panel.pan_time(0.25), Qt.Key.Key_Right)
         self._action(view, "Go to Start", self._go_start, Qt.Key.Key_Home)
         self._action(view, "Go to End", self._go_end, Qt.Key.Key_End)
-        self._action(view, "&Fit Whole File", self.panel.fit, "F", "Show the whole file")
+        self._action(view, "&Fit Whole File", self.panel.fit, "0", "Show the whole file (0)")
         self._action(view, "&Harmonic Cursor", self._toggle_harmonics, "H", "Marks at 2f, 3f, ... from the cursor")
         play = bar.addMenu("&Play")
         self._action(play, "Play / &Stop", self.toggle_play, Qt.Key.Key_Space, "Play from the cursor or the selection")

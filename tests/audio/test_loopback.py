@@ -98,26 +98,31 @@ def play_and_wait(pulse: PulseServer, path: Path) -> Callable[[], None]:
     return run
 
 
+def played_and_heard(pulse: PulseServer, wav: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Play ``wav`` with paplay while capturing; the captured spectrogram and column times."""
+    mic = started_mic()
+    try:
+        captured = capture(mic, play_and_wait(pulse, wav))
+    finally:
+        mic.close()
+    return spectrogram_of(captured)
+
+
+def peak_frequency(S: np.ndarray, times: np.ndarray, on: float, off: float) -> float:
+    """Frequency of the strongest bin, averaged over [on + 0.1, off - 0.1] s."""
+    inside = (times > on + 0.1) & (times < off - 0.1)
+    return float(fft_frequencies(sr=SR, n_fft=PARAMS.n_fft)[np.argmax(S[:, inside].mean(axis=1))])
+
+
 def test_tone_sequence_has_right_bins_and_onsets(pulse_running: PulseServer, tmp_path: Path) -> None:
     y = np.concatenate([gap(0.3), tone(1000.0, 0.5), gap(0.2), tone(2500.0, 0.5), gap(0.2)])
     wav = write(tmp_path / "sequence.wav", y)
-    mic = started_mic()
-    try:
-        captured = capture(mic, play_and_wait(pulse_running, wav))
-    finally:
-        mic.close()
-    S, times = spectrogram_of(captured)
+    S, times = played_and_heard(pulse_running, wav)
     a_on, a_off = active_span(band_energy(S, 1000.0), times)
     b_on, b_off = active_span(band_energy(S, 2500.0), times)
     # Peak bins while each tone sounds, within one bin.
-    fa = fft_frequencies(sr=SR, n_fft=PARAMS.n_fft)[
-        np.argmax(S[:, (times > a_on + 0.1) & (times < a_off - 0.1)].mean(axis=1))
-    ]
-    fb = fft_frequencies(sr=SR, n_fft=PARAMS.n_fft)[
-        np.argmax(S[:, (times > b_on + 0.1) & (times < b_off - 0.1)].mean(axis=1))
-    ]
-    assert abs(fa - 1000.0) <= BIN_HZ
-    assert abs(fb - 2500.0) <= BIN_HZ
+    assert abs(peak_frequency(S, times, a_on, a_off) - 1000.0) <= BIN_HZ
+    assert abs(peak_frequency(S, times, b_on, b_off) - 2500.0) <= BIN_HZ
     # Onsets and durations as played, within 50 ms.
     assert b_on - a_on == pytest.approx(0.7, abs=0.05)
     assert a_off - a_on == pytest.approx(0.5, abs=0.05)
@@ -127,12 +132,7 @@ def test_tone_sequence_has_right_bins_and_onsets(pulse_running: PulseServer, tmp
 def test_two_simultaneous_tones_show_two_peaks(pulse_running: PulseServer, tmp_path: Path) -> None:
     both = synth.fade(synth.tones([700.0, 3100.0], 0.6, sr=SR, amplitude=0.8), sr=SR)
     wav = write(tmp_path / "two.wav", np.concatenate([gap(0.2), both, gap(0.2)]))
-    mic = started_mic()
-    try:
-        captured = capture(mic, play_and_wait(pulse_running, wav))
-    finally:
-        mic.close()
-    S, times = spectrogram_of(captured)
+    S, times = played_and_heard(pulse_running, wav)
     on, off = active_span(band_energy(S, 700.0), times)
     spectrum = S[:, (times > on + 0.1) & (times < off - 0.1)].mean(axis=1)
     freqs = fft_frequencies(sr=SR, n_fft=PARAMS.n_fft)
@@ -147,12 +147,7 @@ def test_two_simultaneous_tones_show_two_peaks(pulse_running: PulseServer, tmp_p
 def test_chirp_rises_at_the_played_rate(pulse_running: PulseServer, tmp_path: Path) -> None:
     sweep = synth.fade(synth.chirp(300.0, 3000.0, 1.0, sr=SR, amplitude=0.5), sr=SR)
     wav = write(tmp_path / "chirp.wav", np.concatenate([gap(0.3), sweep, gap(0.2)]))
-    mic = started_mic()
-    try:
-        captured = capture(mic, play_and_wait(pulse_running, wav))
-    finally:
-        mic.close()
-    S, times = spectrogram_of(captured)
+    S, times = played_and_heard(pulse_running, wav)
     energy = S.sum(axis=0)
     on, off = active_span(energy, times)
     assert off - on == pytest.approx(1.0, abs=0.05)

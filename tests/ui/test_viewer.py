@@ -299,3 +299,48 @@ def test_screenshot_of_a_bad_file_is_one_clean_error(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.startswith("spectroview: error: ") and len(proc.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_failing_worker_is_reported_and_the_app_goes_on(
+    qtbot, window: MainWindow, tmp_path: Path, monkeypatch
+) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav"))
+    import spectroview.ui.workers as workers
+
+    real = workers.compute_view
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("simulated bug")
+
+    monkeypatch.setattr(workers, "compute_view", broken)
+    with qtbot.waitSignal(window.controller.failed, timeout=10000) as blocker:
+        window.panel.zoom_time(0.5)
+    assert "internal error: ZeroDivisionError: simulated bug" in blocker.args[0]
+    dialogs = [w for w in window.findChildren(QMessageBox) if w.objectName() == "error-dialog" and w.isVisible()]
+    assert dialogs and "simulated bug" in dialogs[-1].text()
+    monkeypatch.setattr(workers, "compute_view", real)
+    window.panel.zoom_time(0.5)
+    settle(qtbot, window)  # the next view works
+    assert window.controller.latest.origin in ("direct", "overview")
+
+
+def test_space_plays_the_selection_with_a_moving_playhead(
+    qtbot, pulse_running, window: MainWindow, tmp_path: Path
+) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav", seconds=3.0))
+    window.panel.set_selection(1.0, 1.6)
+    window.toggle_play()
+    player = window.player
+    assert player is not None and player.state == "playing", window.statusBar().currentMessage()
+    heads: list[float] = []
+
+    def sample() -> bool:
+        if window.panel.playhead.isVisible():
+            heads.append(window.panel.playhead.value())
+        return window.player is None  # playback over
+
+    qtbot.waitUntil(sample, timeout=10000)
+    moving = heads
+    assert moving and min(moving) >= 1.0 - 1e-6 and max(moving) <= 1.6 + 1e-6
+    assert max(moving) > 1.3  # it moved through the selection
+    assert player.state == "finished"
