@@ -109,7 +109,8 @@ def _screenshot(app: QApplication, window: MainWindow, path: str) -> int:
             state["status"] = 1
             app.quit()
 
-    timer = QTimer(interval=50)
+    timer = QTimer()
+    timer.setInterval(50)
     timer.timeout.connect(check)
     timer.start()
     app.exec()

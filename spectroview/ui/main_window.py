@@ -10,15 +10,18 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QComboBox,
     QDockWidget,
+    QDoubleSpinBox,
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QToolBar,
 )
 
 from spectroview import __version__
@@ -28,8 +31,10 @@ from spectroview.audio.files import AudioInfo, FileSource
 from spectroview.dsp import ParameterError, SpectrogramParams
 from spectroview.dsp.mel import row_frequencies
 from spectroview.session.axes import format_readout
+from spectroview.session.live import HISTORY_RANGE
 from spectroview.session.settings import ViewSettings
 from spectroview.ui.controls import ControlsPanel
+from spectroview.ui.live import LiveController
 from spectroview.ui.panel import SpectrogramPanel
 from spectroview.ui.settings_store import SettingsStore
 from spectroview.ui.workers import ViewController
@@ -75,6 +80,7 @@ class MainWindow(QMainWindow):
         dock.setWidget(self.controls)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.controller = ViewController(self)
+        self.live = LiveController(self)
 
         self.readout = QLabel("Open a file (Ctrl+O) or drop one here")
         self.progress = QProgressBar()
@@ -86,12 +92,16 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
 
         self._build_menus()
+        self._build_live_toolbar()
         self.setAcceptDrops(True)
         self.resize(1280, 800)
-        self._refresh_timer = QTimer(self, singleShot=True, interval=15)
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(15)
         self._refresh_timer.timeout.connect(self._request_view)
         self._strip_shown = 0.0
-        self._play_timer = QTimer(self, interval=30)
+        self._play_timer = QTimer(self)
+        self._play_timer.setInterval(30)
         self._play_timer.timeout.connect(self._update_playhead)
 
         self.controls.settingsChanged.connect(self._on_settings_changed)
@@ -103,6 +113,9 @@ class MainWindow(QMainWindow):
         self.controller.overviewReady.connect(self._on_overview_ready)
         self.controller.failed.connect(self._on_job_failed)
         self.controller.idle.connect(self.idle)
+        self.live.updated.connect(self._on_live_view)
+        self.live.levels.connect(self._on_live_levels)
+        self.live.statusChanged.connect(self._on_live_status)
         self.controls.set_settings(self.view_settings)
         self.panel.set_colormap(self.view_settings.colormap, self.view_settings.db_floor, self.view_settings.db_ceiling)
         geometry = self.store.load_geometry("main")
@@ -228,6 +241,16 @@ class MainWindow(QMainWindow):
         self.view_settings = settings
         self.panel.set_colormap(settings.colormap, settings.db_floor, settings.db_ceiling)
         self.store.save_view(settings)
+        if self.live.running:
+            if settings.params != old.params and self.live.engine is not None:
+                try:
+                    params = settings.params.with_sr(self.live.engine.sr)
+                except ParameterError as exc:
+                    self.controls.show_message(str(exc))
+                    return
+                self.panel.set_params(params)
+                self.live.set_params(params)
+            return
         if self.info is None:
             return
         if settings.channel != old.channel:
@@ -289,6 +312,177 @@ class MainWindow(QMainWindow):
         box.show()
         self._last_error = box
 
+    # -- live mode --------------------------------------------------------------------------------
+    def _build_live_toolbar(self) -> None:
+        bar = QToolBar("Live", self)
+        bar.setObjectName("live-toolbar")
+        self.addToolBar(bar)
+        self.live_action = QAction("Live", self)
+        self.live_action.setCheckable(True)
+        self.live_action.setShortcut(QKeySequence("L"))
+        self.live_action.setToolTip("Live microphone input (L)")
+        self.live_action.toggled.connect(self.set_live)
+        bar.addAction(self.live_action)
+        self.freeze_action = QAction("Freeze", self)
+        self.freeze_action.setCheckable(True)
+        self.freeze_action.setEnabled(False)
+        self.freeze_action.setShortcut(QKeySequence("F"))
+        self.freeze_action.setToolTip("Freeze the picture; capture goes on (F). Unfreeze jumps to now.")
+        self.freeze_action.toggled.connect(self.live.set_frozen)
+        bar.addAction(self.freeze_action)
+        self.device_box = QComboBox()
+        self.device_box.setToolTip(
+            "Input device (default marked *, with its sample rate); switching restarts the stream"
+        )
+        self.device_box.setMinimumWidth(220)
+        self.device_box.activated.connect(self._on_device_chosen)
+        bar.addWidget(self.device_box)
+        self.history_box = QDoubleSpinBox()
+        self.history_box.setRange(*HISTORY_RANGE)
+        self.history_box.setValue(10.0)
+        self.history_box.setSuffix(" s")
+        self.history_box.setToolTip("History shown in live mode, 2 to 60 seconds")
+        self.history_box.editingFinished.connect(lambda: self.live.set_history(self.history_box.value()))
+        bar.addWidget(self.history_box)
+        self.record_action = QAction("Record", self)
+        self.record_action.setCheckable(True)
+        self.record_action.setEnabled(False)
+        self.record_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.record_action.setToolTip("Record everything captured from now on to WAV or FLAC (Ctrl+R)")
+        self.record_action.toggled.connect(self._on_record_toggled)
+        bar.addAction(self.record_action)
+        self.save_history_action = QAction("Save history...", self)
+        self.save_history_action.setEnabled(False)
+        self.save_history_action.setToolTip("Save the audio behind the picture to WAV or FLAC")
+        self.save_history_action.triggered.connect(self.save_history_dialog)
+        bar.addAction(self.save_history_action)
+        self.meter_label = QLabel("")
+        self.meter_label.setToolTip("Input level over the last 50 ms: peak and RMS in dBFS")
+        self.meter_label.setMinimumWidth(190)
+        bar.addWidget(self.meter_label)
+        self.drops_label = QLabel("")
+        self.drops_label.setStyleSheet("color: #e08060")
+        self.drops_label.setToolTip("Input overflows, and samples dropped because the display fell behind")
+        bar.addWidget(self.drops_label)
+        self.device_spec: int | str | None = None
+
+    def fill_devices(self) -> None:
+        from spectroview.audio.devices import list_devices
+
+        self.device_box.clear()
+        try:
+            inputs = [d for d in list_devices() if d.max_input_channels > 0]
+        except AudioError as exc:
+            self.device_box.addItem(str(exc), None)
+            return
+        for d in inputs:
+            mark = "* " if d.is_default_input else ""
+            self.device_box.addItem(f"{mark}{d.name} ({d.default_samplerate:g} Hz)", d.index)
+
+    def set_live(self, on: bool) -> None:
+        """Start or stop live mode (the L key and the toolbar button)."""
+        if on == self.live.running:
+            return
+        if on:
+            self._stop_playback()
+            if self.device_box.count() == 0:
+                self.fill_devices()
+            started = self.live.start(
+                self.view_settings.params, device=self.device_spec, history_seconds=self.history_box.value()
+            )
+            if not started:
+                with QSignalBlocker(self.live_action):
+                    self.live_action.setChecked(False)
+                return
+            assert self.live.engine is not None and self.live.mic is not None
+            self.panel.set_live(True)
+            self.panel.set_params(self.live.engine.params)
+            self.panel.spec_plot.setYRange(0, self.live.engine.n_rows, padding=0)
+            self.controls.set_settings(self.view_settings, sr=self.live.engine.sr, n_channels=1)
+            for action in (self.freeze_action, self.record_action, self.save_history_action):
+                action.setEnabled(True)
+            self.setWindowTitle(f"Live: {self.live.mic.device_name} - Spectroview")
+        else:
+            self.live.stop()
+            for action in (self.freeze_action, self.record_action, self.save_history_action):
+                action.setEnabled(False)
+            with QSignalBlocker(self.freeze_action):
+                self.freeze_action.setChecked(False)
+            self.meter_label.setText("")
+            self.panel.set_live(False)
+            if self.info is not None:
+                params, _ = self._params_for(self.view_settings, self.info.samplerate)
+                self.panel.set_document(self.info.duration)
+                self.panel.set_params(params)
+                self.controls.set_settings(self.view_settings, sr=self.info.samplerate, n_channels=self.info.channels)
+                self.panel.fit()
+                self._request_view()
+            self._update_title()
+        with QSignalBlocker(self.live_action):
+            self.live_action.setChecked(self.live.running)
+
+    def _on_device_chosen(self, index: int) -> None:
+        self.device_spec = self.device_box.itemData(index)
+        if self.live.running:
+            self.set_live(False)
+            self.set_live(True)
+
+    def _on_live_view(self, view) -> None:
+        self.panel.show_live(view)
+        problems = self.live.problems()
+        self.drops_label.setText(f"lost: {problems}" if problems else "")
+        self.viewComputed.emit()
+
+    def _on_live_levels(self, m) -> None:
+        def fmt(v: float) -> str:
+            return "−∞" if v == float("-inf") else f"{v:.1f}".replace("-", "−")
+
+        self.meter_label.setText(f"peak {fmt(m.peak_db)}  rms {fmt(m.rms_db)} dBFS")
+
+    def _on_live_status(self, message: str, is_error: bool) -> None:
+        self.statusBar().showMessage(message, 0 if is_error else 5000)
+        if is_error:
+            self.controls.show_message(message)
+            log.warning("live: %s", message)
+        else:
+            self.controls.show_message("")
+
+    def save_history_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save history", self._export_name(".wav"), "WAV (*.wav);;FLAC (*.flac)"
+        )
+        if path:
+            try:
+                frames = self.live.save_history(path)
+            except (AudioError, OSError, RuntimeError) as exc:
+                self._report_error("Cannot save", str(exc))
+                return
+            self.statusBar().showMessage(f"saved {frames} samples to {path}", 5000)
+
+    def _on_record_toggled(self, on: bool) -> None:
+        if on:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Record to", self._export_name(".flac"), "FLAC (*.flac);;WAV (*.wav)"
+            )
+            try:
+                if not path:
+                    raise AudioError("no file chosen")
+                self.live.start_recording(path)
+            except (AudioError, OSError, RuntimeError) as exc:
+                with QSignalBlocker(self.record_action):
+                    self.record_action.setChecked(False)
+                if str(exc) != "no file chosen":
+                    self._report_error("Cannot record", str(exc))
+                return
+            self.statusBar().showMessage(f"recording to {path}", 0)
+        else:
+            try:
+                frames = self.live.stop_recording()
+            except AudioError as exc:
+                self._report_error("Recording failed", str(exc))
+                return
+            self.statusBar().showMessage(f"recorded {frames} samples", 5000)
+
     # -- cursor readout ---------------------------------------------------------------------------
     def readout_text(self, t: float, y: float) -> str:
         if self.panel.mapping is None:
@@ -298,7 +492,7 @@ class MainWindow(QMainWindow):
         return format_readout(t, freq, level)
 
     def _on_cursor(self, t: float, y: float) -> None:
-        if self.info is None or self.panel.mapping is None:
+        if (self.info is None and not self.live.running) or self.panel.mapping is None:
             return
         self.readout.setText(self.readout_text(t, y))
         if self.harmonic_cursor:
@@ -447,6 +641,7 @@ class MainWindow(QMainWindow):
 
     # -- lifetime ---------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        self.live.stop()
         self._stop_playback()
         self.store.save_view(self.view_settings)
         self.store.save_geometry("main", self.saveGeometry())

@@ -178,8 +178,31 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         self._syncing_region = False
+        self.live = False
+        self._following = False
 
     # -- configuration -------------------------------------------------------------------
+    def set_live(self, live: bool) -> None:
+        """Live mode: no time limits (the stream grows), no overview strip."""
+        self.live = live
+        self.over_plot.setVisible(not live)
+        if live:
+            self.spec_box.setLimits(xMin=None, xMax=None)
+            self.wave_box.setLimits(xMin=None, xMax=None)
+            self.wave_plot.hide()
+            self.clear_selection()
+        else:
+            self.wave_plot.show()
+
+    def show_live(self, view) -> None:
+        """A :class:`~spectroview.session.live.LiveView`: image placed on stream time, view following it."""
+        self.image = view
+        self.image_item.setImage(view.levels, autoLevels=False)
+        self.image_item.setRect(QRectF(view.x0, 0.0, view.x1 - view.x0, view.levels.shape[0]))
+        self._following = True
+        self.spec_plot.setXRange(view.x0, view.x1, padding=0)
+        self._following = False
+
     def set_document(self, duration: float) -> None:
         self.duration = max(duration, 1e-3)
         self.spec_box.setLimits(xMin=0.0, xMax=self.duration, minXRange=1e-3)
@@ -239,6 +262,8 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
     # -- view ------------------------------------------------------------------------------------
     def visible_range(self) -> tuple[float, float]:
         (t0, t1), _ = self.spec_box.viewRange()
+        if self.live:
+            return t0, t1
         return max(0.0, t0), min(self.duration, t1)
 
     def plot_width(self) -> int:
@@ -305,6 +330,8 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
 
     # -- events -------------------------------------------------------------------------------------
     def _emit_view(self, *_: object) -> None:
+        if self.live:
+            return
         t0, t1 = self.visible_range()
         if not self._syncing_region:
             self._syncing_region = True

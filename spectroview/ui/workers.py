@@ -40,6 +40,13 @@ class ViewRequest:
     width: int
 
 
+def _timer(parent: QObject, interval_ms: int, *, single_shot: bool = False) -> QTimer:
+    timer = QTimer(parent)
+    timer.setInterval(interval_ms)
+    timer.setSingleShot(single_shot)
+    return timer
+
+
 class _Relay(QObject):
     """Lives in the GUI thread; worker threads emit through it (queued)."""
 
@@ -108,7 +115,7 @@ class ViewController(QObject):
         self._last_progress_emit = 0.0
         self.latest: ViewImage | None = None
         self._deferred: Overview | None = None
-        self._deferred_timer = QTimer(self, singleShot=True, interval=250)
+        self._deferred_timer = _timer(self, 250, single_shot=True)
         self._deferred_timer.timeout.connect(self._start_deferred_overview)
 
     # -- document and parameters ----------------------------------------------------

@@ -1,0 +1,233 @@
+"""Live mode: the microphone, a display-rate timer and the scrolling picture.
+
+A GUI timer (60 Hz) drains the microphone's ring buffer into the live
+engine, which writes only the new columns into its image ring; the panel
+shows the latest columns as one contiguous view, placed on the stream's
+clock.  The audio callback never waits for the GUI: if the GUI stalls, the
+ring buffer keeps the samples (and counts what it must drop).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from spectroview.audio.errors import AudioError
+from spectroview.audio.mic import MicSource
+from spectroview.dsp import ParameterError, SpectrogramParams
+from spectroview.session.live import LiveSpectrogram, Meter, meter
+
+__all__ = ["LiveController", "Recorder"]
+
+log = logging.getLogger(__name__)
+
+#: Display rate of the scrolling picture (Hz).
+FRAME_RATE = 60
+
+
+class Recorder:
+    """Writes everything the microphone captures from now on to a WAV/FLAC file.
+
+    A thread pops the ring buffer (the live engine reads with its own cursor,
+    so both see every sample) and writes blocks; :meth:`stop` drains what is
+    left before closing, so nothing captured is lost.
+    """
+
+    def __init__(self, mic: MicSource, path: str | Path) -> None:
+        import soundfile
+
+        assert mic.ring is not None
+        self.path = Path(path)
+        subtype = "PCM_24" if self.path.suffix.lower() == ".flac" else "FLOAT"
+        self._file = soundfile.SoundFile(str(self.path), "w", int(mic.samplerate), 1, subtype=subtype)
+        self._ring = mic.ring
+        self._ring.pop()  # start from now: drop what the ring held before
+        self.frames = 0
+        self.error = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="spectroview-record", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(0.05):
+                self._drain()
+            self._drain()
+        except Exception as exc:  # disk full and the like: reported by stop()
+            self.error = str(exc)
+        finally:
+            self._file.close()
+
+    def _drain(self) -> None:
+        block = self._ring.pop(copy=True)
+        if block.size:
+            self._file.write(block)
+            self.frames += block.shape[0]
+
+    @property
+    def dropped(self) -> int:
+        return self._ring.dropped
+
+    def stop(self) -> int:
+        """Finish the file; returns the frames written."""
+        self._stop.set()
+        self._thread.join()
+        if self.error:
+            raise AudioError(f"{self.path}: recording failed: {self.error}")
+        return self.frames
+
+
+class LiveController(QObject):
+    """Owns the microphone and the live engine while live mode is on.
+
+    Signals
+    -------
+    updated(LiveView)
+        New columns (not emitted while frozen).
+    levels(Meter)
+        Peak and RMS of the last 50 ms, about 15 times a second.
+    statusChanged(str, bool)
+        A message for the user, and whether it is an error.
+    stopped()
+    """
+
+    updated = Signal(object)
+    levels = Signal(object)
+    statusChanged = Signal(str, bool)
+    stopped = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.mic: MicSource | None = None
+        self.engine: LiveSpectrogram | None = None
+        self.recorder: Recorder | None = None
+        self.frozen = False
+        self.history_seconds = 10.0
+        self._error = ""
+        self._last_meter = 0.0
+        self.timer = QTimer(self)
+        self.timer.setInterval(round(1000 / FRAME_RATE))
+        self.timer.timeout.connect(self.tick)
+
+    @property
+    def running(self) -> bool:
+        return self.mic is not None
+
+    def start(
+        self, params: SpectrogramParams, *, device: int | str | None = None, history_seconds: float = 10.0
+    ) -> bool:
+        """Start capturing; False (and ``statusChanged`` with the reason) if the device cannot start."""
+        self.stop()
+        self.history_seconds = history_seconds
+        mic = MicSource(device=device, buffer_seconds=max(30.0, 2 * history_seconds))
+        try:
+            mic.start()
+            engine = LiveSpectrogram(mic.ring, mic.samplerate, params, history_seconds)  # type: ignore[arg-type]
+        except (AudioError, ParameterError) as exc:
+            mic.close()
+            self.statusChanged.emit(str(exc), True)
+            return False
+        self.mic, self.engine = mic, engine
+        self.frozen = False
+        self._error = ""
+        self.timer.start()
+        self.statusChanged.emit(f"live: {mic.device_name} at {mic.samplerate:g} Hz", False)
+        return True
+
+    def restart(self) -> bool:
+        """After a device failure: a new stream on the same source (the history stays)."""
+        mic, engine = self.mic, self.engine
+        if mic is None or engine is None:
+            return False
+        try:
+            mic.start()
+        except AudioError as exc:
+            self.statusChanged.emit(str(exc), True)
+            return False
+        self._error = ""
+        self.timer.start()
+        self.statusChanged.emit(f"live again: {mic.device_name}", False)
+        return True
+
+    def stop(self) -> None:
+        self.timer.stop()
+        if self.recorder is not None:
+            self.stop_recording()
+        if self.mic is not None:
+            self.mic.close()
+            self.mic = None
+            self.engine = None
+            self.stopped.emit()
+
+    def set_params(self, params: SpectrogramParams) -> None:
+        if self.engine is not None:
+            self.engine.set_params(params)
+            self._emit_view(force=True)
+
+    def set_history(self, seconds: float) -> None:
+        self.history_seconds = seconds
+        if self.engine is not None:
+            self.engine.set_params(self.engine.params, history_seconds=seconds)
+            self._emit_view(force=True)
+
+    def set_frozen(self, frozen: bool) -> None:
+        self.frozen = frozen
+        if not frozen:
+            self._emit_view(force=True)  # jump to now
+
+    # -- the display-rate tick ----------------------------------------------------------
+    def tick(self) -> None:
+        mic, engine = self.mic, self.engine
+        if mic is None or engine is None:
+            return
+        status = mic.status
+        if status.state == "error" and status.message != self._error:
+            self._error = status.message
+            self.statusChanged.emit(status.message, True)
+        new = engine.update()
+        if new:
+            self._emit_view()
+        now = time.monotonic()
+        if now - self._last_meter > 1 / 15 and mic.ring is not None:
+            self._last_meter = now
+            end = mic.ring.write_index
+            start = max(mic.ring.oldest_index, end - round(0.05 * mic.samplerate))
+            self.levels.emit(meter(mic.ring.read(start, end)) if end > start else Meter(-math.inf, -math.inf))
+
+    def _emit_view(self, *, force: bool = False) -> None:
+        if self.engine is not None and (force or not self.frozen):
+            self.updated.emit(self.engine.view())
+
+    def problems(self) -> int:
+        """Samples lost anywhere on the way: input overflows (blocks), ring drops, skipped."""
+        if self.mic is None or self.engine is None:
+            return 0
+        status = self.mic.status
+        return status.input_overflows + status.dropped + self.engine.skipped
+
+    # -- saving -----------------------------------------------------------------------------
+    def save_history(self, path: str | Path) -> int:
+        """Write the samples behind the picture to ``path`` (WAV/FLAC); returns frames."""
+        import soundfile
+
+        if self.mic is None or self.engine is None or self.mic.ring is None:
+            raise AudioError("nothing captured yet: start live mode first")
+        start, stop = self.engine.history_samples()
+        samples = self.mic.ring.read(start, stop, copy=True)
+        subtype = "PCM_24" if Path(path).suffix.lower() == ".flac" else "FLOAT"
+        soundfile.write(str(path), samples, int(self.mic.samplerate), subtype=subtype)
+        return samples.shape[0]
+
+    def start_recording(self, path: str | Path) -> None:
+        if self.mic is None:
+            raise AudioError("start live mode before recording")
+        self.recorder = Recorder(self.mic, path)
+
+    def stop_recording(self) -> int:
+        recorder, self.recorder = self.recorder, None
+        return recorder.stop() if recorder is not None else 0
