@@ -436,6 +436,17 @@ def _gui(argv: Sequence[str]) -> int:
         "--screenshot", metavar="OUT.png", help="save a PNG of the whole window once the view is computed, then exit"
     )
     parser.add_argument("--size", type=_size, default=None, metavar="WxH", help="window size in pixels, e.g. 1280x800")
+    parser.add_argument("--mic", action="store_true", help="start in live mode with the microphone")
+    parser.add_argument(
+        "--device", default=None, metavar="NAME", help="input device for --mic: index or part of its name"
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="with --mic --screenshot: capture this long first (default 3)",
+    )
     _add_analysis_options(parser)
     parser.add_argument("--colormap", default=None, choices=(*COLORMAPS, "gray"), help="colour map")
     parser.add_argument(
@@ -444,6 +455,12 @@ def _gui(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if args.screenshot:
         _check_output(args.screenshot, ".png")
+    if args.mic and args.file is not None:
+        raise CliError("--mic: give either FILE or --mic, not both")
+    if (args.device is not None or args.seconds is not None) and not args.mic:
+        raise CliError("--device and --seconds go with --mic")
+    if args.seconds is not None and not 0 < args.seconds <= 600:
+        raise CliError(f"--seconds {args.seconds}: must be in (0, 600]")
     overrides: dict[str, object] = {}
     for option, name in (("n_fft", "n_fft"), ("hop", "hop_length"), ("win_length", "win_length"), ("window", "window")):
         value = getattr(args, option)
@@ -473,12 +490,18 @@ def _gui(argv: Sequence[str]) -> int:
         from spectroview.ui.app import run
     except ImportError as exc:
         raise CliError(f"the viewer needs PySide6 and pyqtgraph: {exc}") from None
+    device: int | str | None = args.device
+    if isinstance(device, str) and device.strip().isdigit():
+        device = int(device)
     return run(
         args.file,
         overrides=overrides,
         screenshot=args.screenshot,
         size=args.size,
-        demo=resource_path(DEMO_NAME),
+        demo=None if args.mic else resource_path(DEMO_NAME),
+        mic=args.mic,
+        device=device,
+        seconds=3.0 if args.seconds is None else args.seconds,
     )
 
 

@@ -41,6 +41,9 @@ def run(
     screenshot: str | None = None,
     size: tuple[int, int] | None = None,
     demo: Path | None = None,
+    mic: bool = False,
+    device: int | str | None = None,
+    seconds: float = 3.0,
 ) -> int:
     """Open the main window; returns the exit status.
 
@@ -64,6 +67,18 @@ def run(
     if size is not None:
         window.resize(*size)
     window.show()
+    if mic:
+        window.device_spec = device
+        window.set_live(True)
+        if screenshot:
+            if not window.live.running:
+                print(f"spectroview: error: {window.statusBar().currentMessage()}", file=sys.stderr)
+                return 2
+            try:
+                return _live_screenshot(app, window, screenshot, seconds)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        return app.exec()
     target = file if file is not None else (str(demo) if demo else None)
     opened = window.open_file(target) if target else True
     if screenshot:
@@ -85,6 +100,45 @@ def _apply_overrides(settings: ViewSettings, overrides: dict[str, object]) -> Vi
         param_changes["hop_length"] = max(1, int(param_changes["n_fft"]) // 4)  # type: ignore[call-overload]
     params = dataclasses.replace(settings.params, **param_changes)  # type: ignore[arg-type]
     return dataclasses.replace(settings, params=params, **other)  # type: ignore[arg-type]
+
+
+def _live_screenshot(app: QApplication, window: MainWindow, path: str, seconds: float) -> int:
+    """Capture for ``seconds`` of stream time, then save the window."""
+    state = {"status": None}
+    deadline = time.monotonic() + seconds + 30.0
+
+    def check() -> None:
+        mic, engine = window.live.mic, window.live.engine
+        if mic is None or engine is None:
+            state["status"] = 2
+            app.quit()
+            return
+        captured = mic.ring.write_index - engine.history_samples()[0] if mic.ring is not None else 0
+        status = mic.status
+        if status.state == "error":
+            print(f"spectroview: error: {status.message}", file=sys.stderr)
+            state["status"] = 2
+            app.quit()
+        elif engine.latest_time() >= seconds or captured >= seconds * mic.samplerate:
+            app.processEvents()
+            ok = window.grab().save(path, "PNG")
+            if not ok:
+                print(f"spectroview: error: cannot write {path}", file=sys.stderr)
+            state["status"] = 0 if ok else 2
+            app.quit()
+        elif time.monotonic() > deadline:
+            print(f"spectroview: error: captured less than {seconds:g} s in time", file=sys.stderr)
+            state["status"] = 1
+            app.quit()
+
+    timer = QTimer()
+    timer.setInterval(50)
+    timer.timeout.connect(check)
+    timer.start()
+    app.exec()
+    timer.stop()
+    window.close()
+    return int(state["status"] if state["status"] is not None else 1)
 
 
 def _screenshot(app: QApplication, window: MainWindow, path: str) -> int:

@@ -1,0 +1,211 @@
+"""Live mode in the real window (offscreen), fed through the PulseAudio loopback."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings
+
+from spectroview.audio import synth
+from spectroview.dsp import SpectrogramParams
+from spectroview.session.settings import ViewSettings
+from spectroview.ui.main_window import MainWindow
+from spectroview.ui.settings_store import SettingsStore
+from tests.audio.pulse import RATE, PulseServer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def live_window(qtbot, pulse_running: PulseServer, tmp_path: Path):
+    store = SettingsStore(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    settings = ViewSettings(params=SpectrogramParams(n_fft=2048, hop_length=256), hop_locked=False)
+    win = MainWindow(store, settings=settings)
+    qtbot.addWidget(win)
+    win.resize(1200, 700)
+    win.show()
+    qtbot.waitExposed(win)
+    win.history_box.setValue(10.0)
+    win.set_live(True)
+    assert win.live.running, win.statusBar().currentMessage()
+    yield win
+    win.set_live(False)
+
+
+def play(pulse: PulseServer, path: Path) -> None:
+    proc = pulse.play(path)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err.decode()
+
+
+def wav(path: Path, *parts: np.ndarray) -> Path:
+    soundfile.write(path, np.concatenate(parts), RATE, subtype="PCM_16")
+    return path
+
+
+def tone(freq: float, seconds: float) -> np.ndarray:
+    return synth.fade(synth.tone(freq, seconds, sr=RATE, amplitude=0.5), sr=RATE)
+
+
+def gap(seconds: float) -> np.ndarray:
+    return synth.silence(seconds, sr=RATE)
+
+
+def loud_rows(win: MainWindow) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of the live picture: the loudest row and its level (dBFS)."""
+    view = win.live.engine.view()
+    return np.argmax(view.levels, axis=0), view.levels.max(axis=0)
+
+
+def wait_captured(qtbot, win: MainWindow, seconds: float) -> None:
+    engine = win.live.engine
+    target = engine.latest_time() + seconds
+    qtbot.waitUntil(lambda: win.live.engine.latest_time() >= target, timeout=int(seconds * 1000) + 10000)
+
+
+def test_live_picture_shows_tones_at_their_rows_in_order(
+    qtbot, live_window: MainWindow, pulse_running: PulseServer, tmp_path: Path
+) -> None:
+    path = wav(tmp_path / "seq.wav", gap(0.2), tone(800.0, 0.6), gap(0.3), tone(2400.0, 0.6), gap(0.2))
+    with qtbot.waitSignal(live_window.viewComputed, timeout=10000):
+        pass  # the picture is scrolling
+    play(pulse_running, path)
+    wait_captured(qtbot, live_window, 0.3)
+    rows, level = loud_rows(live_window)
+    bin_hz = live_window.live.engine.sr / 2048  # the device's rate (PulseAudio's default)
+    lit = level > -40
+    freqs = rows[lit] * bin_hz
+    first_800 = np.flatnonzero(np.abs(freqs - 800) <= bin_hz)
+    first_2400 = np.flatnonzero(np.abs(freqs - 2400) <= bin_hz)
+    assert first_800.size > 10 and first_2400.size > 10
+    assert first_800.max() < first_2400.min()  # 800 Hz came first
+    # The panel shows that picture, placed on the stream clock.
+    image = live_window.panel.image
+    assert image is not None and image.x1 == pytest.approx(live_window.live.engine.view().x1, abs=0.2)
+
+
+def test_changing_the_window_size_while_live_recomputes_the_history(
+    qtbot, live_window: MainWindow, pulse_running: PulseServer, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    play(pulse_running, wav(tmp_path / "t.wav", gap(0.1), tone(1000.0, 0.8), gap(0.1)))
+    wait_captured(qtbot, live_window, 0.2)
+    settings = live_window.view_settings
+    new = dataclasses.replace(settings, params=dataclasses.replace(settings.params, n_fft=4096, hop_length=512))
+    live_window.controls.set_settings(new)
+    live_window.controls.settingsChanged.emit(new)
+    view = live_window.live.engine.view()
+    assert view.levels.shape[0] == 2049 and live_window.panel.n_rows == 2049
+    rows, level = loud_rows(live_window)
+    lit = level > -40
+    assert lit.sum() > 5, "the history is there at once, recomputed"
+    bin_hz = live_window.live.engine.sr / 4096
+    assert np.all(np.abs(rows[lit] * bin_hz - 1000) <= bin_hz)
+    assert live_window.live.running
+
+
+def test_freeze_stops_scrolling_but_not_capture(qtbot, live_window: MainWindow) -> None:
+    wait_captured(qtbot, live_window, 0.3)
+    live_window.freeze_action.setChecked(True)
+    shown = live_window.panel.image.x1
+    captured = live_window.live.engine.latest_time()
+    wait_captured(qtbot, live_window, 0.5)
+    assert live_window.panel.image.x1 == shown  # frozen picture
+    assert live_window.live.engine.latest_time() > captured + 0.4  # capture went on
+    with qtbot.waitSignal(live_window.viewComputed, timeout=5000):
+        live_window.freeze_action.setChecked(False)
+    assert live_window.panel.image.x1 > captured + 0.4  # jumped to now
+
+
+def test_daemon_killed_while_live_is_reported_and_the_ui_survives(
+    qtbot, live_window: MainWindow, pulse_running: PulseServer
+) -> None:
+    wait_captured(qtbot, live_window, 0.5)
+    shown = live_window.panel.image.levels.copy()
+    pulse_running.kill()
+    qtbot.waitUntil(
+        lambda: (
+            "went away" in live_window.statusBar().currentMessage()
+            or "no audio" in live_window.statusBar().currentMessage()
+        ),
+        timeout=10000,
+    )
+    assert "went away" in live_window.controls.message.text() or "no audio" in live_window.controls.message.text()
+    # The captured history stays on screen and the window still works.
+    assert live_window.panel.image is not None and live_window.panel.image.levels.shape == shown.shape
+    live_window.panel.zoom_time(0.5)
+    pulse_running.start()
+    assert live_window.live.restart()
+    before = live_window.live.engine.latest_time()
+    qtbot.waitUntil(lambda: live_window.live.engine.latest_time() > before + 0.3, timeout=10000)
+
+
+def test_record_saves_everything_captured(
+    qtbot, live_window: MainWindow, pulse_running: PulseServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "rec.wav"
+    live_window.live.start_recording(out)
+    play(pulse_running, wav(tmp_path / "t.wav", gap(0.1), tone(1500.0, 0.5), gap(0.1)))
+    wait_captured(qtbot, live_window, 0.2)
+    frames = live_window.live.stop_recording()
+    y, sr = soundfile.read(out, dtype="float32")
+    assert sr == live_window.live.mic.samplerate and y.shape[0] == frames > 0.6 * sr
+    spectrum = np.abs(np.fft.rfft(y))
+    assert abs(np.argmax(spectrum) * sr / y.shape[0] - 1500) < 5
+    history = tmp_path / "history.flac"
+    n = live_window.live.save_history(history)
+    info = soundfile.info(str(history))
+    assert info.frames == n and n >= 0.7 * sr
+
+
+def test_mic_screenshot_option(pulse_running: PulseServer, tmp_path: Path) -> None:
+    out = tmp_path / "live.png"
+    env = dict(pulse_running.env(), QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spectroview",
+            "--mic",
+            "--screenshot",
+            str(out),
+            "--seconds",
+            "1.5",
+            "--size",
+            "1000x650",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1000, 650)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+@pytest.mark.slow
+def test_two_minutes_live_keep_memory_flat(qtbot, live_window: MainWindow) -> None:
+    wait_captured(qtbot, live_window, 10.0)  # the history ring is full from here on
+    start = rss_mb()
+    wait_captured(qtbot, live_window, 110.0)
+    assert live_window.live.running and live_window.live.problems() == 0
+    assert rss_mb() - start < 10.0, f"RSS grew from {start:.1f} to {rss_mb():.1f} MB"
