@@ -20,6 +20,7 @@ import numpy as np
 
 from spectroview.audio.ringbuffer import RingBuffer
 from spectroview.dsp import ParameterError, SpectrogramParams, StreamingSpectrogram
+from spectroview.dsp.pooling import max_by_segments, pixel_bounds
 from spectroview.session.view import SILENCE_DB, full_scale_reference, levels_dbfs
 
 __all__ = ["HISTORY_RANGE", "LiveSpectrogram", "LiveView", "Meter", "meter"]
@@ -61,6 +62,11 @@ class LiveView:
     params : SpectrogramParams
     filled : int
         Columns that hold data (the rest, on the left, are silence).
+    indices : (display_rows, n_cols) uint8 or None
+        The same picture for drawing: rows max-pooled to the display height
+        and levels quantized to colour-table indices (0: floor, 255:
+        ceiling), kept up to date column by column (see
+        :meth:`LiveSpectrogram.set_display`).
     """
 
     levels: np.ndarray
@@ -68,6 +74,7 @@ class LiveView:
     x1: float
     params: SpectrogramParams
     filled: int
+    indices: np.ndarray | None = None
 
 
 class LiveSpectrogram:
@@ -99,6 +106,7 @@ class LiveSpectrogram:
         self.sr = float(sr)
         self.history_seconds = float(history_seconds)
         self.skipped = 0
+        self._display: tuple[float, float, int | None] | None = None
         self._set_params(params.with_sr(sr))
         self._cursor = self.ring.write_index  # start from now
         self._first_sample = self._cursor
@@ -114,6 +122,9 @@ class LiveSpectrogram:
         self.n_rows = self._stream.n_rows
         self._reference = full_scale_reference(self.params)
         self._image = np.full((self.n_rows, 2 * self.n_cols), SILENCE_DB, dtype=np.float32)
+        self._indices: np.ndarray | None = None
+        if self._display is not None:
+            self.set_display(*self._display)
         self._columns = 0  # absolute count of columns computed (frame index of the next one)
         self._origin = 0  # absolute sample index of the stream's sample 0
 
@@ -175,11 +186,38 @@ class LiveSpectrogram:
             k = n
         start = self._columns % n
         first = min(k, n - start)
-        for offset in (0, n):  # both halves of the mirror
-            self._image[:, offset + start : offset + start + first] = levels[:, :first]
-            if k > first:
-                self._image[:, offset : offset + k - first] = levels[:, first:]
+        targets = [(self._image, levels)]
+        if self._indices is not None:
+            targets.append((self._indices, self._to_indices(levels)))
+        for ring, values in targets:
+            for offset in (0, n):  # both halves of the mirror
+                ring[:, offset + start : offset + start + first] = values[:, :first]
+                if k > first:
+                    ring[:, offset : offset + k - first] = values[:, first:]
         self._columns += k
+
+    # -- display ------------------------------------------------------------------------
+    def set_display(self, floor_db: float, ceiling_db: float, rows: int | None = None) -> None:
+        """Keep a drawable copy: rows max-pooled to ``rows`` and levels as uint8 colour indices.
+
+        Drawing uint8 indices at about the screen's height costs a fraction of
+        converting the float picture each frame; only new columns are
+        converted as they arrive.  Changing the levels or the height
+        converts the whole ring once.
+        """
+        if not floor_db < ceiling_db:
+            raise ParameterError(f"floor_db={floor_db!r}: must be below ceiling_db={ceiling_db!r}")
+        self._display = (float(floor_db), float(ceiling_db), rows)
+        self._display_starts = pixel_bounds(self.n_rows, rows)[:-1] if rows is not None and rows < self.n_rows else None
+        self._indices = self._to_indices(self._image)
+
+    def _to_indices(self, levels: np.ndarray) -> np.ndarray:
+        assert self._display is not None
+        floor_db, ceiling_db, _ = self._display
+        if self._display_starts is not None:
+            levels = max_by_segments(levels, self._display_starts)
+        scaled = (levels - np.float32(floor_db)) * np.float32(256.0 / (ceiling_db - floor_db))
+        return np.clip(scaled, 0, 255).astype(np.uint8)
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -194,21 +232,30 @@ class LiveSpectrogram:
         """Stream time (s) of absolute ring sample ``index``."""
         return (index - self._first_sample) / self.sr
 
-    def view(self) -> LiveView:
-        """The latest ``n_cols`` columns as one contiguous view (no copy)."""
+    def view(self, *, copy: bool = False) -> LiveView:
+        """The latest ``n_cols`` columns as one contiguous view (no copy).
+
+        With ``copy=True`` the arrays are snapshots that later updates do not
+        change (a frozen picture).
+        """
         n = self.n_cols
         start = self._columns % n
         levels = self._image[:, start : start + n]
         newest = self._columns - 1
         oldest = newest - n + 1
         half = self.hop / self.sr / 2
-        return LiveView(
+        view = LiveView(
             levels=levels,
             x0=(oldest * self.hop) / self.sr - half,
             x1=(newest * self.hop) / self.sr + half,
             params=self.params,
             filled=min(n, self._columns),
+            indices=None if self._indices is None else self._indices[:, start : start + n],
         )
+        if copy:
+            indices = None if view.indices is None else view.indices.copy()
+            view = dataclasses.replace(view, levels=view.levels.copy(), indices=indices)
+        return view
 
     def column_at(self, t: float) -> np.ndarray | None:
         """Levels (n_rows,) of the column at stream time ``t`` s, if still in the picture."""

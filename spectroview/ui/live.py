@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: Display rate of the scrolling picture (Hz).
 FRAME_RATE = 60
+#: After a device failure, how often to try the device again (s).
+RETRY_SECONDS = 2.0
 
 
 class Recorder:
@@ -47,6 +49,7 @@ class Recorder:
         self._file = soundfile.SoundFile(str(self.path), "w", int(mic.samplerate), 1, subtype=subtype)
         self._ring = mic.ring
         self._ring.pop()  # start from now: drop what the ring held before
+        self._dropped_at_start = self._ring.dropped
         self.frames = 0
         self.error = ""
         self._stop = threading.Event()
@@ -71,7 +74,8 @@ class Recorder:
 
     @property
     def dropped(self) -> int:
-        return self._ring.dropped
+        """Samples lost to the recording (the writer fell a whole ring behind)."""
+        return self._ring.dropped - self._dropped_at_start
 
     def stop(self) -> int:
         """Finish the file; returns the frames written."""
@@ -109,6 +113,7 @@ class LiveController(QObject):
         self.frozen = False
         self.history_seconds = 10.0
         self._error = ""
+        self._next_retry = 0.0
         self._last_meter = 0.0
         self.timer = QTimer(self)
         self.timer.setInterval(round(1000 / FRAME_RATE))
@@ -119,12 +124,20 @@ class LiveController(QObject):
         return self.mic is not None
 
     def start(
-        self, params: SpectrogramParams, *, device: int | str | None = None, history_seconds: float = 10.0
+        self,
+        params: SpectrogramParams,
+        *,
+        device: int | str | None = None,
+        history_seconds: float = 10.0,
+        samplerate: float | None = None,
     ) -> bool:
-        """Start capturing; False (and ``statusChanged`` with the reason) if the device cannot start."""
+        """Start capturing; False (and ``statusChanged`` with the reason) if the device cannot start.
+
+        ``samplerate`` None takes the device's default rate.
+        """
         self.stop()
         self.history_seconds = history_seconds
-        mic = MicSource(device=device, buffer_seconds=max(30.0, 2 * history_seconds))
+        mic = MicSource(device=device, samplerate=samplerate, buffer_seconds=max(30.0, 2 * history_seconds))
         try:
             mic.start()
             engine = LiveSpectrogram(mic.ring, mic.samplerate, params, history_seconds)  # type: ignore[arg-type]
@@ -146,9 +159,8 @@ class LiveController(QObject):
             return False
         try:
             mic.start()
-        except AudioError as exc:
-            self.statusChanged.emit(str(exc), True)
-            return False
+        except AudioError:
+            return False  # still gone; the status keeps saying so
         self._error = ""
         self.timer.start()
         self.statusChanged.emit(f"live again: {mic.device_name}", False)
@@ -176,9 +188,13 @@ class LiveController(QObject):
             self._emit_view(force=True)
 
     def set_frozen(self, frozen: bool) -> None:
+        """Stop scrolling (capture goes on); unfreezing jumps to now."""
         self.frozen = frozen
-        if not frozen:
-            self._emit_view(force=True)  # jump to now
+        if frozen and self.engine is not None:
+            # A snapshot: the ring keeps filling under the frozen picture.
+            self.updated.emit(self.engine.view(copy=True))
+        elif not frozen:
+            self._emit_view(force=True)
 
     # -- the display-rate tick ----------------------------------------------------------
     def tick(self) -> None:
@@ -186,9 +202,15 @@ class LiveController(QObject):
         if mic is None or engine is None:
             return
         status = mic.status
-        if status.state == "error" and status.message != self._error:
-            self._error = status.message
-            self.statusChanged.emit(status.message, True)
+        if status.state == "error":
+            if status.message != self._error:
+                self._error = status.message
+                self._next_retry = time.monotonic() + RETRY_SECONDS
+                self.statusChanged.emit(f"{status.message}; retrying every {RETRY_SECONDS:g} s", True)
+            elif time.monotonic() >= self._next_retry:
+                # The device may be back: a new stream on the same source keeps the history.
+                self._next_retry = time.monotonic() + RETRY_SECONDS
+                self.restart()
         new = engine.update()
         if new:
             self._emit_view()
@@ -204,11 +226,18 @@ class LiveController(QObject):
             self.updated.emit(self.engine.view())
 
     def problems(self) -> int:
-        """Samples lost anywhere on the way: input overflows (blocks), ring drops, skipped."""
+        """Losses on the way: input overflows (callbacks), samples the display or the recorder missed.
+
+        The ring buffer's own ``dropped`` counts what its consuming reader
+        (``pop``) missed; only the recorder pops, so it counts only while
+        recording.
+        """
         if self.mic is None or self.engine is None:
             return 0
-        status = self.mic.status
-        return status.input_overflows + status.dropped + self.engine.skipped
+        lost = self.mic.status.input_overflows + self.engine.skipped
+        if self.recorder is not None:
+            lost += self.recorder.dropped
+        return lost
 
     # -- saving -----------------------------------------------------------------------------
     def save_history(self, path: str | Path) -> int:

@@ -242,6 +242,7 @@ class MainWindow(QMainWindow):
         self.panel.set_colormap(settings.colormap, settings.db_floor, settings.db_ceiling)
         self.store.save_view(settings)
         if self.live.running:
+            self._update_live_display()
             if settings.params != old.params and self.live.engine is not None:
                 try:
                     params = settings.params.with_sr(self.live.engine.sr)
@@ -250,6 +251,7 @@ class MainWindow(QMainWindow):
                     return
                 self.panel.set_params(params)
                 self.live.set_params(params)
+                self._update_live_display()
             return
         if self.info is None:
             return
@@ -365,6 +367,7 @@ class MainWindow(QMainWindow):
         self.drops_label.setToolTip("Input overflows, and samples dropped because the display fell behind")
         bar.addWidget(self.drops_label)
         self.device_spec: int | str | None = None
+        self.live_samplerate: float | None = None  # None: the device's own rate
 
     def fill_devices(self) -> None:
         from spectroview.audio.devices import list_devices
@@ -388,7 +391,10 @@ class MainWindow(QMainWindow):
             if self.device_box.count() == 0:
                 self.fill_devices()
             started = self.live.start(
-                self.view_settings.params, device=self.device_spec, history_seconds=self.history_box.value()
+                self.view_settings.params,
+                device=self.device_spec,
+                history_seconds=self.history_box.value(),
+                samplerate=self.live_samplerate,
             )
             if not started:
                 with QSignalBlocker(self.live_action):
@@ -396,6 +402,7 @@ class MainWindow(QMainWindow):
                 return
             assert self.live.engine is not None and self.live.mic is not None
             self.panel.set_live(True)
+            self._update_live_display()
             self.panel.set_params(self.live.engine.params)
             self.panel.spec_plot.setYRange(0, self.live.engine.n_rows, padding=0)
             self.controls.set_settings(self.view_settings, sr=self.live.engine.sr, n_channels=1)
@@ -420,6 +427,13 @@ class MainWindow(QMainWindow):
             self._update_title()
         with QSignalBlocker(self.live_action):
             self.live_action.setChecked(self.live.running)
+
+    def _update_live_display(self) -> None:
+        """Draw the live picture from uint8 indices at about the plot's height (see LiveSpectrogram.set_display)."""
+        engine = self.live.engine
+        if engine is not None:
+            s = self.view_settings
+            engine.set_display(s.db_floor, s.db_ceiling, rows=max(64, int(self.panel.spec_box.height())))
 
     def _on_device_chosen(self, index: int) -> None:
         self.device_spec = self.device_box.itemData(index)

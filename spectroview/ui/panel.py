@@ -180,6 +180,7 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self._syncing_region = False
         self.live = False
         self._following = False
+        self.levels = (-90.0, 0.0)
 
     # -- configuration -------------------------------------------------------------------
     def set_live(self, live: bool) -> None:
@@ -197,7 +198,10 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
     def show_live(self, view) -> None:
         """A :class:`~spectroview.session.live.LiveView`: image placed on stream time, view following it."""
         self.image = view
-        self.image_item.setImage(view.levels, autoLevels=False)
+        if view.indices is not None:
+            self.image_item.setImage(view.indices, autoLevels=False, levels=(0, 255))
+        else:
+            self.image_item.setImage(view.levels, autoLevels=False, levels=self.levels)
         self.image_item.setRect(QRectF(view.x0, 0.0, view.x1 - view.x0, view.levels.shape[0]))
         self._following = True
         self.spec_plot.setXRange(view.x0, view.x1, padding=0)
@@ -232,15 +236,17 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         cmap = pg.ColorMap(pos=np.linspace(0.0, 1.0, lut.shape[0]), color=lut)
         self.colorbar.setColorMap(cmap)
         self.colorbar.setLevels((floor, ceiling))
+        self.levels = (floor, ceiling)
         self.image_item.setLookupTable(lut)
-        self.image_item.setLevels((floor, ceiling))
+        if not (self.live and self.image is not None and getattr(self.image, "indices", None) is not None):
+            self.image_item.setLevels((floor, ceiling))
         self.over_image.setLookupTable(lut)
         self.over_image.setLevels((floor, ceiling))
 
     # -- data ----------------------------------------------------------------------------------
     def show_image(self, image: ViewImage) -> None:
         self.image = image
-        self.image_item.setImage(image.levels, autoLevels=False)
+        self.image_item.setImage(image.levels, autoLevels=False, levels=self.levels)
         self.image_item.setRect(QRectF(image.x0, 0.0, image.x1 - image.x0, image.levels.shape[0]))
         if image.wave_min.size:
             x = np.linspace(image.wave_x0, image.wave_x1, image.wave_min.size)
@@ -256,6 +262,7 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         image = self.image
         if image is None or not image.x0 <= t < image.x1 or not 0 <= y < image.levels.shape[0]:
             return None
+        # The levels hold every row (a live picture may be drawn from pooled rows).
         col = int((t - image.x0) / (image.x1 - image.x0) * image.levels.shape[1])
         return float(image.levels[int(y), min(col, image.levels.shape[1] - 1)])
 

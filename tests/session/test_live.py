@@ -96,3 +96,23 @@ def test_meter_reads_a_full_scale_sine_as_zero_dbfs() -> None:
     quiet = meter(tone(1000.0, 1.0, amplitude=0.1))
     assert quiet.peak_db == pytest.approx(-20.0, abs=0.01)
     assert meter(np.zeros(10, np.float32)).peak_db == -math.inf
+
+
+def test_display_indices_follow_the_levels_and_a_copied_view_is_frozen() -> None:
+    ring = RingBuffer(SR * 20)
+    live = LiveSpectrogram(ring, SR, PARAMS, history_seconds=2.0)
+    live.set_display(-60.0, 0.0, rows=64)
+    ring.write(tone(1000.0, 1.0, amplitude=1.0))
+    live.update()
+    view = live.view()
+    assert view.indices is not None and view.indices.shape == (64, live.n_cols) and view.indices.dtype == np.uint8
+    # The pooled row holding 1 kHz is near the top colour; silence is index 0.
+    row = (round(1000 / (SR / 512)) * 64) // 257
+    assert view.indices[row, -5] >= 250 and view.indices[:, 0].max() == 0
+    frozen = live.view(copy=True)
+    ring.write(np.zeros(SR, np.float32))
+    live.update()
+    assert frozen.indices[row, -5] >= 250  # the snapshot did not change
+    assert live.view().indices[row, -5] == 0  # the live picture moved on
+    with pytest.raises(ParameterError, match="floor_db=0.0: must be below ceiling_db=0.0"):
+        live.set_display(0.0, 0.0)
