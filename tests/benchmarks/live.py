@@ -124,7 +124,7 @@ def run(server: PulseServer, tmp: Path, seconds: float, clicks: int) -> dict[str
         start_index = mic.ring.write_index
         seen: list[float] = []
 
-        def on_view() -> None:
+        def on_view(engine=engine, seen=seen) -> None:
             view = engine.view()
             if float(view.levels[:, -8:].max()) > -30 and not seen:
                 seen.append(time.perf_counter())

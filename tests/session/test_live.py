@@ -114,5 +114,5 @@ def test_display_indices_follow_the_levels_and_a_copied_view_is_frozen() -> None
     live.update()
     assert frozen.indices[row, -5] >= 250  # the snapshot did not change
     assert live.view().indices[row, -5] == 0  # the live picture moved on
-    with pytest.raises(ParameterError, match="floor_db=0.0: must be below ceiling_db=0.0"):
+    with pytest.raises(ParameterError, match=r"floor_db=0\.0: must be below ceiling_db=0\.0"):
         live.set_display(0.0, 0.0)
