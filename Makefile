@@ -73,6 +73,7 @@ bench: $(VENV)/.deps-test system-deps
 	$(PY) -m tests.benchmarks.engine
 	$(PY) -m tests.benchmarks.audio
 	QT_QPA_PLATFORM=offscreen $(PY) -m tests.benchmarks.viewer
+	QT_QPA_PLATFORM=offscreen $(PY) -m tests.benchmarks.live
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo.png
