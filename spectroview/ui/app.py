@@ -8,6 +8,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
@@ -102,33 +103,33 @@ def _apply_overrides(settings: ViewSettings, overrides: dict[str, object]) -> Vi
     return dataclasses.replace(settings, params=params, **other)  # type: ignore[arg-type]
 
 
-def _live_screenshot(app: QApplication, window: MainWindow, path: str, seconds: float) -> int:
-    """Capture for ``seconds`` of stream time, then save the window."""
-    state = {"status": None}
-    deadline = time.monotonic() + seconds + 30.0
+def _save_when(
+    app: QApplication, window: MainWindow, path: str, ready: Callable[[], str | bool], timeout: float
+) -> int:
+    """Poll ``ready`` at 20 Hz; when it is True save the window to ``path``.
+
+    ``ready`` returns True (save now), False (keep waiting) or an error
+    message (give up, exit status 2).  Returns the exit status.
+    """
+    deadline = time.monotonic() + timeout
+    state: dict[str, int] = {}
 
     def check() -> None:
-        mic, engine = window.live.mic, window.live.engine
-        if mic is None or engine is None:
+        answer = ready()
+        if isinstance(answer, str):
+            print(f"spectroview: error: {answer}", file=sys.stderr)
             state["status"] = 2
-            app.quit()
-            return
-        captured = mic.ring.write_index - engine.history_samples()[0] if mic.ring is not None else 0
-        status = mic.status
-        if status.state == "error":
-            print(f"spectroview: error: {status.message}", file=sys.stderr)
-            state["status"] = 2
-            app.quit()
-        elif engine.latest_time() >= seconds or captured >= seconds * mic.samplerate:
+        elif answer:
             app.processEvents()
-            ok = window.grab().save(path, "PNG")
-            if not ok:
+            if window.grab().save(path, "PNG"):
+                state["status"] = 0
+            else:
                 print(f"spectroview: error: cannot write {path}", file=sys.stderr)
-            state["status"] = 0 if ok else 2
-            app.quit()
+                state["status"] = 2
         elif time.monotonic() > deadline:
-            print(f"spectroview: error: captured less than {seconds:g} s in time", file=sys.stderr)
+            print(f"spectroview: error: not ready after {timeout:.0f} s", file=sys.stderr)
             state["status"] = 1
+        if "status" in state:
             app.quit()
 
     timer = QTimer()
@@ -138,36 +139,35 @@ def _live_screenshot(app: QApplication, window: MainWindow, path: str, seconds: 
     app.exec()
     timer.stop()
     window.close()
-    return int(state["status"] if state["status"] is not None else 1)
+    return state.get("status", 1)
+
+
+def _live_screenshot(app: QApplication, window: MainWindow, path: str, seconds: float) -> int:
+    """Capture for ``seconds`` of stream time, then save the window."""
+
+    def ready() -> str | bool:
+        mic, engine = window.live.mic, window.live.engine
+        if mic is None or engine is None:
+            return "live mode stopped"
+        if mic.status.state == "error":
+            return mic.status.message
+        return engine.latest_time() >= seconds
+
+    return _save_when(app, window, path, ready, seconds + 30.0)
 
 
 def _screenshot(app: QApplication, window: MainWindow, path: str) -> int:
     """Wait until the latest view is complete and current, then save the window."""
-    deadline = time.monotonic() + SCREENSHOT_TIMEOUT
-    state = {"status": None}
 
-    def check() -> None:
+    def ready() -> bool:
         controller = window.controller
         latest = controller.latest
-        ready = controller.is_idle() and latest is not None and latest.complete
-        ready = ready and latest.generation == controller.generation and not window._refresh_timer.isActive()
-        if ready:
-            app.processEvents()
-            ok = window.grab().save(path, "PNG")
-            if not ok:
-                print(f"spectroview: error: cannot write {path}", file=sys.stderr)
-            state["status"] = 0 if ok else 2
-            app.quit()
-        elif time.monotonic() > deadline:
-            print(f"spectroview: error: the view was not ready after {SCREENSHOT_TIMEOUT:.0f} s", file=sys.stderr)
-            state["status"] = 1
-            app.quit()
+        return bool(
+            controller.is_idle()
+            and latest is not None
+            and latest.complete
+            and latest.generation == controller.generation
+            and not window._refresh_timer.isActive()
+        )
 
-    timer = QTimer()
-    timer.setInterval(50)
-    timer.timeout.connect(check)
-    timer.start()
-    app.exec()
-    timer.stop()
-    window.close()
-    return int(state["status"] if state["status"] is not None else 1)
+    return _save_when(app, window, path, ready, SCREENSHOT_TIMEOUT)
