@@ -9,6 +9,8 @@ scales all read in Hz.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -179,13 +181,15 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         self._syncing_region = False
         self.live = False
-        self._following = False
+        self._live_rect = QRectF()
         self.levels = (-90.0, 0.0)
 
     # -- configuration -------------------------------------------------------------------
     def set_live(self, live: bool) -> None:
         """Live mode: no time limits (the stream grows), no overview strip."""
         self.live = live
+        self._live_rect = QRectF()
+        self.time_axis.setLabel("seconds before now" if live else "time")
         self.over_plot.setVisible(not live)
         if live:
             self.spec_box.setLimits(xMin=None, xMax=None)
@@ -196,16 +200,23 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
             self.wave_plot.show()
 
     def show_live(self, view) -> None:
-        """A :class:`~spectroview.session.live.LiveView`: image placed on stream time, view following it."""
+        """A :class:`~spectroview.session.live.LiveView`, on a time axis of seconds before now.
+
+        The newest column ends at x = 0 and the axis never moves: only the
+        image changes each frame, so a frame costs one repaint (moving the
+        range as well would repaint the axes and the image a second time).
+        """
+        view = dataclasses.replace(view, x0=view.x0 - view.x1, x1=0.0)
         self.image = view
         if view.indices is not None:
             self.image_item.setImage(view.indices, autoLevels=False, levels=(0, 255))
         else:
             self.image_item.setImage(view.levels, autoLevels=False, levels=self.levels)
-        self.image_item.setRect(QRectF(view.x0, 0.0, view.x1 - view.x0, view.levels.shape[0]))
-        self._following = True
-        self.spec_plot.setXRange(view.x0, view.x1, padding=0)
-        self._following = False
+        rect = QRectF(view.x0, 0.0, view.x1 - view.x0, view.levels.shape[0])
+        if rect != self._live_rect:
+            self._live_rect = rect
+            self.image_item.setRect(rect)
+            self.spec_plot.setXRange(view.x0, view.x1, padding=0)
 
     def set_document(self, duration: float) -> None:
         self.duration = max(duration, 1e-3)

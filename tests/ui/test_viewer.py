@@ -170,7 +170,7 @@ def test_cursor_readout_at_a_known_point(qtbot, window: MainWindow, tmp_path: Pa
     y = float(mapping.hz_to_y(1000.0))
     text = window.readout_text(1.5, y)
     assert "1:" not in text.split("f")[0] or "0:01.5" in text  # time first
-    assert "B5" in text  # 1000 Hz is B5 - 14 cents (A4 = 440 Hz)
+    assert "B5 +21 ct" in text  # 1000 Hz is 21 cents above B5 (987.77 Hz, A4 = 440 Hz)
     level = window.panel.level_at(1.5, y)
     # A 0.5 amplitude sine is -6 dBFS at its bin's peak; the hann window spreads a
     # little into the neighbour, so within 2 dB at the centre row.
