@@ -199,7 +199,13 @@ class Player:
         devices.stream_opened()
         self._stream = stream
         self.state, self.message = "playing", ""
-        stream.start()
+        try:
+            stream.start()
+        except Exception as exc:  # sd.PortAudioError: the device refused to start
+            self._close_stream()
+            self.state, self.message = "error", f"cannot start {info.name}: {exc}"
+            self._done.set()
+            raise PlaybackError(self.message) from None
 
     def _feed_until(self, target: int, first: int, channels: int) -> None:
         ring = self._ring

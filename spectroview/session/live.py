@@ -27,6 +27,9 @@ __all__ = ["HISTORY_RANGE", "LiveSpectrogram", "LiveView", "Meter", "meter"]
 
 #: History lengths offered, in seconds.
 HISTORY_RANGE = (2.0, 60.0)
+#: Largest live image ring (bytes).  60 s at 48 kHz, n_fft 2048, hop 256 takes
+#: 92 MB; settings such as hop 64 at n_fft 8192 for 60 s (1.5 GB) are refused.
+LIVE_IMAGE_BUDGET = 512 * 2**20
 
 
 @dataclass(frozen=True)
@@ -115,13 +118,26 @@ class LiveSpectrogram:
     def _set_params(self, params: SpectrogramParams) -> None:
         # Centred frames with zero padding at the start of the stream: frame
         # t is centred on stream sample t * hop, like the file viewer's frames.
-        self.params = dataclasses.replace(params, center=True, pad_mode="constant")
-        self.hop = self.params.hop
-        self.n_cols = max(2, math.ceil(self.history_seconds * self.sr / self.hop))
-        self._stream = StreamingSpectrogram(self.sr, self.params)
-        self.n_rows = self._stream.n_rows
+        params = dataclasses.replace(params, center=True, pad_mode="constant")
+        n_cols = max(2, math.ceil(self.history_seconds * self.sr / params.hop))
+        stream = StreamingSpectrogram(self.sr, params)
+        if stream.n_rows * 2 * n_cols * 4 > LIVE_IMAGE_BUDGET:
+            smallest = math.ceil(self.history_seconds * self.sr * stream.n_rows * 8 / LIVE_IMAGE_BUDGET)
+            raise ParameterError(
+                f"hop_length={params.hop}: {n_cols} columns of {stream.n_rows} rows for {self.history_seconds:g} s "
+                f"of history is too much for live mode; use hop_length >= {smallest}, a shorter history or a smaller n_fft"
+            )
+        # Everything is allocated before any state changes, so a failure leaves the engine as it was.
+        image = np.full((stream.n_rows, 2 * n_cols), SILENCE_DB, dtype=np.float32)
+        self.params, self.hop, self.n_cols, self._stream, self.n_rows = (
+            params,
+            params.hop,
+            n_cols,
+            stream,
+            stream.n_rows,
+        )
         self._reference = full_scale_reference(self.params)
-        self._image = np.full((self.n_rows, 2 * self.n_cols), SILENCE_DB, dtype=np.float32)
+        self._image = image
         self._indices: np.ndarray | None = None
         if self._display is not None:
             self.set_display(*self._display)

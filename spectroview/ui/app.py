@@ -159,8 +159,10 @@ def _live_screenshot(app: QApplication, window: MainWindow, path: str, seconds: 
 def _screenshot(app: QApplication, window: MainWindow, path: str) -> int:
     """Wait until the latest view is complete and current, then save the window."""
 
-    def ready() -> bool:
+    def ready() -> str | bool:
         controller = window.controller
+        if controller.last_error:
+            return controller.last_error
         latest = controller.latest
         return bool(
             controller.is_idle()

@@ -161,30 +161,50 @@ class LiveController(QObject):
             mic.start()
         except AudioError:
             return False  # still gone; the status keeps saying so
+        if mic.ring is not engine.ring:
+            # The device came back at another rate: a new ring, so a new engine.
+            try:
+                self.engine = LiveSpectrogram(mic.ring, mic.samplerate, engine.params, self.history_seconds)  # type: ignore[arg-type]
+            except ParameterError as exc:
+                self.statusChanged.emit(str(exc), True)
+                return False
         self._error = ""
         self.timer.start()
         self.statusChanged.emit(f"live again: {mic.device_name}", False)
         return True
 
     def stop(self) -> None:
+        """Stop capturing; a recording in progress is finished first (its error reported)."""
         self.timer.stop()
-        if self.recorder is not None:
-            self.stop_recording()
-        if self.mic is not None:
-            self.mic.close()
-            self.mic = None
-            self.engine = None
-            self.stopped.emit()
+        try:
+            if self.recorder is not None:
+                self.stop_recording()
+        except AudioError as exc:
+            self.statusChanged.emit(str(exc), True)
+        finally:
+            if self.mic is not None:
+                self.mic.close()
+                self.mic = None
+                self.engine = None
+                self.stopped.emit()
 
     def set_params(self, params: SpectrogramParams) -> None:
         if self.engine is not None:
-            self.engine.set_params(params)
+            try:
+                self.engine.set_params(params)
+            except ParameterError as exc:
+                self.statusChanged.emit(str(exc), True)
+                return
             self._emit_view(force=True)
 
     def set_history(self, seconds: float) -> None:
         self.history_seconds = seconds
         if self.engine is not None:
-            self.engine.set_params(self.engine.params, history_seconds=seconds)
+            try:
+                self.engine.set_params(self.engine.params, history_seconds=seconds)
+            except ParameterError as exc:
+                self.statusChanged.emit(str(exc), True)
+                return
             self._emit_view(force=True)
 
     def set_frozen(self, frozen: bool) -> None:
@@ -223,7 +243,8 @@ class LiveController(QObject):
 
     def _emit_view(self, *, force: bool = False) -> None:
         if self.engine is not None and (force or not self.frozen):
-            self.updated.emit(self.engine.view())
+            # While frozen, a forced picture (new parameters) is a snapshot too.
+            self.updated.emit(self.engine.view(copy=self.frozen))
 
     def problems(self) -> int:
         """Losses on the way: input overflows (callbacks), samples the display or the recorder missed.

@@ -155,18 +155,26 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view = bar.addMenu("&View")
-        self._action(view, "Zoom &In", lambda: self.panel.zoom_time(0.5), "+", "Zoom in on time")
-        self._action(view, "Zoom &Out", lambda: self.panel.zoom_time(2.0), "-", "Zoom out in time")
-        self._action(view, "Scroll Left", lambda: self.panel.pan_time(-0.25), Qt.Key.Key_Left)
-        self._action(view, "Scroll Right", lambda: self.panel.pan_time(0.25), Qt.Key.Key_Right)
-        self._action(view, "Go to Start", self._go_start, Qt.Key.Key_Home)
-        self._action(view, "Go to End", self._go_end, Qt.Key.Key_End)
-        self._action(view, "&Fit Whole File", self.panel.fit, "0", "Show the whole file (0)")
+        # File navigation; in live mode the picture always shows the latest history.
+        self._action(view, "Zoom &In", self._file_only(lambda: self.panel.zoom_time(0.5)), "+", "Zoom in on time")
+        self._action(view, "Zoom &Out", self._file_only(lambda: self.panel.zoom_time(2.0)), "-", "Zoom out in time")
+        self._action(view, "Scroll Left", self._file_only(lambda: self.panel.pan_time(-0.25)), Qt.Key.Key_Left)
+        self._action(view, "Scroll Right", self._file_only(lambda: self.panel.pan_time(0.25)), Qt.Key.Key_Right)
+        self._action(view, "Go to Start", self._file_only(self._go_start), Qt.Key.Key_Home)
+        self._action(view, "Go to End", self._file_only(self._go_end), Qt.Key.Key_End)
+        self._action(view, "&Fit Whole File", self._file_only(self.panel.fit), "0", "Show the whole file (0)")
         self._action(view, "&Harmonic Cursor", self._toggle_harmonics, "H", "Marks at 2f, 3f, ... from the cursor")
         play = bar.addMenu("&Play")
         self._action(play, "Play / &Stop", self.toggle_play, Qt.Key.Key_Space, "Play from the cursor or the selection")
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About", self._about)
+
+    def _file_only(self, action):
+        def run() -> None:
+            if not self.live.running:
+                action()
+
+        return run
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -188,6 +196,8 @@ class MainWindow(QMainWindow):
 
     def open_file(self, path: str | os.PathLike[str]) -> bool:
         """Open ``path``; on failure say why (dialog and status bar) and keep what was open."""
+        if self.live.running:
+            self.set_live(False)
         try:
             with FileSource(path) as source:
                 info = source.info
@@ -308,11 +318,17 @@ class MainWindow(QMainWindow):
     def _report_error(self, title: str, message: str) -> None:
         log.warning("%s: %s", title, message)
         self.statusBar().showMessage(message, 15000)
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
-        box.setModal(False)
-        box.setObjectName("error-dialog")
+        box = getattr(self, "_error_box", None)
+        if box is not None and box.isVisible() and box.text() == message:
+            return  # the same failure again (e.g. every view of a damaged part): one dialog
+        if box is None:
+            box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+            box.setModal(False)
+            box.setObjectName("error-dialog")
+            self._error_box = box
+        box.setWindowTitle(title)
+        box.setText(message)
         box.show()
-        self._last_error = box
 
     # -- live mode --------------------------------------------------------------------------------
     def _build_live_toolbar(self) -> None:
@@ -481,8 +497,9 @@ class MainWindow(QMainWindow):
             try:
                 if not path:
                     raise AudioError("no file chosen")
+                path = _audio_path(path)
                 self.live.start_recording(path)
-            except (AudioError, OSError, RuntimeError) as exc:
+            except (AudioError, OSError, RuntimeError, TypeError, ValueError) as exc:
                 with QSignalBlocker(self.record_action):
                     self.record_action.setChecked(False)
                 if str(exc) != "no file chosen":
@@ -541,6 +558,10 @@ class MainWindow(QMainWindow):
 
         selection = self.panel.selected_range()
         start, stop = selection if selection else (self.play_cursor, None)
+        # Clamp to the file: a click on its very end plays its last moment.
+        last = max(0.0, self.info.duration - 1.0 / self.info.samplerate)
+        start = min(max(0.0, start), last)
+        stop = None if stop is None or stop >= self.info.duration else max(stop, start + 1.0 / self.info.samplerate)
         try:
             self._stop_playback()
             self._play_source = FileSource(self.info.path)
@@ -664,3 +685,8 @@ class MainWindow(QMainWindow):
         self.controller._cancel_overview()
         self.controller.wait_for_done(5000)
         super().closeEvent(event)
+
+
+def _audio_path(path: str) -> str:
+    """``path`` with a .wav or .flac ending (WAV when it has neither)."""
+    return path if Path(path).suffix.lower() in (".wav", ".flac") else path + ".wav"

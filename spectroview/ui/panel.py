@@ -224,6 +224,7 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.wave_box.setLimits(xMin=0.0, xMax=self.duration)
         self.over_plot.setXRange(0, self.duration, padding=0)
         self.over_region.setBounds((0, self.duration))
+        self.selection.setBounds((0, self.duration))
         self.clear_selection()
         self.image_item.clear()
         self.over_image.clear()

@@ -114,6 +114,7 @@ class ViewController(QObject):
         self._pending: ViewRequest | None = None
         self._last_progress_emit = 0.0
         self.latest: ViewImage | None = None
+        self.last_error = ""  # the latest failure of a job for this file, for --screenshot
         self._deferred: Overview | None = None
         self._deferred_timer = _timer(self, 250, single_shot=True)
         self._deferred_timer.timeout.connect(self._start_deferred_overview)
@@ -121,6 +122,7 @@ class ViewController(QObject):
     # -- document and parameters ----------------------------------------------------
     def set_source(self, path: Path, n_samples: int, channel: int | None) -> None:
         self.path, self.n_samples, self.channel = path, n_samples, channel
+        self.last_error = ""
         self.params = None
         self._cancel_overview()
         self.latest = None
@@ -182,6 +184,7 @@ class ViewController(QObject):
     def _view_done(self, result: Any) -> None:
         request, self._running = self._running, None
         if isinstance(result, Exception):
+            self.last_error = str(result)
             self.failed.emit(str(result))
         elif request is not None and result.generation == self._generation:
             self.latest = result
@@ -218,14 +221,20 @@ class ViewController(QObject):
                 self._last_progress_emit = now
                 self._relay.finished.emit(self._overview_progress, (overview, fraction))
 
-        def work() -> tuple[Overview, bool]:
+        def work() -> tuple[Overview, bool | Exception]:
+            try:
+                return overview, build()
+            except (AudioError, ParameterError) as exc:
+                return overview, exc
+
+        def build() -> bool:
             with self._open() as source:
                 if overview.n_frames > 4 * overview.n_cols:  # long enough for the preview to pay off
                     overview.build_preview(source)
                     progress(0.0)
                 # One engine thread: the other core stays free for the views
                 # the user is waiting for.
-                return overview, overview.build(source, cancelled=cancel.is_set, progress=progress, workers=1)
+                return overview.build(source, cancelled=cancel.is_set, progress=progress, workers=1)
 
         self.overview_pool.start(_Job(work, self._relay, self._overview_done))
 
@@ -235,15 +244,21 @@ class ViewController(QObject):
             self.overviewProgress.emit(fraction)
 
     def _overview_done(self, result: Any) -> None:
-        if isinstance(result, Exception):
+        if isinstance(result, Exception):  # a bug in the job itself (logged by _Job)
             self._overview_running = False
+            self.last_error = str(result)
             self.failed.emit(str(result))
             return
         overview, completed = result
         if overview is not self.overview:
             return  # a cancelled one; its successor is running
         self._overview_running = False
-        if completed:
+        if isinstance(completed, Exception):
+            # E.g. a file damaged past its header: the views stay incomplete,
+            # so say so once instead of waiting for an overview that never ends.
+            self.last_error = str(completed)
+            self.failed.emit(str(completed))
+        elif completed:
             self.overviewReady.emit()
         if self.is_idle():
             self.idle.emit()

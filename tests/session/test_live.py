@@ -116,3 +116,16 @@ def test_display_indices_follow_the_levels_and_a_copied_view_is_frozen() -> None
     assert live.view().indices[row, -5] == 0  # the live picture moved on
     with pytest.raises(ParameterError, match=r"floor_db=0\.0: must be below ceiling_db=0\.0"):
         live.set_display(0.0, 0.0)
+
+
+def test_a_hop_too_small_for_the_history_is_refused_and_changes_nothing() -> None:
+    ring = RingBuffer(SR * 70)
+    live = LiveSpectrogram(ring, SR, PARAMS, history_seconds=60.0)
+    ring.write(tone(1000.0, 1.0))
+    live.update()
+    before = (live.params, live.n_cols, live.columns_done)
+    with pytest.raises(ParameterError, match=r"hop_length=1: .* too much for live mode; use hop_length >= \d+"):
+        live.set_params(SpectrogramParams(n_fft=8192, hop_length=1))
+    assert (live.params, live.n_cols, live.columns_done) == before
+    ring.write(tone(1000.0, 0.5, start=SR))
+    assert live.update() > 0  # still working

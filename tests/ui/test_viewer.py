@@ -344,3 +344,24 @@ def test_space_plays_the_selection_with_a_moving_playhead(
     assert moving and min(moving) >= 1.0 - 1e-6 and max(moving) <= 1.6 + 1e-6
     assert max(moving) > 1.3  # it moved through the selection
     assert player.state == "finished"
+
+
+def test_screenshot_of_a_file_damaged_past_its_header_fails_fast(tmp_path: Path) -> None:
+    y = (0.3 * np.sin(2 * np.pi * 440 * np.arange(SR * 20) / SR)).astype(np.float32)
+    full = tmp_path / "full.flac"
+    soundfile.write(full, y, SR, subtype="PCM_16")
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])  # the header still says 20 s
+    out = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [sys.executable, "-m", "spectroview", str(cut), "--screenshot", str(out)],
+        cwd=ROOT,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("spectroview: error: ")]
+    assert len(lines) == 1 and "cut.flac" in lines[0]
+    assert not out.exists()
