@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self.controller.overviewReady.connect(self._on_overview_ready)
         self.controller.failed.connect(self._on_job_failed)
         self.controller.idle.connect(self.idle)
+        self.controller.stripReady.connect(self.panel.show_overview)
         self.live.updated.connect(self._on_live_view)
         self.live.levels.connect(self._on_live_levels)
         self.live.statusChanged.connect(self._on_live_status)
@@ -308,9 +309,7 @@ class MainWindow(QMainWindow):
         self._refresh_timer.start()
 
     def _show_overview_strip(self) -> None:
-        overview = self.controller.overview
-        if overview is not None and self.info is not None:
-            self.panel.show_overview(overview.view(0.0, self.info.duration, 1000))
+        self.controller.request_strip(1000)
 
     def _on_job_failed(self, message: str) -> None:
         self._report_error("Analysis failed", message)

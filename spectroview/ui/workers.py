@@ -80,6 +80,8 @@ class ViewController(QObject):
     overviewProgress(float)
         Fraction of the overview built, 0..1 (about 10 times a second).
     overviewReady()
+    stripReady(ViewImage)
+        The whole file from the overview, for the overview strip.
     failed(str)
         A job failed; the message is for the user.
     idle()
@@ -87,6 +89,7 @@ class ViewController(QObject):
     """
 
     imageReady = Signal(object)
+    stripReady = Signal(object)
     overviewProgress = Signal(float)
     overviewReady = Signal()
     failed = Signal(str)
@@ -99,7 +102,7 @@ class ViewController(QObject):
         self.view_pool = QThreadPool(self)
         self.view_pool.setMaxThreadCount(1)
         self.overview_pool = QThreadPool(self)
-        self.overview_pool.setMaxThreadCount(2)
+        self.overview_pool.setMaxThreadCount(3)  # a build, a cancelled one finishing, the strip
         self._relay = _Relay(self)
         self._relay.finished.connect(lambda callback, result: callback(result))
         self.path: Path | None = None
@@ -115,6 +118,8 @@ class ViewController(QObject):
         self._last_progress_emit = 0.0
         self.latest: ViewImage | None = None
         self.last_error = ""  # the latest failure of a job for this file, for --screenshot
+        self._strip_running = False
+        self._strip_pending = False
         self._deferred: Overview | None = None
         self._deferred_timer = _timer(self, 250, single_shot=True)
         self._deferred_timer.timeout.connect(self._start_deferred_overview)
@@ -156,8 +161,45 @@ class ViewController(QObject):
             self._pending = request  # replaces whatever waited: no backlog
         return self._generation
 
+    def request_strip(self, width: int) -> None:
+        """The whole file at ``width`` columns from the overview, off the GUI thread.
+
+        Pooling every row of the overview takes from milliseconds to a few
+        hundred ms (n_fft 32768); one job at a time, the latest request wins.
+        """
+        overview = self.overview
+        if overview is None:
+            return
+        if self._strip_running:
+            self._strip_pending = True
+            return
+        self._strip_running = True
+        duration = overview.n_samples / overview.sr
+
+        def work() -> tuple[Overview, ViewImage]:
+            return overview, overview.view(0.0, duration, width)
+
+        def done(result: Any) -> None:
+            self._strip_running = False
+            if isinstance(result, Exception):
+                return
+            if result[0] is self.overview:
+                self.stripReady.emit(result[1])
+            if self._strip_pending:
+                self._strip_pending = False
+                self.request_strip(width)
+
+        self.overview_pool.start(_Job(work, self._relay, done))
+
     def is_idle(self) -> bool:
-        return self._running is None and self._pending is None and not self._overview_running and self._deferred is None
+        return (
+            self._running is None
+            and self._pending is None
+            and not self._overview_running
+            and self._deferred is None
+            and not self._strip_running
+            and not self._strip_pending
+        )
 
     def wait_for_done(self, timeout_ms: int = 30000) -> bool:
         """Block until no job runs (closing the window, tests)."""
