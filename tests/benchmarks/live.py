@@ -13,8 +13,9 @@ At 48 kHz, n_fft 2048, hop 256, 10 s of history and a 1200 px wide plot:
 - ``capture_to_pixel_ms``: a click played into the loopback, from the
   moment its first sample was captured (PortAudio's ADC time, mapped to this
   process's clock) to the end of the tick whose picture shows it, median
-  over repeats (target <= 60 ms), beside the floor ``n_fft/2/sr`` + one
-  audio block + one display frame.
+  over repeats (target <= 60 ms), beside its floor (one audio block + one
+  display frame) and the later floor of the column centred on the click
+  (plus ``n_fft/2/sr``).
 """
 
 from __future__ import annotations
@@ -150,7 +151,12 @@ def run(server: PulseServer, tmp: Path, seconds: float, clicks: int) -> dict[str
         blocks.append(mic.last_block_frames / RATE)
     window.set_live(False)
     window.close()
-    floor = (2048 / 2 / RATE + statistics.median(blocks or [0.0]) + 1 / 60) * 1000
+    block = statistics.median(blocks or [0.0])
+    # The first pixel that shows a click comes from the frame whose window's
+    # leading edge reaches it: one audio block plus one display frame away.
+    floor = (block + 1 / 60) * 1000
+    # The column centred on the click needs half a window more audio.
+    centred_floor = (2048 / 2 / RATE + block + 1 / 60) * 1000
     return {
         "sr": RATE,
         "n_fft": 2048,
@@ -165,6 +171,7 @@ def run(server: PulseServer, tmp: Path, seconds: float, clicks: int) -> dict[str
         "capture_to_pixel_ms_median": round(statistics.median(latencies), 1) if latencies else None,
         "capture_to_pixel_ms_runs": [round(v, 1) for v in latencies],
         "capture_to_pixel_floor_ms": round(floor, 1),
+        "centred_column_floor_ms": round(centred_floor, 1),
     }
 
 
