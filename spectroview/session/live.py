@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spectroview.audio.ringbuffer import RingBuffer
+from spectroview.audio.ringbuffer import RingBuffer, RingBufferError
 from spectroview.dsp import ParameterError, SpectrogramParams, StreamingSpectrogram
 from spectroview.dsp.pooling import max_by_segments, pixel_bounds
 from spectroview.session.view import SILENCE_DB, full_scale_reference, levels_dbfs
@@ -171,19 +171,19 @@ class LiveSpectrogram:
         if max_samples is not None:
             end = min(end, self._cursor + max_samples)
         if self._cursor < ring.oldest_index:
-            # Fell behind by more than the ring holds: skip to the oldest
-            # sample still there, keeping the frame grid (restart the stream).
-            lost = ring.oldest_index - self._cursor
-            self.skipped += lost
-            self._stream = StreamingSpectrogram(self.sr, self.params)
-            self._origin = (
-                self._first_sample + math.ceil((ring.oldest_index - self._first_sample) / self.hop) * self.hop
-            )
-            self._cursor = self._origin
-            self._columns = (self._origin - self._first_sample) // self.hop
+            self._skip_to_oldest()
         if end <= self._cursor:
             return 0
-        samples = ring.read(self._cursor, end)
+        try:
+            samples = ring.read(self._cursor, end)
+        except RingBufferError:
+            # The writer lapped us during the read (a GUI stall as long as
+            # the ring): skip what was lost, as above, and read again.
+            self._skip_to_oldest()
+            end = ring.write_index
+            if end <= self._cursor:
+                return 0
+            samples = ring.read(self._cursor, end, copy=True)
         self._cursor = end
         cols = self._stream.push(samples)
         k = cols.shape[1]
@@ -192,6 +192,21 @@ class LiveSpectrogram:
         levels = levels_dbfs(cols, self._reference, self.params.power)
         self._write_columns(levels)
         return k
+
+    def _skip_to_oldest(self) -> None:
+        """Fell behind by more than the ring holds: go on from the oldest
+        samples still there (plus a margin, so the writer does not lap the
+        next read at once), on the same frame grid; the samples passed over
+        are counted in :attr:`skipped`."""
+        ring = self.ring
+        margin = min(ring.capacity // 4, round(0.5 * self.sr))
+        target = ring.oldest_index + margin
+        origin = self._first_sample + math.ceil((target - self._first_sample) / self.hop) * self.hop
+        self.skipped += origin - self._cursor
+        self._stream = StreamingSpectrogram(self.sr, self.params)
+        self._origin = origin
+        self._cursor = origin
+        self._columns = (origin - self._first_sample) // self.hop
 
     def _write_columns(self, levels: np.ndarray) -> None:
         n = self.n_cols

@@ -311,6 +311,10 @@ class Overview:
 
     def view(self, t0: float, t1: float, width: int, *, generation: int = 0) -> ViewImage:
         """The range ``[t0, t1]`` s max-pooled to at most ``width`` columns."""
+        # Read once, before the columns: a build finishing meanwhile must not
+        # mark an image complete whose columns were read before it finished.
+        complete = self.complete
+        frames_done = self.frames_done
         a, b = visible_frames(t0, t1, self.params, self.n_frames)
         c0, c1 = self.columns_for(a, b)
         cols = self._pooler.columns[c0:c1]  # (n, n_rows), a view
@@ -320,10 +324,10 @@ class Overview:
         cols = max_by_segments(cols, starts)
         if starts.size != wmin.size:
             wmin, wmax = np.minimum.reduceat(wmin, starts), np.maximum.reduceat(wmax, starts)
-        if not self.complete and self._preview is not None and self._preview_cols is not None:
+        if not complete and self._preview is not None and self._preview_cols is not None:
             # Pixels whose columns the exact pass has not finished also show
             # the nearest preview frame (max with whatever is exact there).
-            first_pending = int(np.searchsorted(self.bounds, self.frames_done, side="right")) - 1
+            first_pending = int(np.searchsorted(self.bounds, frames_done, side="right")) - 1
             ends = np.append(starts[1:], c1 - c0) + c0
             pending = np.flatnonzero(ends > first_pending)
             if pending.size:
@@ -344,7 +348,7 @@ class Overview:
             params=self.params,
             frames_per_column=(self.bounds[c1] - self.bounds[c0]) / max(1, cols.shape[0]),
             origin="overview",
-            complete=self.complete,
+            complete=complete,
             wave_min=np.ascontiguousarray(wmin),
             wave_max=np.ascontiguousarray(wmax),
             wave_x0=self.bounds[c0] * hop_s,
