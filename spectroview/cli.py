@@ -166,10 +166,33 @@ def build_parser() -> argparse.ArgumentParser:
         "features",
         help="write a log-mel feature matrix (NPY) and a JSON sidecar",
         description="Write FILE's log-mel spectrogram, 10*log10(max(1e-10, mel power)), as float32 "
-        "(n_mels, n_frames) NPY, and OUT.json with every parameter and the axes.",
+        "(n_mels, n_frames) NPY, and OUT.json with every parameter and the axes. "
+        "With --preset ast, write instead what the Audio Spectrogram Transformer sees: FILE resampled to "
+        "16 kHz, Kaldi fbank as torchaudio.compliance.kaldi.fbank computes it for AST (25 ms frames every "
+        "10 ms, 128 mel bands 20-8000 Hz, natural log), zero-padded or cut to 1024 frames, then "
+        "(x + 4.2677393) / (2 * 4.5689974): float32 (128, 1024), rows low to high frequency. "
+        "The preset fixes every analysis option except --channel (the AST reference reads the first "
+        "channel of a multichannel file: --channel 1 does the same; the default mixes all channels).",
     )
     f.add_argument("file", metavar="FILE", help="audio file")
     f.add_argument("-o", "--output", required=True, metavar="OUT.npy", help="NPY file to write (sidecar: OUT.json)")
+    f.add_argument(
+        "--preset",
+        choices=_FEATURE_PRESETS,
+        default="logmel",
+        help="logmel: the log-mel spectrogram set by the options below (default); "
+        "ast: the Audio Spectrogram Transformer's input (128 x 1024), see above",
+    )
+    f.add_argument(
+        "--patches",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="OUT_PATCHES.npy",
+        help="with --preset ast: also write the model's 16x16 patches (stride 10), float32 (N, 16, 16) in "
+        "token order (row-major over a 12 x 101 frequency x time grid), to OUT_PATCHES.npy; without a value "
+        "to OUT.patches.npy beside OUT.npy (then give --patches after FILE)",
+    )
     f.add_argument(
         "--sr",
         type=_positive_int,
@@ -179,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_analysis_options(f, scale=False)
     f.add_argument("--normalize", action="store_true", help="standardize to zero mean and unit variance")
+    # The options --preset ast fixes read None when not given, so that giving
+    # one (even at its default value) is refused; the logmel preset restores
+    # the usual defaults from here.
+    logmel_defaults = {dest: f.get_default(dest) for dest in _AST_FIXED_OPTIONS}
+    f.set_defaults(**dict.fromkeys(logmel_defaults), _logmel_defaults=logmel_defaults)
 
     sub.add_parser("devices", help="list audio input and output devices", description="List PortAudio devices.")
     return parser
@@ -354,7 +382,42 @@ def _resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return resample_poly(y, ratio.numerator, ratio.denominator).astype(np.float32)
 
 
+_FEATURE_PRESETS = ("logmel", "ast")
+
+#: Options of ``features`` that --preset ast fixes (argparse dest -> option).
+_AST_FIXED_OPTIONS = {
+    "sr": "--sr",
+    "n_fft": "--n-fft",
+    "hop": "--hop",
+    "win_length": "--win-length",
+    "window": "--window",
+    "n_mels": "--n-mels",
+    "fmin": "--fmin",
+    "fmax": "--fmax",
+    "normalize": "--normalize",
+}
+
+
 def cmd_features(args: argparse.Namespace) -> int:
+    # "is not": --fmin 0 counts as given (0.0 == False), an unset --normalize does not.
+    given = [
+        option
+        for dest, option in _AST_FIXED_OPTIONS.items()
+        if getattr(args, dest, None) is not None and getattr(args, dest, None) is not False
+    ]
+    if args.preset == "ast":
+        if given:
+            raise CliError(
+                f"{', '.join(given)}: cannot be combined with --preset ast, which fixes the analysis "
+                "(16 kHz, 25 ms frames every 10 ms, 512-point FFT, 128 Kaldi mel bands 20-8000 Hz, "
+                "AudioSet normalization); only --channel applies"
+            )
+        return _features_ast(args)
+    if args.patches is not None:
+        raise CliError("--patches: goes with --preset ast")
+    for dest, value in getattr(args, "_logmel_defaults", {}).items():
+        if getattr(args, dest, None) is None:
+            setattr(args, dest, value)
     out = _check_output(args.output, ".npy")
     sidecar = out.with_suffix(".json")
     with _open_source(args.file, args.channel) as source:
@@ -396,6 +459,126 @@ def cmd_features(args: argparse.Namespace) -> int:
     }
     atomic_write(out, lambda tmp: _save_npy(tmp, logmel))
     atomic_write(sidecar, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2) + "\n"))
+    if nonfinite:
+        _warn(f"{source.path}: {nonfinite} non-finite samples (NaN/Inf) treated as silence")
+    return 0
+
+
+def _features_ast(args: argparse.Namespace) -> int:
+    """``features --preset ast``: the AST model's input, its patches and the sidecar."""
+    from spectroview.dsp import ast
+
+    out = _check_output(args.output, ".npy")
+    sidecar = out.with_suffix(".json")
+    patches_out = None
+    if args.patches is not None:
+        patches_out = out.with_suffix(".patches.npy") if args.patches == "" else _check_output(args.patches, ".npy")
+        if patches_out.resolve() == out.resolve():
+            raise CliError(f"--patches {args.patches}: is the -o file; choose another name")
+    with _open_source(args.file, args.channel) as source:
+        info = source.info
+        n_frames = ast.ast_n_frames(info.frames, sr=info.samplerate)
+        if n_frames == 0:
+            raise CliError(
+                f"{source.path}: too short for --preset ast ({info.frames} samples at {info.samplerate} Hz); "
+                f"one frame needs {1000 * ast.AST_FRAME_LENGTH / ast.AST_SR:g} ms"
+            )
+        target = ast.AST_TARGET_LENGTH
+        # Only the first target_length frames reach the model: read those plus
+        # a second (far beyond the resampling filter's ~30 input samples), not
+        # an hour-long file; the result is the same as from the whole file.
+        needed = (target - 1) * ast.AST_FRAME_SHIFT + ast.AST_FRAME_LENGTH
+        stop = min(info.frames, -(-needed * info.samplerate // ast.AST_SR) + info.samplerate)
+        y = source.read(0, stop)
+        nonfinite = source.nonfinite_count
+    features = ast.ast_features(y, sr=info.samplerate, target_length=target, mean=ast.AST_MEAN, std=ast.AST_STD)
+    patches = grid = None
+    if patches_out is not None:
+        patches, grid = ast.ast_patches(features, patch=ast.AST_PATCH, stride=ast.AST_PATCH_STRIDE)
+    centres, edges = ast.ast_row_frequencies()
+    pad_value = (0.0 - ast.AST_MEAN) / (2.0 * ast.AST_STD)
+    step = ast.AST_FRAME_SHIFT / ast.AST_SR
+    meta = {
+        "spectroview": __version__,
+        "preset": "ast",
+        "source": {"path": str(source.path), **{k: v for k, v in dataclasses.asdict(info).items() if k != "path"}},
+        "channel": "mix" if args.channel is None else args.channel,
+        "source_samplerate": info.samplerate,
+        "samplerate": ast.AST_SR,
+        "resampled": info.samplerate != ast.AST_SR,
+        "resampler": "scipy.signal.resample_poly, rational ratio",
+        "recipe": "torchaudio.compliance.kaldi.fbank(waveform, htk_compat=True, sample_frequency=16000, "
+        "use_energy=False, window_type='hanning', num_mel_bins=128, dither=0.0, frame_shift=10); "
+        "zero-pad (ZeroPad2d) or cut to target_length frames; (fbank - mean) / (2 * std); transposed",
+        "constants": {
+            "sample_rate_hz": ast.AST_SR,
+            "frame_length": ast.AST_FRAME_LENGTH,
+            "frame_shift": ast.AST_FRAME_SHIFT,
+            "snip_edges": True,
+            "remove_dc_offset": True,
+            "preemphasis": ast.AST_PREEMPHASIS,
+            "window": "hanning: symmetric Hann 0.5 - 0.5 cos(2 pi n / (N - 1)), N = 400",
+            "n_fft": ast.AST_N_FFT,
+            "spectrum": "power |rfft|^2",
+            "dither": 0.0,
+            "n_mels": ast.AST_N_MELS,
+            "mel_scale": "1127 ln(1 + f / 700)",
+            "low_freq_hz": ast.AST_LOW_FREQ,
+            "high_freq_hz": ast.AST_HIGH_FREQ,
+            "mel_norm": None,
+            "log": "natural",
+            "log_floor": ast.AST_LOG_FLOOR,
+            "target_length": target,
+            "norm_mean": ast.AST_MEAN,
+            "norm_std": ast.AST_STD,
+            "patch": ast.AST_PATCH,
+            "patch_stride": ast.AST_PATCH_STRIDE,
+        },
+        "n_frames": n_frames,
+        "padding": {
+            "action": "padded" if n_frames < target else "cut" if n_frames > target else "none",
+            "padded_frames": max(0, target - n_frames),
+            "cut_frames": max(0, n_frames - target),
+            "pad_value": pad_value,
+        },
+        "values": "(ln(max(log_floor, Kaldi mel power)) - norm_mean) / (2 * norm_std), full-scale samples +-1; "
+        "padded columns are a zero fbank normalized: pad_value",
+        "shape": list(features.shape),
+        "dtype": "float32",
+        "axes": {
+            "rows": "mel bands on the Kaldi scale, low to high",
+            "mel_center_hz": centres.tolist(),
+            "mel_edge_hz": edges.tolist(),
+            "columns": "frames; frame t covers [t * time_step_s, t * time_step_s + frame_length_s) of the "
+            "source (Kaldi snip_edges, no padding); its centre is time_start_s + t * time_step_s; "
+            "columns >= valid_columns are padding",
+            "frame_start_s": 0.0,
+            "frame_length_s": ast.AST_FRAME_LENGTH / ast.AST_SR,
+            "time_start_s": float(ast.ast_frame_times(1)[0]),
+            "time_step_s": step,
+            "valid_columns": min(n_frames, target),
+        },
+        "patches": None
+        if patches is None or grid is None or patches_out is None
+        else {
+            "path": str(patches_out),
+            "shape": list(patches.shape),
+            "dtype": "float32",
+            "grid": list(grid),
+            "order": "row-major over (frequency, time): patch i * grid[1] + j = "
+            "features[stride*i : stride*i + patch, stride*j : stride*j + patch], as AST's Conv2d patch "
+            "embedding flattens them",
+        },
+        "nonfinite_samples_zeroed": nonfinite,
+    }
+
+    def write_sidecar(tmp: str) -> None:
+        Path(tmp).write_text(json.dumps(meta, indent=2) + "\n")
+
+    atomic_write(out, lambda tmp: _save_npy(tmp, features))
+    if patches is not None and patches_out is not None:
+        atomic_write(patches_out, lambda tmp: _save_npy(tmp, patches))
+    atomic_write(sidecar, write_sidecar)
     if nonfinite:
         _warn(f"{source.path}: {nonfinite} non-finite samples (NaN/Inf) treated as silence")
     return 0

@@ -16,6 +16,8 @@ from spectroview.dsp.mel import (
     row_frequencies,
 )
 from spectroview.dsp.params import PAD_MODES, SCALES, WINDOWS, ParameterError, SpectrogramParams
+from spectroview.dsp.peaks import Peak, find_peaks, refine_peak
+from spectroview.dsp.pitch import PitchTrack, yin
 from spectroview.dsp.stft import StreamingSpectrogram, frame_times, get_window, melspectrogram, spectrogram, stft_power
 
 __all__ = [
@@ -23,9 +25,12 @@ __all__ = [
     "SCALES",
     "WINDOWS",
     "ParameterError",
+    "Peak",
+    "PitchTrack",
     "SpectrogramParams",
     "StreamingSpectrogram",
     "fft_frequencies",
+    "find_peaks",
     "frame_times",
     "get_window",
     "hz_to_mel",
@@ -36,7 +41,9 @@ __all__ = [
     "mel_to_hz",
     "melspectrogram",
     "power_to_db",
+    "refine_peak",
     "row_frequencies",
     "spectrogram",
     "stft_power",
+    "yin",
 ]
