@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QToolBar,
@@ -33,6 +34,7 @@ from spectroview.dsp.mel import row_frequencies
 from spectroview.session.axes import format_readout
 from spectroview.session.live import HISTORY_RANGE
 from spectroview.session.settings import ViewSettings
+from spectroview.ui.analysis import PITCH_MAX_SECONDS, ModelView, SpectrumSlice, pitch_track, slice_spectrum
 from spectroview.ui.controls import ControlsPanel
 from spectroview.ui.live import LiveController
 from spectroview.ui.panel import SpectrogramPanel
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._build_live_toolbar()
+        self._build_analysis()
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         self._refresh_timer = QTimer(self)
@@ -167,7 +170,7 @@ class MainWindow(QMainWindow):
         self._action(view, "&Harmonic Cursor", self._toggle_harmonics, "H", "Marks at 2f, 3f, ... from the cursor")
         play = bar.addMenu("&Play")
         self._action(play, "Play / &Stop", self.toggle_play, Qt.Key.Key_Space, "Play from the cursor or the selection")
-        help_menu = bar.addMenu("&Help")
+        self.help_menu = help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About", self._about)
 
     def _file_only(self, action):
@@ -228,6 +231,7 @@ class MainWindow(QMainWindow):
         )
         self.panel.fit()
         self._request_view()
+        self.update_slice(info.duration / 2)  # something to look at before the mouse moves
         self.fileOpened.emit(info.path)
         return True
 
@@ -289,6 +293,8 @@ class MainWindow(QMainWindow):
 
     def _on_image(self, image) -> None:
         self.panel.show_image(image)
+        if self.pitch_on:
+            self._update_pitch()
         self.viewComputed.emit()
 
     def _on_overview_progress(self, fraction: float) -> None:
@@ -328,6 +334,94 @@ class MainWindow(QMainWindow):
         box.setWindowTitle(title)
         box.setText(message)
         box.show()
+
+    # -- analysis tools ------------------------------------------------------------------------------
+    def _build_analysis(self) -> None:
+        self.slice = SpectrumSlice()
+        dock = QDockWidget("Spectrum", self)
+        dock.setObjectName("spectrum-dock")
+        dock.setWidget(self.slice)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.slice_dock = dock
+        self.pitch_on = False
+        self._analysis_source: FileSource | None = None
+        menu = QMenu("&Analysis", self)
+        self.menuBar().insertMenu(self.help_menu.menuAction(), menu)
+        self._action(menu, "&Pitch Track", self.toggle_pitch, "P", "Draw f0 (YIN) over the spectrogram")
+        self._action(
+            menu,
+            "As a &Model Sees It...",
+            self.open_model_view,
+            "Ctrl+M",
+            "The AST input for 10.24 s from the view or selection",
+        )
+        menu.addAction(dock.toggleViewAction())
+        self.slice.mode.currentIndexChanged.connect(lambda _: self._update_slice_for_mode())
+        self.panel.selectionChanged.connect(lambda *_: self._update_slice_for_mode())
+
+    def _source_for_analysis(self) -> FileSource | None:
+        """A FileSource for quick reads on the GUI thread (slices, pitch), reopened per file."""
+        if self.info is None:
+            return None
+        source = self._analysis_source
+        if source is None or str(source.path) != self.info.path or source.channel != self.view_settings.channel:
+            if source is not None:
+                source.close()
+            source = FileSource(self.info.path, channel=self.view_settings.channel)
+            self._analysis_source = source
+        return source
+
+    def update_slice(self, t0: float, t1: float | None = None) -> None:
+        source = self._source_for_analysis()
+        if source is None or self.params is None or self.live.running:
+            return
+        try:
+            result = slice_spectrum(source, self.params, t0, t1)
+        except (AudioError, ParameterError) as exc:
+            self.slice.caption.setText(str(exc))
+            return
+        self.slice.show_slice(result, self.params)
+
+    def _update_slice_for_mode(self) -> None:
+        if self.slice.mode.currentIndex() == 2:
+            selection = self.panel.selected_range()
+            if selection:
+                self.update_slice(*selection)
+
+    def toggle_pitch(self) -> None:
+        self.pitch_on = not self.pitch_on
+        self._update_pitch()
+
+    def _update_pitch(self) -> None:
+        if not self.pitch_on or self.info is None or self.live.running:
+            self.panel.set_pitch(None, None)
+            return
+        t0, t1 = self.panel.visible_range()
+        if t1 - t0 > PITCH_MAX_SECONDS:
+            self.panel.set_pitch(None, None)
+            self.statusBar().showMessage(f"pitch track: zoom in to {PITCH_MAX_SECONDS:.0f} s or less", 5000)
+            return
+        source = self._source_for_analysis()
+        if source is None:
+            return
+        times, f0 = pitch_track(source, t0, t1)
+        self.panel.set_pitch(times, f0)
+
+    def open_model_view(self) -> ModelView | None:
+        source = self._source_for_analysis()
+        if source is None:
+            self._report_error("As a model sees it", "open a file first")
+            return None
+        selection = self.panel.selected_range()
+        t0 = selection[0] if selection else self.panel.visible_range()[0]
+        try:
+            dialog = ModelView(source, t0, self, colormap=self.view_settings.colormap)
+        except (AudioError, ParameterError) as exc:
+            self._report_error("As a model sees it", str(exc))
+            return None
+        dialog.show()
+        self.model_view = dialog
+        return dialog
 
     # -- live mode --------------------------------------------------------------------------------
     def _build_live_toolbar(self) -> None:
@@ -525,6 +619,8 @@ class MainWindow(QMainWindow):
         if (self.info is None and not self.live.running) or self.panel.mapping is None:
             return
         self.readout.setText(self.readout_text(t, y))
+        if self.slice.mode.currentIndex() == 0 and self.slice_dock.isVisible():
+            self.update_slice(t)
         if self.harmonic_cursor:
             self.panel.set_harmonics(float(self.panel.mapping.y_to_hz(y)))
 
@@ -577,6 +673,8 @@ class MainWindow(QMainWindow):
         if player is None:
             return
         self.panel.set_playhead(player.position)
+        if self.slice.mode.currentIndex() == 1 and self.slice_dock.isVisible():
+            self.update_slice(player.position)
         if player.state != "playing":
             if player.state == "error":
                 self.statusBar().showMessage(player.message, 10000)

@@ -160,6 +160,9 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.cursor_line.hide()
         self.spec_plot.addItem(self.cursor_line)
         self.harmonics: list[pg.InfiniteLine] = []
+        self.pitch_curve = pg.PlotCurveItem(pen=pg.mkPen((0, 255, 255), width=2))
+        self.pitch_curve.setZValue(15)
+        self.spec_plot.addItem(self.pitch_curve)
 
         # Overview strip: the whole file, with the visible range marked.
         self.over_plot = self.addPlot(row=2, col=0)
@@ -329,6 +332,15 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         else:
             self.playhead.setPos(t)
             self.playhead.show()
+
+    def set_pitch(self, times: np.ndarray | None, f0: np.ndarray | None) -> None:
+        """Draw an f0 track (Hz, NaN where unvoiced: left blank) over the spectrogram."""
+        if times is None or f0 is None or self.mapping is None or times.size == 0:
+            self.pitch_curve.setData([], [])
+            return
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y = np.asarray(self.mapping.hz_to_y(f0), dtype=np.float64)
+        self.pitch_curve.setData(times, y, connect="finite")
 
     def set_harmonics(self, f0: float | None, count: int = 12) -> None:
         """Marks at 2f, 3f, ... (row coordinates through the mapping)."""

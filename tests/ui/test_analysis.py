@@ -1,0 +1,98 @@
+"""Analysis tools in the window: spectrum slice with refined peaks, pitch track, the AST model view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings
+
+from spectroview.audio import synth
+from spectroview.session.settings import ViewSettings
+from spectroview.ui.main_window import MainWindow
+from spectroview.ui.settings_store import SettingsStore
+from tests.ui.test_viewer import open_and_settle, settle
+
+SR = 44100
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path) -> MainWindow:
+    store = SettingsStore(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    win = MainWindow(store, settings=ViewSettings())
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def write(path: Path, y: np.ndarray, sr: int = SR) -> Path:
+    soundfile.write(path, y.astype(np.float32), sr, subtype="FLOAT")
+    return path
+
+
+def test_slice_at_the_cursor_refines_a_tone_between_bins(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    import dataclasses
+
+    freq = 1234.56  # between bins at n_fft 4096 (10.77 Hz apart)
+    open_and_settle(qtbot, window, write(tmp_path / "t.wav", synth.tone(freq, 2.0, sr=SR, amplitude=0.5)))
+    settings = dataclasses.replace(
+        window.view_settings, params=dataclasses.replace(window.view_settings.params, n_fft=4096, hop_length=1024)
+    )
+    window.controls.set_settings(settings)
+    window.controls.settingsChanged.emit(settings)
+    settle(qtbot, window)
+    window.update_slice(1.0)
+    result = window.slice.current
+    assert result is not None and result.peaks
+    assert abs(result.peaks[0].frequency_hz - freq) < 0.1
+    assert result.peaks[0].level_db == pytest.approx(-6.02, abs=0.1)  # a 0.5 sine: -6 dBFS
+    assert f"{result.peaks[0].frequency_hz:.2f} Hz" in window.slice.caption.text()
+    row = int(np.argmax(result.rows_db))
+    assert abs(row * SR / 4096 - freq) <= SR / 4096
+
+
+def test_slice_averaged_over_a_selection(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    y = np.concatenate([synth.tone(500.0, 1.0, sr=SR), synth.tone(3000.0, 1.0, sr=SR)])
+    open_and_settle(qtbot, window, write(tmp_path / "two.wav", y))
+    window.slice.mode.setCurrentIndex(2)
+    window.panel.set_selection(0.2, 1.8)  # both tones
+    result = window.slice.current
+    assert result is not None and result.frames > 20
+    found = sorted(round(p.frequency_hz) for p in result.peaks[:2])
+    assert found == [500, 3000]
+
+
+def test_pitch_track_follows_a_harmonic_tone(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    y = synth.harmonic_tone(220.0, 3.0, sr=SR, n_harmonics=8)
+    open_and_settle(qtbot, window, write(tmp_path / "h.wav", y))
+    window.toggle_pitch()
+    x, ys = window.panel.pitch_curve.getData()
+    assert x is not None and len(x) > 50
+    f0 = np.asarray(window.panel.mapping.y_to_hz(ys[np.isfinite(ys)]))
+    assert np.median(np.abs(f0 / 220.0 - 1)) < 0.01
+    window.toggle_pitch()
+    x, _ = window.panel.pitch_curve.getData()
+    assert x is None or len(x) == 0
+
+
+def test_model_view_shows_the_ast_input_and_its_patches(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    open_and_settle(qtbot, window, write(tmp_path / "t.wav", synth.tone(1000.0, 12.0, sr=SR, amplitude=0.5)))
+    dialog = window.open_model_view()
+    assert dialog is not None
+    qtbot.addWidget(dialog)
+    assert dialog.features.shape == (128, 1024) and dialog.features.dtype == np.float32
+    assert dialog.patches.shape == (1212, 16, 16) and dialog.grid == (12, 101)
+    assert dialog.patch_at(0, 0) == 0 and dialog.patch_at(15, 15) == 0 and dialog.patch_at(127, 0) is None
+    assert dialog.patch_at(20, 30) == 1 * 101 + 2
+    out = tmp_path / "ast.npy"
+    dialog.export(out)
+    np.testing.assert_array_equal(np.load(out), dialog.features)
+    dialog.export(tmp_path / "patches.npy", patches=True)
+    assert np.load(tmp_path / "patches.npy").shape == (1212, 16, 16)
