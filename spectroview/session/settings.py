@@ -51,6 +51,8 @@ class ViewSettings:
         0-based channel, or None for the mixdown.
     hop_locked : bool
         Keep ``hop_length = n_fft // 4`` when the window size changes.
+    reassigned : bool
+        Show the reassigned spectrogram when zoomed in (sharper lines).
     """
 
     params: SpectrogramParams = field(default_factory=lambda: SpectrogramParams(hop_length=512))
@@ -59,6 +61,7 @@ class ViewSettings:
     db_ceiling: float = DB_CEILING_DEFAULT
     channel: int | None = None
     hop_locked: bool = True
+    reassigned: bool = False
 
     def __post_init__(self) -> None:
         if self.colormap not in COLORMAPS:
@@ -77,6 +80,7 @@ class ViewSettings:
             db_ceiling=self.db_ceiling,
             channel=self.channel,
             hop_locked=self.hop_locked,
+            reassigned=self.reassigned,
         )
         return out
 
@@ -99,7 +103,13 @@ class ViewSettings:
             except (ParameterError, TypeError, ValueError):
                 continue
         settings = dataclasses.replace(settings, params=params)
-        groups: tuple[tuple[str, ...], ...] = (("db_floor", "db_ceiling"), ("colormap",), ("channel",), ("hop_locked",))
+        groups: tuple[tuple[str, ...], ...] = (
+            ("db_floor", "db_ceiling"),
+            ("colormap",),
+            ("channel",),
+            ("hop_locked",),
+            ("reassigned",),
+        )
         for group in groups:
             present = [name for name in group if name in values]
             if not present:
@@ -134,6 +144,7 @@ _FIELD_TYPES: dict[str, str] = {
     "db_ceiling": "float",
     "channel": "int?",
     "hop_locked": "bool",
+    "reassigned": "bool",
 }
 
 

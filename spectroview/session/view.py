@@ -356,10 +356,44 @@ class Overview:
         )
 
 
+def _reassigned_levels(x: np.ndarray, params: SpectrogramParams, n_frames: int, n_cols: int) -> np.ndarray:
+    """Reassigned power of the frames of ``x`` on the view's rows and ``n_cols`` columns, in dBFS.
+
+    Each cell's energy moves to its instantaneous frequency and group delay
+    (sharper lines and onsets); every column is the mean over its frames,
+    and 0 dBFS is a full-scale sine, whose whole main lobe lands in one row.
+    """
+    from spectroview.dsp.mel import row_frequencies
+    from spectroview.dsp.reassign import reassigned_image, reassigned_spectrogram
+
+    sr = params.require_sr()
+    freqs, times, mags = reassigned_spectrogram(
+        x, sr=sr, n_fft=params.n_fft, hop_length=params.hop, win_length=params.win, window=params.window,
+        center=False, ref_power=0.0, fill_nan=True,
+    )  # fmt: skip
+    _, row_edges = row_frequencies(params)
+    # Frame t of x is centred at (t * hop + n_fft / 2) / sr; columns pool frames evenly.
+    frame_edges = (np.arange(n_frames + 1) * params.hop + params.n_fft / 2 - params.hop / 2) / sr
+    col_edges = frame_edges[pixel_bounds(n_frames, n_cols)] if n_frames > n_cols else frame_edges
+    power = reassigned_image(freqs, times, mags, n_rows_edges_hz=row_edges, column_edges_s=col_edges)
+    frames_per_col = np.diff(pixel_bounds(n_frames, n_cols) if n_frames > n_cols else np.arange(n_frames + 1))
+    power /= frames_per_col[None, :]
+    window = get_window(params.window, params.win, n_fft=params.n_fft).astype(np.float64)
+    sine_energy = params.n_fft * float(np.sum(window**2)) / 4.0  # a unit sine's one-sided energy per frame
+    return levels_dbfs(power.astype(np.float32), np.full(power.shape[0], sine_energy), 2.0)
+
+
 def compute_direct(
-    source: FileSource, params: SpectrogramParams, t0: float, t1: float, width: int, *, generation: int = 0
+    source: FileSource,
+    params: SpectrogramParams,
+    t0: float,
+    t1: float,
+    width: int,
+    *,
+    generation: int = 0,
+    reassigned: bool = False,
 ) -> ViewImage:
-    """The view computed from the samples it needs (zoomed in)."""
+    """The view computed from the samples it needs (zoomed in); optionally reassigned."""
     sr = params.require_sr()
     n_samples = source.info.frames
     n_frames = StreamingSpectrogram(sr, params).pending_frames(n_samples)
@@ -373,21 +407,25 @@ def compute_direct(
         x[lo - start : hi - start] = source.read(lo, hi)
     # Frames at exactly the file's frame positions: the edges are the zero
     # padding that centring adds (pad_mode="constant", the viewer's mode).
-    frames = spectrogram(x, dataclasses.replace(params, center=False))
-    if frames.shape[1] > width:
-        pooler = ColumnPooler(frames.shape[0], frames.shape[1], width)
-        pooler.push(frames)
-        frames = pooler.result()
+    if reassigned:
+        levels = _reassigned_levels(x, params, b - a, min(width, b - a))
+    else:
+        frames = spectrogram(x, dataclasses.replace(params, center=False))
+        if frames.shape[1] > width:
+            pooler = ColumnPooler(frames.shape[0], frames.shape[1], width)
+            pooler.push(frames)
+            frames = pooler.result()
+        levels = levels_dbfs(frames, full_scale_reference(params), params.power)
     hop_s = params.hop / sr
     wave_min, wave_max = _envelope(x[lo - start : hi - start] if hi > lo else x[:0], width)
     return ViewImage(
         generation=generation,
-        levels=levels_dbfs(frames, full_scale_reference(params), params.power),
+        levels=levels,
         x0=_frame_centre(a, params, sr) - hop_s / 2,
         x1=_frame_centre(b - 1, params, sr) + hop_s / 2,
         params=params,
-        frames_per_column=(b - a) / frames.shape[1],
-        origin="direct",
+        frames_per_column=(b - a) / levels.shape[1],
+        origin="reassigned" if reassigned else "direct",
         complete=True,
         wave_min=wave_min,
         wave_max=wave_max,
@@ -405,8 +443,13 @@ def compute_view(
     *,
     overview: Overview | None = None,
     generation: int = 0,
+    reassigned: bool = False,
 ) -> ViewImage:
-    """Direct when zoomed in, from ``overview`` when it is fine enough or the view too wide."""
+    """Direct when zoomed in, from ``overview`` when it is fine enough or the view too wide.
+
+    ``reassigned`` applies to direct views (zoomed in); zoomed-out views stay
+    the max-pooled overview of the plain spectrogram.
+    """
     sr = params.require_sr()
     n_frames = StreamingSpectrogram(sr, params).pending_frames(source.info.frames)
     a, b = visible_frames(t0, t1, params, n_frames)
@@ -414,4 +457,4 @@ def compute_view(
         fine_enough = (b - a) / overview.frames_per_column >= width
         if fine_enough or b - a > DIRECT_MAX_FRAMES:
             return overview.view(t0, t1, width, generation=generation)
-    return compute_direct(source, params, t0, t1, width, generation=generation)
+    return compute_direct(source, params, t0, t1, width, generation=generation, reassigned=reassigned)

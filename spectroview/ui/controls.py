@@ -124,6 +124,12 @@ class ControlsPanel(QWidget):
         self.colormap.addItems(list(COLORMAPS))
         self.colormap.setToolTip("Colour map (perceptually uniform; grey for print).")
         form.addRow("Colours", self.colormap)
+        self.reassigned = QCheckBox("reassigned (zoomed in)")
+        self.reassigned.setToolTip(
+            "Reassigned spectrogram: each cell's energy moved to its instantaneous frequency and time "
+            "(sharper lines and onsets); applies to zoomed-in views, zoomed-out views stay the plain overview"
+        )
+        form.addRow("Sharpen", self.reassigned)
         self.channel = QComboBox()
         self.channel.setToolTip("Channel analysed: the mix of all channels, or one.")
         form.addRow("Channel", self.channel)
@@ -143,6 +149,7 @@ class ControlsPanel(QWidget):
         self.db_floor.editingFinished.connect(lambda: self._emit(db_floor=self.db_floor.value()))
         self.db_ceiling.editingFinished.connect(lambda: self._emit(db_ceiling=self.db_ceiling.value()))
         self.colormap.currentTextChanged.connect(lambda v: self._emit(colormap=v))
+        self.reassigned.toggled.connect(lambda v: self._emit(reassigned=v))
         self.channel.currentIndexChanged.connect(lambda i: self._emit(channel=None if i <= 0 else i - 1))
         self.set_settings(self.settings, sr=0.0, n_channels=1)
 
@@ -156,7 +163,7 @@ class ControlsPanel(QWidget):
             self.n_channels = n_channels
         p = settings.params
         widgets = (self.n_fft.slider, self.hop.slider, self.hop_lock, self.n_mels.slider, self.scale, self.window)
-        widgets += (self.fmin, self.fmax, self.db_floor, self.db_ceiling, self.colormap, self.channel)
+        widgets += (self.fmin, self.fmax, self.db_floor, self.db_ceiling, self.colormap, self.channel, self.reassigned)
         blockers = [QSignalBlocker(w) for w in widgets]
         index = N_FFT_CHOICES.index(p.n_fft) if p.n_fft in N_FFT_CHOICES else N_FFT_CHOICES.index(2048)
         self.n_fft.slider.setValue(index)
@@ -178,6 +185,7 @@ class ControlsPanel(QWidget):
         self.db_floor.setValue(settings.db_floor)
         self.db_ceiling.setValue(settings.db_ceiling)
         self.colormap.setCurrentText(settings.colormap)
+        self.reassigned.setChecked(settings.reassigned)
         self.channel.clear()
         self.channel.addItems(["mix"] + [str(i + 1) for i in range(self.n_channels)])
         self.channel.setCurrentIndex(0 if settings.channel is None else min(settings.channel + 1, self.n_channels))

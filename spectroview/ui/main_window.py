@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         dock.setWidget(self.controls)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.controller = ViewController(self)
+        self.controller.reassigned = self.view_settings.reassigned
         self.live = LiveController(self)
 
         self.readout = QLabel("Open a file (Ctrl+O) or drop one here")
@@ -270,6 +271,9 @@ class MainWindow(QMainWindow):
             return
         if self.info is None:
             return
+        if settings.reassigned != old.reassigned:
+            self.controller.reassigned = settings.reassigned
+            self._request_view()
         if settings.channel != old.channel:
             self.controller.set_source(Path(self.info.path), self.info.frames, settings.channel)
             self.controller.params = None

@@ -38,6 +38,7 @@ class ViewRequest:
     t0: float
     t1: float
     width: int
+    reassigned: bool = False
 
 
 def _timer(parent: QObject, interval_ms: int, *, single_shot: bool = False) -> QTimer:
@@ -117,6 +118,7 @@ class ViewController(QObject):
         self._pending: ViewRequest | None = None
         self._last_progress_emit = 0.0
         self.latest: ViewImage | None = None
+        self.reassigned = False  # reassigned spectrogram for direct (zoomed-in) views
         self.last_error = ""  # the latest failure of a job for this file, for --screenshot
         self._strip_running = False
         self._strip_pending = False
@@ -154,7 +156,7 @@ class ViewController(QObject):
         if self.params is None or self.path is None:
             return self._generation
         self._generation += 1
-        request = ViewRequest(self._generation, self.params, float(t0), float(t1), max(1, int(width)))
+        request = ViewRequest(self._generation, self.params, float(t0), float(t1), max(1, int(width)), self.reassigned)
         if self._running is None:
             self._start_view(request)
         else:
@@ -218,7 +220,7 @@ class ViewController(QObject):
             with self._open() as source:
                 return compute_view(
                     source, request.params, request.t0, request.t1, request.width,
-                    overview=overview, generation=request.generation,
+                    overview=overview, generation=request.generation, reassigned=request.reassigned,
                 )  # fmt: skip
 
         self.view_pool.start(_Job(work, self._relay, self._view_done))

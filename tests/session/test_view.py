@@ -126,3 +126,15 @@ def test_waveform_envelope_holds_the_extremes(tmp_path: Path) -> None:
         near = compute_direct(source, params, 2.5, 3.5, 100)
     assert far.wave_max.max() == pytest.approx(0.7) and far.wave_min.min() == pytest.approx(-0.6)
     assert near.wave_max.max() == pytest.approx(0.7) and near.wave_min.min() == pytest.approx(0.0)
+
+
+def test_reassigned_view_is_sharper_and_reads_the_same_level(tmp_path: Path) -> None:
+    params = SpectrogramParams(sr=SR, n_fft=512, hop_length=128)
+    freq = 1000.3 * SR / 22050  # between bins
+    with wav(tmp_path / "r.wav", sine(freq, 2.0, 0.5)) as source:
+        plain = compute_direct(source, params, 0.5, 1.5, 100)
+        sharp = compute_view(source, params, 0.5, 1.5, 100, reassigned=True)
+    assert sharp.origin == "reassigned" and sharp.levels.shape == plain.levels.shape
+    col_plain, col_sharp = plain.levels[:, 30], sharp.levels[:, 30]
+    assert (col_sharp > col_sharp.max() - 10).sum() < (col_plain > col_plain.max() - 10).sum()
+    assert col_sharp.max() == pytest.approx(-6.02, abs=0.3)  # a 0.5 sine is -6 dBFS, all its energy in one row

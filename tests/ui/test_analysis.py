@@ -96,3 +96,19 @@ def test_model_view_shows_the_ast_input_and_its_patches(qtbot, window: MainWindo
     np.testing.assert_array_equal(np.load(out), dialog.features)
     dialog.export(tmp_path / "patches.npy", patches=True)
     assert np.load(tmp_path / "patches.npy").shape == (1212, 16, 16)
+
+
+def test_reassigned_option_sharpens_zoomed_in_views(qtbot, window: MainWindow, tmp_path: Path) -> None:  # noqa: ANN001
+    import dataclasses
+
+    open_and_settle(qtbot, window, write(tmp_path / "t.wav", synth.tone(1000.3, 3.0, sr=SR, amplitude=0.5)))
+    window.panel.set_time_range(1.0, 2.0)
+    settle(qtbot, window)
+    assert window.controller.latest.origin == "direct"
+    window.controls.reassigned.setChecked(True)  # the user's click, through the controls
+    settle(qtbot, window)
+    assert window.view_settings.reassigned and window.controller.latest.origin == "reassigned"
+    window.controls.set_settings(dataclasses.replace(window.view_settings, reassigned=False))
+    window.controls.settingsChanged.emit(dataclasses.replace(window.view_settings, reassigned=False))
+    settle(qtbot, window)
+    assert window.controller.latest.origin == "direct"

@@ -58,7 +58,9 @@ def _custom_view() -> ViewSettings:
         htk=True,
         bins_per_octave=24,
     )
-    return ViewSettings(params=params, colormap="viridis", db_floor=-72.5, db_ceiling=-6.0, channel=1, hop_locked=False)
+    return ViewSettings(
+        params=params, colormap="viridis", db_floor=-72.5, db_ceiling=-6.0, channel=1, hop_locked=False, reassigned=True
+    )
 
 
 def _make_files(directory: Path, count: int) -> list[Path]:
