@@ -98,7 +98,7 @@ def test_model_view_shows_the_ast_input_and_its_patches(qtbot, window: MainWindo
     assert np.load(tmp_path / "patches.npy").shape == (1212, 16, 16)
 
 
-def test_reassigned_option_sharpens_zoomed_in_views(qtbot, window: MainWindow, tmp_path: Path) -> None:  # noqa: ANN001
+def test_reassigned_option_sharpens_zoomed_in_views(qtbot, window: MainWindow, tmp_path: Path) -> None:
     import dataclasses
 
     open_and_settle(qtbot, window, write(tmp_path / "t.wav", synth.tone(1000.3, 3.0, sr=SR, amplitude=0.5)))
