@@ -174,8 +174,21 @@ def build_parser() -> argparse.ArgumentParser:
         "The preset fixes every analysis option except --channel (the AST reference reads the first "
         "channel of a multichannel file: --channel 1 does the same; the default mixes all channels).",
     )
-    f.add_argument("file", metavar="FILE", help="audio file")
-    f.add_argument("-o", "--output", required=True, metavar="OUT.npy", help="NPY file to write (sidecar: OUT.json)")
+    f.add_argument(
+        "file",
+        metavar="FILE",
+        help="audio file; or a directory DIR: every audio file under it (recursively; extensions "
+        f"{' '.join(_AUDIO_EXTENSIONS)}, any case) gives an NPY and its sidecar under -o OUTDIR, mirroring "
+        "DIR's subfolders (a.wav -> OUTDIR/a.npy, OUTDIR/a.json), computed on all cores; unreadable files "
+        "are skipped and listed at the end (exit status 1), then a summary line goes to stdout",
+    )
+    f.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT.npy",
+        help="NPY file to write (sidecar: OUT.json); with a directory, the output directory (created if missing)",
+    )
     f.add_argument(
         "--preset",
         choices=_FEATURE_PRESETS,
@@ -201,7 +214,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="resample to this rate first (default: the file's rate)",
     )
     _add_analysis_options(f, scale=False)
-    f.add_argument("--normalize", action="store_true", help="standardize to zero mean and unit variance")
+    f.add_argument(
+        "--normalize",
+        action="store_true",
+        help="standardize to zero mean and unit variance (with a directory: each file by its own mean and std)",
+    )
+    f.add_argument(
+        "--dataset-stats",
+        action="store_true",
+        help="with a directory (implies --normalize): a first pass computes the mean and std of the log-mel "
+        "values of all the files together and writes them to OUTDIR/stats.json; every file is then "
+        "standardized with those same values. Not with --preset ast (fixed AudioSet statistics)",
+    )
     # The options --preset ast fixes read None when not given, so that giving
     # one (even at its default value) is refused; the logmel preset restores
     # the usual defaults from here.
@@ -405,6 +429,9 @@ def cmd_features(args: argparse.Namespace) -> int:
         for dest, option in _AST_FIXED_OPTIONS.items()
         if getattr(args, dest, None) is not None and getattr(args, dest, None) is not False
     ]
+    directory = Path(args.file).is_dir()
+    if getattr(args, "dataset_stats", False) and not directory:
+        raise CliError(f"--dataset-stats: goes with a directory; {args.file} is not one")
     if args.preset == "ast":
         if given:
             raise CliError(
@@ -412,15 +439,35 @@ def cmd_features(args: argparse.Namespace) -> int:
                 "(16 kHz, 25 ms frames every 10 ms, 512-point FFT, 128 Kaldi mel bands 20-8000 Hz, "
                 "AudioSet normalization); only --channel applies"
             )
-        return _features_ast(args)
+        if getattr(args, "dataset_stats", False):
+            raise CliError(
+                "--dataset-stats: cannot be combined with --preset ast, which normalizes with AudioSet's "
+                "fixed mean and std"
+            )
+        return _features_dir(args) if directory else _features_ast(args)
     if args.patches is not None:
         raise CliError("--patches: goes with --preset ast")
     for dest, value in getattr(args, "_logmel_defaults", {}).items():
         if getattr(args, dest, None) is None:
             setattr(args, dest, value)
+    if directory:
+        return _features_dir(args)
     out = _check_output(args.output, ".npy")
-    sidecar = out.with_suffix(".json")
-    with _open_source(args.file, args.channel) as source:
+    logmel, meta, nonfinite, source_path = _logmel_features(args.file, args)
+    if args.normalize:
+        logmel, meta["normalize"] = _standardized(logmel, None)
+    _write_logmel(out, logmel, meta)
+    if nonfinite:
+        _warn(f"{source_path}: {nonfinite} non-finite samples (NaN/Inf) treated as silence")
+    return 0
+
+
+_LOGMEL_AMIN = 1e-10
+
+
+def _logmel_features(path: str | os.PathLike[str], args: argparse.Namespace) -> tuple[np.ndarray, dict, int, Path]:
+    """``path``'s log-mel matrix (not normalized), its sidecar (``normalize``: None) and non-finite count."""
+    with _open_source(os.fspath(path), args.channel) as source:
         info = source.info
         y = source.read()
         nonfinite = source.nonfinite_count
@@ -428,13 +475,8 @@ def cmd_features(args: argparse.Namespace) -> int:
     params = _params_from(args, sr, scale="mel")
     y = _resample(y, info.samplerate, sr)
     mel = spectrogram(y, params)
-    amin = 1e-10
+    amin = _LOGMEL_AMIN
     logmel = np.ascontiguousarray(power_to_db(mel, ref=1.0, amin=amin, top_db=None))
-    stats = None
-    if args.normalize:
-        mean, std = float(logmel.mean()), float(logmel.std())
-        logmel = (logmel - mean) / (std if std > 0 else 1.0)
-        stats = {"mean": mean, "std": std}
     centres, edges = row_frequencies(params)
     times = frame_times(logmel.shape[1], params)
     meta = {
@@ -444,7 +486,7 @@ def cmd_features(args: argparse.Namespace) -> int:
         "params": dataclasses.asdict(params),
         "resampled": sr != info.samplerate,
         "values": f"10*log10(max({amin:g}, mel power)) dB re 1.0 (full-scale samples are +-1)",
-        "normalize": stats,
+        "normalize": None,
         "shape": list(logmel.shape),
         "dtype": "float32",
         "axes": {
@@ -457,25 +499,56 @@ def cmd_features(args: argparse.Namespace) -> int:
         },
         "nonfinite_samples_zeroed": nonfinite,
     }
+    return logmel, meta, nonfinite, source.path
+
+
+def _standardized(
+    logmel: np.ndarray, dataset: tuple[float, float] | None, stats_path: str | None = None
+) -> tuple[np.ndarray, dict]:
+    """``logmel`` standardized by its own mean and std, or by the ``dataset``'s; and the sidecar entry."""
+    if dataset is None:
+        mean, std = float(logmel.mean()), float(logmel.std())
+        entry: dict = {"mean": mean, "std": std}
+    else:
+        mean, std = dataset
+        entry = {"mean": mean, "std": std, "scope": "dataset", "stats": stats_path}
+    return (logmel - mean) / (std if std > 0 else 1.0), entry
+
+
+def _write_logmel(out: Path, logmel: np.ndarray, meta: dict) -> None:
     atomic_write(out, lambda tmp: _save_npy(tmp, logmel))
-    atomic_write(sidecar, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2) + "\n"))
-    if nonfinite:
-        _warn(f"{source.path}: {nonfinite} non-finite samples (NaN/Inf) treated as silence")
-    return 0
+    _write_json(out.with_suffix(".json"), meta)
+
+
+def _write_json(path: Path, doc: dict) -> None:
+    def write(tmp: str) -> None:
+        Path(tmp).write_text(json.dumps(doc, indent=2) + "\n")
+
+    atomic_write(path, write)
 
 
 def _features_ast(args: argparse.Namespace) -> int:
     """``features --preset ast``: the AST model's input, its patches and the sidecar."""
-    from spectroview.dsp import ast
-
     out = _check_output(args.output, ".npy")
-    sidecar = out.with_suffix(".json")
     patches_out = None
     if args.patches is not None:
         patches_out = out.with_suffix(".patches.npy") if args.patches == "" else _check_output(args.patches, ".npy")
         if patches_out.resolve() == out.resolve():
             raise CliError(f"--patches {args.patches}: is the -o file; choose another name")
-    with _open_source(args.file, args.channel) as source:
+    nonfinite, source_path = _ast_file(args.file, out, patches_out, args.channel)
+    if nonfinite:
+        _warn(f"{source_path}: {nonfinite} non-finite samples (NaN/Inf) treated as silence")
+    return 0
+
+
+def _ast_file(
+    src: str | os.PathLike[str], out: Path, patches_out: Path | None, channel: int | None
+) -> tuple[int, Path]:
+    """Compute and write ``src``'s AST features (and patches) and sidecar; the non-finite count and source path."""
+    from spectroview.dsp import ast
+
+    sidecar = out.with_suffix(".json")
+    with _open_source(os.fspath(src), channel) as source:
         info = source.info
         n_frames = ast.ast_n_frames(info.frames, sr=info.samplerate)
         if n_frames == 0:
@@ -502,7 +575,7 @@ def _features_ast(args: argparse.Namespace) -> int:
         "spectroview": __version__,
         "preset": "ast",
         "source": {"path": str(source.path), **{k: v for k, v in dataclasses.asdict(info).items() if k != "path"}},
-        "channel": "mix" if args.channel is None else args.channel,
+        "channel": "mix" if channel is None else channel,
         "source_samplerate": info.samplerate,
         "samplerate": ast.AST_SR,
         "resampled": info.samplerate != ast.AST_SR,
@@ -579,9 +652,309 @@ def _features_ast(args: argparse.Namespace) -> int:
     if patches is not None and patches_out is not None:
         atomic_write(patches_out, lambda tmp: _save_npy(tmp, patches))
     atomic_write(sidecar, write_sidecar)
-    if nonfinite:
-        _warn(f"{source.path}: {nonfinite} non-finite samples (NaN/Inf) treated as silence")
-    return 0
+    return nonfinite, source.path
+
+
+#: Extensions (any case) of the files ``features DIR`` reads.
+_AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf")
+
+#: Name of the dataset statistics ``features DIR --dataset-stats`` writes in OUTDIR.
+_STATS_NAME = "stats.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class _DirJob:
+    """One file of ``features DIR``: what a worker process computes and writes."""
+
+    source: str
+    out: str
+    patches: str | None
+    args: argparse.Namespace
+    #: "stats": only the log-mel sums (first pass of --dataset-stats); "write": the outputs.
+    action: str = "write"
+    #: (mean, std) of the dataset when --dataset-stats, else None.
+    dataset: tuple[float, float] | None = None
+    #: Where those are recorded (OUTDIR/stats.json).
+    stats_path: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class _DirResult:
+    source: str
+    error: str | None = None
+    nonfinite: int = 0
+    #: Log-mel values of the file: count, mean and sum of squared deviations from that mean.
+    count: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    samplerate: int = 0
+
+
+def _skip_reason(source: str, exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    text = _user_message(exc).strip().replace("\n", " ") or type(exc).__name__
+    # The audio layer's messages start with the path, which the skip line already shows.
+    for prefix in (f"{source}: ", f"{Path(source)}: "):
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
+
+
+def _dir_worker_init() -> None:
+    """One BLAS thread per worker process: the processes already use every core."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(1)
+
+
+def _dir_job(job: _DirJob) -> _DirResult:
+    """Run in a worker process: a file that cannot be read or analysed is reported, not raised.
+
+    Writing errors (disk full, permission denied) are raised: they concern every file.
+    """
+    args = job.args
+    try:
+        if args.preset == "ast":
+            # Computes and writes in one go; a failure to write is an OSError.
+            nonfinite, _ = _ast_file(
+                job.source, Path(job.out), None if job.patches is None else Path(job.patches), args.channel
+            )
+            return _DirResult(job.source, nonfinite=nonfinite)
+        logmel, meta, nonfinite, _ = _logmel_features(job.source, args)
+    except (AudioError, CliError, ParameterError, MemoryError) as exc:
+        return _DirResult(job.source, error=_skip_reason(job.source, exc))
+    if job.action == "stats":
+        values = logmel.astype(np.float64).ravel()
+        mean = float(values.mean())
+        m2 = float(np.square(values - mean).sum())
+        return _DirResult(
+            job.source,
+            nonfinite=nonfinite,
+            count=values.size,
+            mean=mean,
+            m2=m2,
+            samplerate=int(meta["params"]["sr"]),
+        )
+    if args.normalize or job.dataset is not None:
+        logmel, meta["normalize"] = _standardized(logmel, job.dataset, job.stats_path)
+    _write_logmel(Path(job.out), logmel, meta)
+    return _DirResult(job.source, nonfinite=nonfinite)
+
+
+class _CountProgress:
+    """``label  42% (21/50)`` on stderr for work longer than a second, only on a terminal."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self.total = label, max(1, total)
+        self.start = time.monotonic()
+        self.enabled = sys.stderr.isatty()
+        self.width = 0
+
+    def __call__(self, done: int) -> None:
+        if self.enabled and time.monotonic() - self.start > 1.0:
+            text = f"\r{self.label} {100 * done // self.total:3d}% ({done}/{self.total})"
+            self.width = max(self.width, len(text))
+            sys.stderr.write(text)
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+
+
+def _audio_files(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The audio files under ``root`` (relative, sorted) and the subfolders that could not be listed."""
+    found: list[Path] = []
+    unlisted: list[tuple[str, str]] = []
+
+    def onerror(exc: OSError) -> None:
+        unlisted.append((str(exc.filename or root), f"cannot list the directory ({exc.strerror or exc})"))
+
+    for folder, subfolders, names in os.walk(root, onerror=onerror):
+        subfolders.sort()
+        base = Path(folder)
+        for name in sorted(names):
+            if os.path.splitext(name)[1].lower() in _AUDIO_EXTENSIONS and (base / name).is_file():
+                found.append((base / name).relative_to(root))
+    return found, unlisted
+
+
+def _output_names(files: list[Path], *, patches: bool, reserved: set[str]) -> dict[Path, Path]:
+    """Relative NPY path of each relative source: ``a/b.wav`` -> ``a/b.npy``.
+
+    Sources whose outputs would clash (``b.wav`` and ``b.flac``, or ``stats.wav``
+    and --dataset-stats's ``stats.json``) keep their extension: ``a/b.wav.npy``.
+    Names are compared ignoring case, for case-insensitive file systems.
+    """
+
+    def outputs(npy: Path) -> list[str]:
+        names = [npy, npy.with_suffix(".json")]
+        if patches:
+            names.append(npy.with_suffix(".patches.npy"))
+        return [n.as_posix().lower() for n in names]
+
+    plain = {rel: rel.with_suffix(".npy") for rel in files}
+    uses: dict[str, int] = {}
+    for npy in plain.values():
+        for name in outputs(npy):
+            uses[name] = uses.get(name, 0) + 1
+    chosen = {
+        rel: npy
+        if all(uses[name] == 1 and name not in reserved for name in outputs(npy))
+        else rel.with_name(rel.name + ".npy")
+        for rel, npy in plain.items()
+    }
+    seen: dict[str, Path] = {}
+    for rel, npy in chosen.items():
+        for name in outputs(npy):
+            if name in seen or name in reserved:
+                other = seen.get(name)
+                raise CliError(f"{rel} and {other or name}: would write the same output file {name}; rename one")
+            seen[name] = rel
+    return chosen
+
+
+def _run_dir_jobs(jobs: list[_DirJob], workers: int, progress: _CountProgress, done: int) -> list[_DirResult]:
+    """Run ``jobs`` on ``workers`` processes (in this one if 1), results in the jobs' order."""
+    results: dict[int, _DirResult] = {}
+    if workers <= 1:
+        for i, job in enumerate(jobs):
+            results[i] = _dir_job(job)
+            progress(done + len(results))
+        return [results[i] for i in range(len(jobs))]
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_dir_worker_init)
+    try:
+        futures = {pool.submit(_dir_job, job): i for i, job in enumerate(jobs)}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+            for future in finished:
+                results[futures[future]] = future.result()  # a writing error or a bug: raised here
+            progress(done + len(results))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return [results[i] for i in range(len(jobs))]
+
+
+def _combine_stats(results: list[_DirResult]) -> tuple[int, float, float]:
+    """Count, mean and population std of all the files' values together (Chan et al.'s pairwise update)."""
+    count, mean, m2 = 0, 0.0, 0.0
+    for r in results:
+        if r.count == 0:
+            continue
+        total = count + r.count
+        delta = r.mean - mean
+        mean += delta * r.count / total
+        m2 += r.m2 + delta * delta * count * r.count / total
+        count = total
+    return count, mean, float(np.sqrt(m2 / count)) if count else 0.0
+
+
+def _features_dir(args: argparse.Namespace) -> int:
+    """``features DIR -o OUTDIR``: every audio file under DIR, on all cores."""
+    root = Path(args.file)
+    outdir = Path(args.output)
+    dataset_stats = bool(getattr(args, "dataset_stats", False))
+    if outdir.exists() and not outdir.is_dir():
+        raise CliError(f"-o {args.output}: exists and is not a directory (with a directory FILE, -o is a directory)")
+    if args.patches not in (None, ""):
+        raise CliError(
+            f"--patches {args.patches}: with a directory, give --patches without a value "
+            "(each file's patches go beside its NPY as NAME.patches.npy)"
+        )
+    if args.preset != "ast":
+        # Refuse options that are wrong for every file now; sample-rate-dependent ones per file.
+        _params_from(args, args.sr, scale="mel")
+    files, unlisted = _audio_files(root)
+    if not files:
+        if unlisted:
+            raise CliError(f"{unlisted[0][0]}: {unlisted[0][1]}")
+        raise CliError(f"{root}: no audio files ({', '.join(_AUDIO_EXTENSIONS)}) in it or its subfolders")
+    reserved = {_STATS_NAME} if dataset_stats else set()
+    names = _output_names(files, patches=args.patches is not None, reserved=reserved)
+    outdir.mkdir(parents=True, exist_ok=True)
+    for folder in sorted({npy.parent for npy in names.values()}):
+        (outdir / folder).mkdir(parents=True, exist_ok=True)
+
+    def job(rel: Path, **kw: object) -> _DirJob:
+        out = outdir / names[rel]
+        patches = str(out.with_suffix(".patches.npy")) if args.patches is not None else None
+        return _DirJob(source=str(root / rel), out=str(out), patches=patches, args=args, **kw)  # type: ignore[arg-type]
+
+    workers = max(1, min(os.cpu_count() or 1, len(files)))
+    progress = _CountProgress("features", len(files) * (2 if dataset_stats else 1))
+    skipped: dict[str, str] = dict(unlisted)
+    warned: dict[str, int] = {}
+    written: list[Path] = []
+    try:
+        todo = list(files)
+        dataset = stats_path = None
+        if dataset_stats:
+            first = _run_dir_jobs([job(rel, action="stats") for rel in todo], workers, progress, 0)
+            for r in first:
+                if r.error is not None:
+                    skipped[r.source] = r.error
+                elif r.nonfinite:
+                    warned[r.source] = r.nonfinite
+            ok = [(rel, r) for rel, r in zip(todo, first, strict=True) if r.error is None]
+            todo = [rel for rel, _ in ok]
+            count, mean, std = _combine_stats([r for _, r in ok])
+            dataset = (mean, std)
+            if todo:
+                stats_doc = {
+                    "spectroview": __version__,
+                    "mean": mean,
+                    "std": std,
+                    "count": count,
+                    "files": [rel.as_posix() for rel in todo],
+                    "preset": args.preset,
+                    "params": {
+                        "sr": args.sr,
+                        "n_fft": args.n_fft,
+                        "hop_length": args.hop,
+                        "win_length": args.win_length,
+                        "window": args.window,
+                        "n_mels": args.n_mels,
+                        "fmin": args.fmin,
+                        "fmax": args.fmax,
+                        "channel": "mix" if args.channel is None else args.channel,
+                    },
+                    "samplerates": sorted({r.samplerate for _, r in ok}),
+                    "values": f"10*log10(max({_LOGMEL_AMIN:g}, mel power)) dB re 1.0, before standardization",
+                    "std_kind": "population (ddof=0) over every value of every file",
+                    "usage": "each file's NPY holds (logmel - mean) / std",
+                }
+                stats_path = str(outdir / _STATS_NAME)
+                _write_json(Path(stats_path), stats_doc)
+        second = _run_dir_jobs(
+            [job(rel, dataset=dataset, stats_path=stats_path) for rel in todo],
+            workers,
+            progress,
+            progress.total - len(todo),
+        )
+        for rel, r in zip(todo, second, strict=True):
+            if r.error is not None:
+                skipped[r.source] = r.error
+            else:
+                written.append(outdir / names[rel])
+                if r.nonfinite:
+                    warned[r.source] = r.nonfinite
+    finally:
+        progress.close()
+    for source, n in sorted(warned.items()):
+        _warn(f"{source}: {n} non-finite samples (NaN/Inf) treated as silence")
+    for source, reason in sorted(skipped.items()):
+        print(f"{PROG}: skipped {source}: {reason}", file=sys.stderr)
+    print(f"wrote {len(written)} feature files to {outdir}; skipped {len(skipped)}")
+    return 1 if skipped else 0
 
 
 def _save_npy(path: str, array: np.ndarray) -> None:
