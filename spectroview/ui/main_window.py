@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QProgressBar,
+    QSplitter,
     QToolBar,
 )
 
@@ -35,6 +36,7 @@ from spectroview.session.axes import format_readout
 from spectroview.session.live import HISTORY_RANGE
 from spectroview.session.settings import ViewSettings
 from spectroview.ui.analysis import PITCH_MAX_SECONDS, ModelView, SpectrumSlice, pitch_track, slice_spectrum
+from spectroview.ui.compare import CompareController
 from spectroview.ui.controls import ControlsPanel
 from spectroview.ui.live import LiveController
 from spectroview.ui.panel import SpectrogramPanel
@@ -75,13 +77,20 @@ class MainWindow(QMainWindow):
         self.harmonic_cursor = False
 
         self.panel = SpectrogramPanel()
-        self.setCentralWidget(self.panel)
+        # A/B compare: a second panel under the first, hidden until asked for.
+        self.panel_b = SpectrogramPanel()
+        self.panel_b.hide()
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.panel)
+        self.splitter.addWidget(self.panel_b)
+        self.setCentralWidget(self.splitter)
         self.controls = ControlsPanel()
         dock = QDockWidget("Analysis", self)
         dock.setObjectName("analysis-dock")
         dock.setWidget(self.controls)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.controller = ViewController(self)
+        self.compare = CompareController(self.panel, self.panel_b, self)
         self.controller.reassigned = self.view_settings.reassigned
         self.live = LiveController(self)
 
@@ -223,6 +232,8 @@ class MainWindow(QMainWindow):
         self.controls.set_settings(settings, sr=info.samplerate, n_channels=info.channels)
         self.controls.show_message(note)
         self.controller.set_params(params)
+        if self.compare.active:
+            self.compare.start(info, params, settings.channel, self.compare.n_fft)
         self.store.add_recent(info.path)
         self.store.last_directory = str(Path(info.path).parent)
         self.play_cursor = 0.0
@@ -256,6 +267,7 @@ class MainWindow(QMainWindow):
         old = self.view_settings
         self.view_settings = settings
         self.panel.set_colormap(settings.colormap, settings.db_floor, settings.db_ceiling)
+        self.panel_b.set_colormap(settings.colormap, settings.db_floor, settings.db_ceiling)
         self.store.save_view(settings)
         if self.live.running:
             self._update_live_display()
@@ -286,6 +298,7 @@ class MainWindow(QMainWindow):
             self.params = params
             self.panel.set_params(params)
             self.controller.set_params(params)
+            self.compare.set_params_a(params)
             self._request_view()
 
     # -- views ---------------------------------------------------------------------------------------
@@ -294,6 +307,7 @@ class MainWindow(QMainWindow):
             return
         t0, t1 = self.panel.visible_range()
         self.controller.request_view(t0, t1, self.panel.plot_width())
+        self.compare.refresh()
 
     def _on_image(self, image) -> None:
         self.panel.show_image(image)
@@ -359,6 +373,7 @@ class MainWindow(QMainWindow):
             "Ctrl+M",
             "The AST input for 10.24 s from the view or selection",
         )
+        self._action(menu, "A/B &Compare", self.toggle_compare, "C", "The same audio with a second window size below")
         menu.addAction(dock.toggleViewAction())
         self.slice.mode.currentIndexChanged.connect(lambda _: self._update_slice_for_mode())
         self.panel.selectionChanged.connect(lambda *_: self._update_slice_for_mode())
@@ -410,6 +425,29 @@ class MainWindow(QMainWindow):
             return
         times, f0 = pitch_track(source, t0, t1)
         self.panel.set_pitch(times, f0)
+
+    def toggle_compare(self, n_fft: int | None = None) -> None:
+        """Show or hide panel B: the same audio with window size ``n_fft`` (default: far from A's)."""
+        if self.compare.active and n_fft is None:
+            self.compare.stop()
+            self.panel_b.hide()
+            return
+        if self.info is None or self.params is None or self.live.running:
+            return
+        s = self.view_settings
+        self.panel_b.set_colormap(s.colormap, s.db_floor, s.db_ceiling)
+        # B shows only the spectrogram (A has the waveform and the overview); half the height each.
+        self.panel_b.wave_plot.hide()
+        self.panel_b.over_plot.hide()
+        self.panel_b.show()
+        total = sum(self.splitter.sizes()) or self.height()
+        self.splitter.setSizes([total // 2, total - total // 2])
+        self.compare.start(self.info, self.params, s.channel, n_fft)
+        b = self.compare.n_fft
+        sr = self.info.samplerate
+        self.statusBar().showMessage(
+            f"A: n_fft {self.params.n_fft}  /  B: n_fft {b} ({1000 * b / sr:.1f} ms, {sr / b:.1f} Hz per bin)", 10000
+        )
 
     def open_model_view(self) -> ModelView | None:
         source = self._source_for_analysis()
@@ -783,8 +821,9 @@ class MainWindow(QMainWindow):
         self.store.save_geometry("main", self.saveGeometry())
         self.store.save_geometry("main-state", self.saveState())
         self.store.sync()
-        self.controller._cancel_overview()
-        self.controller.wait_for_done(5000)
+        for controller in (self.controller, self.compare.controller):
+            controller._cancel_overview()
+            controller.wait_for_done(5000)
         super().closeEvent(event)
 
 

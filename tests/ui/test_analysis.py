@@ -112,3 +112,29 @@ def test_reassigned_option_sharpens_zoomed_in_views(qtbot, window: MainWindow, t
     window.controls.settingsChanged.emit(dataclasses.replace(window.view_settings, reassigned=False))
     settle(qtbot, window)
     assert window.controller.latest.origin == "direct"
+
+
+def test_ab_compare_shows_a_second_window_size_with_linked_axes(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    open_and_settle(qtbot, window, write(tmp_path / "t.wav", synth.tone(1000.0, 3.0, sr=SR, amplitude=0.5)))
+    window.toggle_compare()
+    b = window.compare.controller
+    assert window.compare.active and window.panel_b.isVisible() and window.compare.n_fft == 256
+    qtbot.waitUntil(
+        lambda: b.latest is not None and b.latest.generation == b.generation and b.latest.complete and b.is_idle(),
+        timeout=20000,
+    )
+    assert b.latest.levels.shape[0] == 129  # 1 + 256 // 2 rows
+    # Same time range; frequency range matched in Hz, not in rows.
+    window.panel.spec_plot.setYRange(
+        window.panel.mapping.hz_to_y(500.0), window.panel.mapping.hz_to_y(2000.0), padding=0
+    )
+    (ta, _), _ = window.panel.spec_box.viewRange()
+    (tb, _), (yb0, yb1) = window.panel_b.spec_box.viewRange()
+    assert ta == pytest.approx(tb)
+    assert window.panel_b.mapping.y_to_hz(yb0) == pytest.approx(500.0, abs=1.0)
+    assert window.panel_b.mapping.y_to_hz(yb1) == pytest.approx(2000.0, abs=1.0)
+    # The tone is in the right row of B, whose bins are 172 Hz wide.
+    row = int(np.argmax(b.latest.levels[:, b.latest.levels.shape[1] // 2]))
+    assert abs(row * SR / 256 - 1000.0) <= SR / 256
+    window.toggle_compare()
+    assert not window.compare.active and not window.panel_b.isVisible()
