@@ -138,3 +138,17 @@ def test_ab_compare_shows_a_second_window_size_with_linked_axes(qtbot, window: M
     assert abs(row * SR / 256 - 1000.0) <= SR / 256
     window.toggle_compare()
     assert not window.compare.active and not window.panel_b.isVisible()
+
+
+def test_harmonic_cursor_marks_the_harmonics_of_the_cursor_frequency(qtbot, window: MainWindow, tmp_path: Path) -> None:  # noqa: ANN001
+    open_and_settle(qtbot, window, write(tmp_path / "h.wav", synth.harmonic_tone(220.0, 2.0, sr=SR, n_harmonics=8)))
+    window._toggle_harmonics()
+    y = float(window.panel.mapping.hz_to_y(220.0))
+    window._on_cursor(1.0, y)
+    marks = [float(window.panel.mapping.y_to_hz(line.value())) for line in window.panel.harmonics]
+    assert marks[:4] == pytest.approx([440.0, 660.0, 880.0, 1100.0], rel=1e-6)
+    # Each mark sits on a bright row of the picture: the harmonics are really there.
+    level = [window.panel.level_at(1.0, float(window.panel.mapping.hz_to_y(f))) for f in marks[:4]]
+    assert all(v is not None and v > -40 for v in level)
+    window._toggle_harmonics()
+    assert window.panel.harmonics == []
