@@ -140,7 +140,7 @@ def test_ab_compare_shows_a_second_window_size_with_linked_axes(qtbot, window: M
     assert not window.compare.active and not window.panel_b.isVisible()
 
 
-def test_harmonic_cursor_marks_the_harmonics_of_the_cursor_frequency(qtbot, window: MainWindow, tmp_path: Path) -> None:  # noqa: ANN001
+def test_harmonic_cursor_marks_the_harmonics_of_the_cursor_frequency(qtbot, window: MainWindow, tmp_path: Path) -> None:
     open_and_settle(qtbot, window, write(tmp_path / "h.wav", synth.harmonic_tone(220.0, 2.0, sr=SR, n_harmonics=8)))
     window._toggle_harmonics()
     y = float(window.panel.mapping.hz_to_y(220.0))
