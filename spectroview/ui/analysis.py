@@ -99,6 +99,7 @@ class SpectrumSlice(QWidget):
         layout.addWidget(self.mode)
         self.axis = FrequencyAxis("bottom")
         self.plot = pg.PlotWidget(axisItems={"bottom": self.axis})
+        self.plot.setMinimumHeight(80)
         self.plot.setLabel("left", "level", units="dBFS")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.setYRange(-100, 0)

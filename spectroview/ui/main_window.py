@@ -17,11 +17,13 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QSplitter,
     QToolBar,
 )
@@ -87,7 +89,12 @@ class MainWindow(QMainWindow):
         self.controls = ControlsPanel()
         dock = QDockWidget("Analysis", self)
         dock.setObjectName("analysis-dock")
-        dock.setWidget(self.controls)
+        # In a scroll area: the window (and --screenshot --size) can be smaller than the whole form.
+        scroll = QScrollArea()
+        scroll.setWidget(self.controls)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        dock.setWidget(scroll)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.controller = ViewController(self)
         self.compare = CompareController(self.panel, self.panel_b, self)
