@@ -114,6 +114,7 @@ class LiveController(QObject):
         self.history_seconds = 10.0
         self._error = ""
         self._next_retry = 0.0
+        self._retry_thread: threading.Thread | None = None
         self._last_meter = 0.0
         self.timer = QTimer(self)
         # Precise and a little under 1/60 s: coarse timers round 16.7 ms up
@@ -164,6 +165,13 @@ class LiveController(QObject):
             mic.start()
         except AudioError:
             return False  # still gone; the status keeps saying so
+        return self._resumed()
+
+    def _resumed(self) -> bool:
+        """Bookkeeping once the stream runs again (GUI thread)."""
+        mic, engine = self.mic, self.engine
+        if mic is None or engine is None:
+            return False
         if mic.ring is not engine.ring:
             # The device came back at another rate: a new ring, so a new engine.
             try:
@@ -176,9 +184,18 @@ class LiveController(QObject):
         self.statusChanged.emit(f"live again: {mic.device_name}", False)
         return True
 
+    def _retry(self, mic: MicSource) -> None:
+        try:
+            mic.start()
+        except AudioError:
+            pass  # still gone: the next retry comes in RETRY_SECONDS
+
     def stop(self) -> None:
         """Stop capturing; a recording in progress is finished first (its error reported)."""
         self.timer.stop()
+        if self._retry_thread is not None:
+            self._retry_thread.join()
+            self._retry_thread = None
         try:
             if self.recorder is not None:
                 self.stop_recording()
@@ -230,10 +247,19 @@ class LiveController(QObject):
                 self._error = status.message
                 self._next_retry = time.monotonic() + RETRY_SECONDS
                 self.statusChanged.emit(f"{status.message}; retrying every {RETRY_SECONDS:g} s", True)
-            elif time.monotonic() >= self._next_retry:
-                # The device may be back: a new stream on the same source keeps the history.
+            elif time.monotonic() >= self._next_retry and self._retry_thread is None:
+                # The device may be back: a new stream on the same source keeps
+                # the history.  Opening it (and re-scanning devices) can take a
+                # while, so it runs off the GUI thread.
                 self._next_retry = time.monotonic() + RETRY_SECONDS
-                self.restart()
+                self._retry_thread = threading.Thread(
+                    target=self._retry, args=(mic,), name="spectroview-mic-retry", daemon=True
+                )
+                self._retry_thread.start()
+        elif self._error and self._retry_thread is None and status.state == "running":
+            self._resumed()  # a background retry succeeded
+        if self._retry_thread is not None and not self._retry_thread.is_alive():
+            self._retry_thread = None
         new = engine.update()
         if new:
             self._emit_view()

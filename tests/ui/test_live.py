@@ -216,3 +216,17 @@ def test_two_minutes_live_keep_memory_flat(qtbot, live_window: MainWindow) -> No
     wait_captured(qtbot, live_window, 110.0)
     assert live_window.live.running and live_window.live.problems() == 0
     assert rss_mb() - start < 10.0, f"RSS grew from {start:.1f} to {rss_mb():.1f} MB"
+
+
+def test_live_resumes_by_itself_once_the_sound_server_is_back(
+    qtbot, live_window: MainWindow, pulse_running: PulseServer
+) -> None:
+    wait_captured(qtbot, live_window, 0.3)
+    pulse_running.kill()
+    qtbot.waitUntil(lambda: "retrying" in live_window.statusBar().currentMessage(), timeout=10000)
+    before = live_window.live.engine.latest_time()
+    pulse_running.start()
+    # No user action: the background retry reopens the stream and the history goes on.
+    qtbot.waitUntil(lambda: live_window.live.engine.latest_time() > before + 0.3, timeout=15000)
+    assert "live again" in live_window.statusBar().currentMessage()
+    assert live_window.live.running
