@@ -53,7 +53,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-from spectroview.dsp.params import ParameterError
+from spectroview.dsp.params import ParameterError, mono_signal
 
 __all__ = [
     "AST_FRAME_LENGTH",
@@ -198,15 +198,6 @@ def ast_frame_times(n_frames: int) -> np.ndarray:
     return (np.arange(n_frames) * AST_FRAME_SHIFT + AST_FRAME_LENGTH / 2) / AST_SR
 
 
-def _as_signal(y: np.ndarray) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ParameterError(f"y.shape={y.shape}: must be 1-D (mono); mix down or pick a channel first")
-    if not np.issubdtype(y.dtype, np.floating):
-        raise ParameterError(f"y.dtype={y.dtype}: must be floating point")
-    return y
-
-
 def _check_sr(sr: float) -> int:
     ok = isinstance(sr, (int, float, np.integer, np.floating)) and not isinstance(sr, bool)
     if not ok or not np.isfinite(sr) or sr <= 0 or float(sr) != int(sr):
@@ -217,7 +208,7 @@ def _check_sr(sr: float) -> int:
 
 def _to_16k(y: np.ndarray, sr: float) -> np.ndarray:
     """``y`` at 16 kHz, float64.  (ceil(n * 16000 / sr),)."""
-    x = _as_signal(y)
+    x = mono_signal(y)
     rate = _check_sr(sr)
     x = x.astype(np.float64, copy=False)
     if rate == AST_SR:

@@ -72,6 +72,20 @@ def _is_real(value: object) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
+def mono_signal(y: np.ndarray) -> np.ndarray:
+    """``y`` as an array, or :class:`ParameterError` unless it is 1-D floating point (mono).
+
+    The one input check of every analysis function; callers convert the
+    dtype they compute in and decide what an empty signal means.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ParameterError(f"y.shape={y.shape}: must be 1-D (mono); mix down or pick a channel first")
+    if not np.issubdtype(y.dtype, np.floating):
+        raise ParameterError(f"y.dtype={y.dtype}: must be floating point")
+    return y
+
+
 def canonical_window(window: str) -> str:
     """Return the canonical name of ``window`` or raise :class:`ParameterError`."""
     if not isinstance(window, str):

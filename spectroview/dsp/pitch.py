@@ -25,7 +25,7 @@ import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import as_strided
 
-from spectroview.dsp.params import ParameterError, _is_int, _is_real
+from spectroview.dsp.params import ParameterError, _is_int, _is_real, mono_signal
 
 __all__ = ["PitchTrack", "yin"]
 
@@ -221,11 +221,7 @@ def yin(
     are unvoiced at the default ``voicing_threshold``; 0.03 at a tenth, which
     is reported as a voiced octave).
     """
-    x = np.asarray(y)
-    if x.ndim != 1:
-        raise ParameterError(f"y.shape={x.shape}: must be 1-D (mono); mix down or pick a channel first")
-    if not np.issubdtype(x.dtype, np.floating):
-        raise ParameterError(f"y.dtype={x.dtype}: must be floating point")
+    x = mono_signal(y)
     if x.shape[0] == 0:
         raise ParameterError("y: empty signal (0 samples)")
     if not _is_real(sr) or not np.isfinite(sr) or sr <= 0:

@@ -32,7 +32,7 @@ import scipy.fft
 from numpy.lib.stride_tricks import as_strided
 
 from spectroview.dsp.mel import fft_frequencies
-from spectroview.dsp.params import ParameterError, SpectrogramParams
+from spectroview.dsp.params import ParameterError, SpectrogramParams, mono_signal
 from spectroview.dsp.windows import window_samples
 
 __all__ = ["reassigned_image", "reassigned_spectrogram"]
@@ -53,17 +53,6 @@ def _analysis_windows(params: SpectrogramParams) -> tuple[np.ndarray, np.ndarray
     half = n_fft // 2
     ramp = np.arange(-half, half + 1, dtype=np.float64) if n_fft % 2 else np.arange(0.5 - half, half)
     return w, dw, w * ramp
-
-
-def _as_mono_float64(y: np.ndarray) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ParameterError(f"y.shape={y.shape}: must be 1-D (mono); mix down or pick a channel first")
-    if not np.issubdtype(y.dtype, np.floating):
-        raise ParameterError(f"y.dtype={y.dtype}: must be floating point")
-    if y.shape[0] == 0:
-        raise ParameterError("y: empty signal (0 samples)")
-    return np.ascontiguousarray(y, dtype=np.float64)
 
 
 def _check_flag(name: str, value: object) -> bool:
@@ -152,7 +141,10 @@ def reassigned_spectrogram(
             raise ParameterError(f"ref_power={ref_power!r}: must be a power >= 0 or a callable")
         if not np.isfinite(ref_power) or ref_power < 0:
             raise ParameterError(f"ref_power={ref_power!r}: must be a power >= 0 or a callable")
-    x = _as_mono_float64(y)
+    x = mono_signal(y)
+    if x.shape[0] == 0:
+        raise ParameterError("y: empty signal (0 samples)")
+    x = np.ascontiguousarray(x, dtype=np.float64)
     n_samples = x.shape[0]
     sr = float(sr)
     n_fft, hop = params.n_fft, params.hop

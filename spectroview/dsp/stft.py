@@ -21,7 +21,7 @@ import scipy.fft
 from numpy.lib.stride_tricks import as_strided
 
 from spectroview.dsp.mel import row_projection
-from spectroview.dsp.params import ParameterError, SpectrogramParams
+from spectroview.dsp.params import ParameterError, SpectrogramParams, mono_signal
 from spectroview.dsp.windows import window_samples
 
 __all__ = [
@@ -335,15 +335,6 @@ def _tail(previous: np.ndarray, x: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([previous, x])[-n:]
 
 
-def _as_mono_float32(y: np.ndarray) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ParameterError(f"y.shape={y.shape}: must be 1-D (mono); mix down or pick a channel first")
-    if not np.issubdtype(y.dtype, np.floating):
-        raise ParameterError(f"y.dtype={y.dtype}: must be floating point")
-    return np.ascontiguousarray(y, dtype=np.float32)
-
-
 def spectrogram(y: np.ndarray, params: SpectrogramParams, *, workers: int | None = None) -> np.ndarray:
     """Spectrogram of ``y`` on ``params.scale``: linear bins, mel bands or log bands.
 
@@ -362,7 +353,7 @@ def spectrogram(y: np.ndarray, params: SpectrogramParams, *, workers: int | None
         and :func:`frame_times` for the columns' times.
     """
     params.require_sr()
-    x = _as_mono_float32(y)
+    x = np.ascontiguousarray(mono_signal(y), dtype=np.float32)
     n_fft = params.n_fft
     if not params.center and x.shape[0] < n_fft:
         raise ParameterError(f"n_fft={n_fft}: too large for an input of {x.shape[0]} samples with center=False")

@@ -13,8 +13,9 @@ from PySide6.QtWidgets import QComboBox, QDialog, QFileDialog, QHBoxLayout, QLab
 
 from spectroview._atomic import atomic_write
 from spectroview.audio.files import FileSource
-from spectroview.dsp import Peak, SpectrogramParams, find_peaks, spectrogram, stft_power, yin
+from spectroview.dsp import Peak, SpectrogramParams, find_peaks, stft_power, yin
 from spectroview.dsp.ast import AST_SR, ast_features, ast_patches, patch_index_at
+from spectroview.dsp.mel import row_projection
 from spectroview.render.colormaps import colormap_lut
 from spectroview.session.axes import FrequencyMapping
 from spectroview.session.view import full_scale_reference, levels_dbfs
@@ -58,12 +59,15 @@ def slice_spectrum(source: FileSource, params: SpectrogramParams, t0: float, t1:
     lo, hi = max(0, start), min(n, stop)
     if hi > lo:
         x[lo - start : hi - start] = source.read(lo, hi)
-    frame_params = dataclasses.replace(params, center=False)
-    rows = spectrogram(x, frame_params).mean(axis=1)
+    # One STFT: the peaks need the linear spectrum, and the view's rows are
+    # its projection (mel or log), as the engine computes them.
     linear = stft_power(
         x, n_fft=params.n_fft, hop_length=params.hop, win_length=params.win, window=params.window, center=False
     )
     power = linear.mean(axis=1)
+    values = linear if params.power == 2.0 else linear ** (params.power / 2.0)
+    projection = row_projection(params)
+    rows = (values if projection is None else projection @ values).mean(axis=1)
     reference = full_scale_reference(params)
     rows_db = levels_dbfs(rows[:, None], reference, params.power)[:, 0]
     sine = full_scale_reference(dataclasses.replace(params, scale="linear"))[0]
