@@ -369,6 +369,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.slice_dock = dock
         self.pitch_on = False
+        self._pitch_cache: tuple[tuple[object, ...], np.ndarray, np.ndarray] | None = None
         self._analysis_source: FileSource | None = None
         menu = QMenu("&Analysis", self)
         self.menuBar().insertMenu(self.help_menu.menuAction(), menu)
@@ -430,7 +431,13 @@ class MainWindow(QMainWindow):
         source = self._source_for_analysis()
         if source is None:
             return
-        times, f0 = pitch_track(source, t0, t1)
+        # Images arrive often for the same range (the overview filling in, a
+        # colour change): the track depends only on the audio, so keep it and
+        # only redraw it (the row mapping may have changed).
+        key = (self.info.path, self.view_settings.channel, t0, t1)
+        if self._pitch_cache is None or self._pitch_cache[0] != key:
+            self._pitch_cache = (key, *pitch_track(source, t0, t1))
+        _, times, f0 = self._pitch_cache
         self.panel.set_pitch(times, f0)
 
     def toggle_compare(self, n_fft: int | None = None) -> None:
