@@ -8,8 +8,10 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 
 # What the tests need from the system: PortAudio for sounddevice, a private
 # PulseAudio daemon with ALSA's pulse plugin for the loopback tests, Xvfb
-# and the xcb libraries for the real-window smoke test.
-APT_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins \
+# and the xcb libraries for the real-window smoke test, the ffmpeg command
+# line and mpcenc (musepack-tools) to make test files of every codec.
+# (The program itself decodes with the FFmpeg inside PyAV's wheels.)
+APT_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins ffmpeg musepack-tools \
 	xvfb xauth libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 \
 	libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 \
 	libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1 libfontconfig1 libdbus-1-3

@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from fractions import Fraction
 from pathlib import Path
 from typing import NoReturn
 
@@ -27,16 +26,14 @@ from spectroview import __version__
 from spectroview._atomic import atomic_write
 from spectroview._resources import DEMO_NAME, resource_path
 from spectroview.audio.errors import AudioError
-from spectroview.audio.files import FileSource
+from spectroview.audio.files import AUDIO_EXTENSIONS, FileSource, is_audio_path
 from spectroview.dsp import (
     SCALES,
     WINDOWS,
     ParameterError,
     SpectrogramParams,
     frame_times,
-    power_to_db,
     row_frequencies,
-    spectrogram,
 )
 from spectroview.render.colormaps import COLORMAPS
 
@@ -125,6 +122,13 @@ def _add_analysis_options(p: argparse.ArgumentParser, *, scale: bool = True) -> 
         metavar="N",
         help="channel to analyse, 1-based (default: mix all)",
     )
+    g.add_argument(
+        "--stream",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="audio stream to read in files with several (video files, MKA), 1-based (default 1)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         "file",
         metavar="FILE",
         help="audio file; or a directory DIR: every audio file under it (recursively; extensions "
-        f"{' '.join(_AUDIO_EXTENSIONS)}, any case) gives an NPY and its sidecar under -o OUTDIR, mirroring "
+        f"{' '.join(AUDIO_EXTENSIONS)}, any case) gives an NPY and its sidecar under -o OUTDIR, mirroring "
         "DIR's subfolders (a.wav -> OUTDIR/a.npy, OUTDIR/a.json), computed on all cores; unreadable files "
         "are skipped and listed at the end (exit status 1), then a summary line goes to stdout",
     )
@@ -250,8 +254,10 @@ def _params_from(args: argparse.Namespace, sr: float, *, scale: str) -> Spectrog
     )
 
 
-def _open_source(path: str | None, channel: int | None) -> FileSource:
-    source = FileSource(resource_path(DEMO_NAME) if path is None else path)
+def _open_source(path: str | None, channel: int | None, stream: int | None = None) -> FileSource:
+    source = FileSource(
+        resource_path(DEMO_NAME) if path is None else path, stream=None if stream is None else stream - 1
+    )
     if channel is not None:
         n = source.info.channels
         if channel > n:
@@ -305,6 +311,12 @@ def _library_stderr_silenced() -> Iterator[None]:
 
 def _warn(message: str) -> None:
     print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def _warn_damage(source: FileSource) -> None:
+    """One warning line per problem found while opening (a truncated tail, damaged packets)."""
+    for text in source.warnings:
+        _warn(f"{source.path}: {text}")
 
 
 class _Progress:
@@ -372,7 +384,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     out = _check_output(args.output, ".png")
     options = ImageOptions(width=args.width, height=args.height, colormap=args.colormap, db_range=args.db_range)
-    with _open_source(args.file, args.channel) as source:
+    with _open_source(args.file, args.channel, args.stream) as source:
         params = _params_from(args, source.info.samplerate, scale=args.scale)
         progress = _Progress("rendering", source.info.frames)
         # closing(): on any exception the reader thread is stopped and joined
@@ -392,18 +404,10 @@ def cmd_render(args: argparse.Namespace) -> int:
         nonfinite = source.nonfinite_count
     rgb = colorize(power, options)
     write_png(out, rgb, compress_level=1)
+    _warn_damage(source)  # after reading: damage found on the way is known too
     if nonfinite:
         _warn(f"{source.path}: {nonfinite} non-finite samples (NaN/Inf) rendered as silence")
     return 0
-
-
-def _resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    if sr_in == sr_out:
-        return y
-    from scipy.signal import resample_poly
-
-    ratio = Fraction(sr_out, sr_in)
-    return resample_poly(y, ratio.numerator, ratio.denominator).astype(np.float32)
 
 
 _FEATURE_PRESETS = ("logmel", "ast")
@@ -453,71 +457,124 @@ def cmd_features(args: argparse.Namespace) -> int:
     if directory:
         return _features_dir(args)
     out = _check_output(args.output, ".npy")
-    logmel, meta, nonfinite, source_path = _logmel_features(args.file, args)
-    if args.normalize:
-        logmel, meta["normalize"] = _standardized(logmel, None)
-    _write_logmel(out, logmel, meta)
-    if nonfinite:
-        _warn(f"{source_path}: {nonfinite} non-finite samples (NaN/Inf) treated as silence")
+    done = _logmel_file(args.file, out, args, normalize=bool(args.normalize), show_progress=True)
+    for text in done.warnings:
+        _warn(f"{done.source}: {text}")
+    if done.nonfinite:
+        _warn(f"{done.source}: {done.nonfinite} non-finite samples (NaN/Inf) treated as silence")
     return 0
 
 
-_LOGMEL_AMIN = 1e-10
+@dataclasses.dataclass(frozen=True)
+class _LogmelDone:
+    """One file of ``features``: where it came from, what was found, its values' statistics."""
+
+    source: Path
+    nonfinite: int
+    warnings: tuple[str, ...]
+    samplerate: int
+    count: int
+    mean: float
+    m2: float
 
 
-def _logmel_features(path: str | os.PathLike[str], args: argparse.Namespace) -> tuple[np.ndarray, dict, int, Path]:
-    """``path``'s log-mel matrix (not normalized), its sidecar (``normalize``: None) and non-finite count."""
-    with _open_source(os.fspath(path), args.channel) as source:
+def _logmel_file(
+    path: str | os.PathLike[str],
+    out: Path | None,
+    args: argparse.Namespace,
+    *,
+    normalize: bool = False,
+    dataset: tuple[float, float] | None = None,
+    stats_path: str | None = None,
+    show_progress: bool = False,
+) -> _LogmelDone:
+    """Stream ``path``'s log-mel matrix into ``out`` (NPY, then its JSON sidecar), or only its statistics.
+
+    Memory does not grow with the file: decoding, resampling (soxr HQ), the
+    STFT and the writing go block by block.  ``normalize`` standardizes by
+    the file's own mean and std (a second pass over the written matrix),
+    ``dataset`` by the given ``(mean, std)``.
+    """
+    from spectroview.batch.features import (
+        LOGMEL_AMIN,
+        NpyColumnWriter,
+        RunningStats,
+        logmel_blocks,
+        logmel_frames,
+        source_entry,
+    )
+
+    with _open_source(os.fspath(path), args.channel, getattr(args, "stream", None)) as source:
         info = source.info
-        y = source.read()
-        nonfinite = source.nonfinite_count
-    sr = args.sr or info.samplerate
-    params = _params_from(args, sr, scale="mel")
-    y = _resample(y, info.samplerate, sr)
-    mel = spectrogram(y, params)
-    amin = _LOGMEL_AMIN
-    logmel = np.ascontiguousarray(power_to_db(mel, ref=1.0, amin=amin, top_db=None))
-    centres, edges = row_frequencies(params)
-    times = frame_times(logmel.shape[1], params)
-    meta = {
-        "spectroview": __version__,
-        "source": {"path": str(source.path), **{k: v for k, v in dataclasses.asdict(info).items() if k != "path"}},
-        "channel": "mix" if args.channel is None else args.channel,
-        "params": dataclasses.asdict(params),
-        "resampled": sr != info.samplerate,
-        "values": f"10*log10(max({amin:g}, mel power)) dB re 1.0 (full-scale samples are +-1)",
-        "normalize": None,
-        "shape": list(logmel.shape),
-        "dtype": "float32",
-        "axes": {
-            "rows": "mel bands, low to high",
-            "mel_center_hz": centres.tolist(),
-            "mel_edge_hz": edges.tolist(),
-            "columns": "frames; time of frame t's centre in seconds = time_start_s + t * time_step_s",
-            "time_start_s": float(times[0]) if times.size else 0.0,
-            "time_step_s": params.hop / sr,
-        },
-        "nonfinite_samples_zeroed": nonfinite,
-    }
-    return logmel, meta, nonfinite, source.path
+        sr = args.sr or info.samplerate
+        params = _params_from(args, sr, scale="mel")
+        n_frames = logmel_frames(info.frames, info.samplerate, params)
+        stats = RunningStats()
+        progress = _Progress("features", info.frames) if show_progress else None
+        entry: dict | None = None
+        try:
+            if out is None:
+                for columns in logmel_blocks(source, params, progress=progress):
+                    stats.add(columns)
+            else:
 
+                def write(tmp: str) -> None:
+                    nonlocal entry
+                    writer = NpyColumnWriter(tmp, params.n_mels, n_frames)
+                    try:
+                        for columns in logmel_blocks(source, params, progress=progress):
+                            stats.add(columns)
+                            writer.write(columns)
+                        if dataset is not None:
+                            mean, std = dataset
+                            entry = {"mean": mean, "std": std, "scope": "dataset", "stats": stats_path}
+                            writer.standardize(mean, std)
+                        elif normalize:
+                            entry = {"mean": stats.mean, "std": stats.std}
+                            writer.standardize(stats.mean, stats.std)
+                    finally:
+                        writer.close()
 
-def _standardized(
-    logmel: np.ndarray, dataset: tuple[float, float] | None, stats_path: str | None = None
-) -> tuple[np.ndarray, dict]:
-    """``logmel`` standardized by its own mean and std, or by the ``dataset``'s; and the sidecar entry."""
-    if dataset is None:
-        mean, std = float(logmel.mean()), float(logmel.std())
-        entry: dict = {"mean": mean, "std": std}
-    else:
-        mean, std = dataset
-        entry = {"mean": mean, "std": std, "scope": "dataset", "stats": stats_path}
-    return (logmel - mean) / (std if std > 0 else 1.0), entry
-
-
-def _write_logmel(out: Path, logmel: np.ndarray, meta: dict) -> None:
-    atomic_write(out, lambda tmp: _save_npy(tmp, logmel))
+                atomic_write(out, write)
+        finally:
+            if progress is not None:
+                progress.close()
+        done = _LogmelDone(
+            source=source.path,
+            nonfinite=source.nonfinite_count,
+            warnings=source.warnings,
+            samplerate=sr,
+            count=stats.count,
+            mean=stats.mean,
+            m2=stats.m2,
+        )
+        if out is None:
+            return done
+        centres, edges = row_frequencies(params)
+        times = frame_times(n_frames, params)
+        meta = {
+            "spectroview": __version__,
+            "source": source_entry(info),
+            "channel": "mix" if args.channel is None else args.channel,
+            "params": dataclasses.asdict(params),
+            "resampled": sr != info.samplerate,
+            "resampler": "soxr HQ (librosa's default res_type='soxr_hq')" if sr != info.samplerate else None,
+            "values": f"10*log10(max({LOGMEL_AMIN:g}, mel power)) dB re 1.0 (full-scale samples are +-1)",
+            "normalize": entry,
+            "shape": [params.n_mels, n_frames],
+            "dtype": "float32",
+            "axes": {
+                "rows": "mel bands, low to high",
+                "mel_center_hz": centres.tolist(),
+                "mel_edge_hz": edges.tolist(),
+                "columns": "frames; time of frame t's centre in seconds = time_start_s + t * time_step_s",
+                "time_start_s": float(times[0]) if times.size else 0.0,
+                "time_step_s": params.hop / sr,
+            },
+            "nonfinite_samples_zeroed": done.nonfinite,
+        }
     _write_json(out.with_suffix(".json"), meta)
+    return done
 
 
 def _write_json(path: Path, doc: dict) -> None:
@@ -535,22 +592,27 @@ def _features_ast(args: argparse.Namespace) -> int:
         patches_out = out.with_suffix(".patches.npy") if args.patches == "" else _check_output(args.patches, ".npy")
         if patches_out.resolve() == out.resolve():
             raise CliError(f"--patches {args.patches}: is the -o file; choose another name")
-    nonfinite, source_path = _ast_file(args.file, out, patches_out, args.channel)
-    if nonfinite:
-        _warn(f"{source_path}: {nonfinite} non-finite samples (NaN/Inf) treated as silence")
+    done = _ast_file(args.file, out, patches_out, args.channel, args.stream)
+    for text in done.warnings:
+        _warn(f"{done.source}: {text}")
+    if done.nonfinite:
+        _warn(f"{done.source}: {done.nonfinite} non-finite samples (NaN/Inf) treated as silence")
     return 0
 
 
 def _ast_file(
-    src: str | os.PathLike[str], out: Path, patches_out: Path | None, channel: int | None
-) -> tuple[int, Path]:
-    """Compute and write ``src``'s AST features (and patches) and sidecar; the non-finite count and source path."""
+    src: str | os.PathLike[str], out: Path, patches_out: Path | None, channel: int | None, stream: int | None = None
+) -> _LogmelDone:
+    """Compute and write ``src``'s AST features (and patches) and sidecar."""
+    from spectroview.audio.resample import resample, resampled_length
+    from spectroview.batch.features import source_entry
     from spectroview.dsp import ast
 
     sidecar = out.with_suffix(".json")
-    with _open_source(os.fspath(src), channel) as source:
+    with _open_source(os.fspath(src), channel, stream) as source:
         info = source.info
-        n_frames = ast.ast_n_frames(info.frames, sr=info.samplerate)
+        n16 = resampled_length(info.frames, info.samplerate, ast.AST_SR)
+        n_frames = ast.ast_n_frames(n16)
         if n_frames == 0:
             raise CliError(
                 f"{source.path}: too short for --preset ast ({info.frames} samples at {info.samplerate} Hz); "
@@ -558,13 +620,15 @@ def _ast_file(
             )
         target = ast.AST_TARGET_LENGTH
         # Only the first target_length frames reach the model: read those plus
-        # a second (far beyond the resampling filter's ~30 input samples), not
-        # an hour-long file; the result is the same as from the whole file.
+        # a second (far beyond soxr's filter, a few hundred samples), not an
+        # hour-long file; the samples used are those of the whole file resampled.
         needed = (target - 1) * ast.AST_FRAME_SHIFT + ast.AST_FRAME_LENGTH
         stop = min(info.frames, -(-needed * info.samplerate // ast.AST_SR) + info.samplerate)
-        y = source.read(0, stop)
+        y16 = resample(source.read(0, stop), orig_sr=info.samplerate, target_sr=ast.AST_SR)
+        if stop < info.frames:
+            y16 = y16[:needed]
         nonfinite = source.nonfinite_count
-    features = ast.ast_features(y, sr=info.samplerate, target_length=target, mean=ast.AST_MEAN, std=ast.AST_STD)
+    features = ast.ast_features(y16, sr=ast.AST_SR, target_length=target, mean=ast.AST_MEAN, std=ast.AST_STD)
     patches = grid = None
     if patches_out is not None:
         patches, grid = ast.ast_patches(features, patch=ast.AST_PATCH, stride=ast.AST_PATCH_STRIDE)
@@ -574,12 +638,12 @@ def _ast_file(
     meta = {
         "spectroview": __version__,
         "preset": "ast",
-        "source": {"path": str(source.path), **{k: v for k, v in dataclasses.asdict(info).items() if k != "path"}},
+        "source": source_entry(info),
         "channel": "mix" if channel is None else channel,
         "source_samplerate": info.samplerate,
         "samplerate": ast.AST_SR,
         "resampled": info.samplerate != ast.AST_SR,
-        "resampler": "scipy.signal.resample_poly, rational ratio",
+        "resampler": "soxr HQ (librosa's default res_type='soxr_hq')" if info.samplerate != ast.AST_SR else None,
         "recipe": "torchaudio.compliance.kaldi.fbank(waveform, htk_compat=True, sample_frequency=16000, "
         "use_energy=False, window_type='hanning', num_mel_bins=128, dither=0.0, frame_shift=10); "
         "zero-pad (ZeroPad2d) or cut to target_length frames; (fbank - mean) / (2 * std); transposed",
@@ -652,11 +716,16 @@ def _ast_file(
     if patches is not None and patches_out is not None:
         atomic_write(patches_out, lambda tmp: _save_npy(tmp, patches))
     atomic_write(sidecar, write_sidecar)
-    return nonfinite, source.path
+    return _LogmelDone(
+        source=source.path,
+        nonfinite=nonfinite,
+        warnings=source.warnings,
+        samplerate=ast.AST_SR,
+        count=0,
+        mean=0.0,
+        m2=0.0,
+    )
 
-
-#: Extensions (any case) of the files ``features DIR`` reads.
-_AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf")
 
 #: Name of the dataset statistics ``features DIR --dataset-stats`` writes in OUTDIR.
 _STATS_NAME = "stats.json"
@@ -688,6 +757,7 @@ class _DirResult:
     mean: float = 0.0
     m2: float = 0.0
     samplerate: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 def _skip_reason(source: str, exc: BaseException) -> str:
@@ -719,29 +789,33 @@ def _dir_job(job: _DirJob) -> _DirResult:
     try:
         if args.preset == "ast":
             # Computes and writes in one go; a failure to write is an OSError.
-            nonfinite, _ = _ast_file(
-                job.source, Path(job.out), None if job.patches is None else Path(job.patches), args.channel
+            done = _ast_file(
+                job.source,
+                Path(job.out),
+                None if job.patches is None else Path(job.patches),
+                args.channel,
+                getattr(args, "stream", None),
             )
-            return _DirResult(job.source, nonfinite=nonfinite)
-        logmel, meta, nonfinite, _ = _logmel_features(job.source, args)
+        else:
+            done = _logmel_file(
+                job.source,
+                None if job.action == "stats" else Path(job.out),
+                args,
+                normalize=bool(args.normalize),
+                dataset=job.dataset,
+                stats_path=job.stats_path,
+            )
     except (AudioError, CliError, ParameterError, MemoryError) as exc:
         return _DirResult(job.source, error=_skip_reason(job.source, exc))
-    if job.action == "stats":
-        values = logmel.astype(np.float64).ravel()
-        mean = float(values.mean())
-        m2 = float(np.square(values - mean).sum())
-        return _DirResult(
-            job.source,
-            nonfinite=nonfinite,
-            count=values.size,
-            mean=mean,
-            m2=m2,
-            samplerate=int(meta["params"]["sr"]),
-        )
-    if args.normalize or job.dataset is not None:
-        logmel, meta["normalize"] = _standardized(logmel, job.dataset, job.stats_path)
-    _write_logmel(Path(job.out), logmel, meta)
-    return _DirResult(job.source, nonfinite=nonfinite)
+    return _DirResult(
+        job.source,
+        nonfinite=done.nonfinite,
+        count=done.count,
+        mean=done.mean,
+        m2=done.m2,
+        samplerate=done.samplerate,
+        warnings=done.warnings,
+    )
 
 
 class _CountProgress:
@@ -778,7 +852,7 @@ def _audio_files(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
         subfolders.sort()
         base = Path(folder)
         for name in sorted(names):
-            if os.path.splitext(name)[1].lower() in _AUDIO_EXTENSIONS and (base / name).is_file():
+            if is_audio_path(name) and (base / name).is_file():
                 found.append((base / name).relative_to(root))
     return found, unlisted
 
@@ -845,17 +919,13 @@ def _run_dir_jobs(jobs: list[_DirJob], workers: int, progress: _CountProgress, d
 
 
 def _combine_stats(results: list[_DirResult]) -> tuple[int, float, float]:
-    """Count, mean and population std of all the files' values together (Chan et al.'s pairwise update)."""
-    count, mean, m2 = 0, 0.0, 0.0
+    """Count, mean and population std of all the files' values together."""
+    from spectroview.batch.features import RunningStats
+
+    total = RunningStats()
     for r in results:
-        if r.count == 0:
-            continue
-        total = count + r.count
-        delta = r.mean - mean
-        mean += delta * r.count / total
-        m2 += r.m2 + delta * delta * count * r.count / total
-        count = total
-    return count, mean, float(np.sqrt(m2 / count)) if count else 0.0
+        total.merge(r.count, r.mean, r.m2)
+    return total.count, total.mean, total.std
 
 
 def _features_dir(args: argparse.Namespace) -> int:
@@ -877,7 +947,7 @@ def _features_dir(args: argparse.Namespace) -> int:
     if not files:
         if unlisted:
             raise CliError(f"{unlisted[0][0]}: {unlisted[0][1]}")
-        raise CliError(f"{root}: no audio files ({', '.join(_AUDIO_EXTENSIONS)}) in it or its subfolders")
+        raise CliError(f"{root}: no audio files (ending in {', '.join(AUDIO_EXTENSIONS)}) in it or its subfolders")
     reserved = {_STATS_NAME} if dataset_stats else set()
     names = _output_names(files, patches=args.patches is not None, reserved=reserved)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -893,6 +963,7 @@ def _features_dir(args: argparse.Namespace) -> int:
     progress = _CountProgress("features", len(files) * (2 if dataset_stats else 1))
     skipped: dict[str, str] = dict(unlisted)
     warned: dict[str, int] = {}
+    damaged: dict[str, tuple[str, ...]] = {}
     written: list[Path] = []
     try:
         todo = list(files)
@@ -902,8 +973,11 @@ def _features_dir(args: argparse.Namespace) -> int:
             for r in first:
                 if r.error is not None:
                     skipped[r.source] = r.error
-                elif r.nonfinite:
-                    warned[r.source] = r.nonfinite
+                else:
+                    if r.nonfinite:
+                        warned[r.source] = r.nonfinite
+                    if r.warnings:
+                        damaged[r.source] = r.warnings
             ok = [(rel, r) for rel, r in zip(todo, first, strict=True) if r.error is None]
             todo = [rel for rel, _ in ok]
             count, mean, std = _combine_stats([r for _, r in ok])
@@ -926,9 +1000,10 @@ def _features_dir(args: argparse.Namespace) -> int:
                         "fmin": args.fmin,
                         "fmax": args.fmax,
                         "channel": "mix" if args.channel is None else args.channel,
+                        "stream": getattr(args, "stream", None) or 1,
                     },
                     "samplerates": sorted({r.samplerate for _, r in ok}),
-                    "values": f"10*log10(max({_LOGMEL_AMIN:g}, mel power)) dB re 1.0, before standardization",
+                    "values": "10*log10(max(1e-10, mel power)) dB re 1.0, before standardization",
                     "std_kind": "population (ddof=0) over every value of every file",
                     "usage": "each file's NPY holds (logmel - mean) / std",
                 }
@@ -947,8 +1022,13 @@ def _features_dir(args: argparse.Namespace) -> int:
                 written.append(outdir / names[rel])
                 if r.nonfinite:
                     warned[r.source] = r.nonfinite
+                if r.warnings:
+                    damaged[r.source] = r.warnings
     finally:
         progress.close()
+    for source, texts in sorted(damaged.items()):
+        for text in texts:
+            _warn(f"{source}: {text}")
     for source, n in sorted(warned.items()):
         _warn(f"{source}: {n} non-finite samples (NaN/Inf) treated as silence")
     for source, reason in sorted(skipped.items()):
@@ -1038,10 +1118,15 @@ def _gui(argv: Sequence[str]) -> int:
         overrides["db_floor"] = -args.db_range
     if args.channel is not None:
         overrides["channel"] = args.channel - 1
+    stream = None
+    if args.stream is not None:
+        if args.file is None:
+            raise CliError("--stream goes with FILE")
+        stream = args.stream - 1
     if args.file is not None:
         # Fail on the command line, before any window, for a file that cannot open.
-        with _open_source(args.file, args.channel):
-            pass
+        with _open_source(args.file, args.channel, args.stream) as source:
+            _warn_damage(source)
     try:
         from spectroview.ui.app import run
     except ImportError as exc:
@@ -1058,6 +1143,7 @@ def _gui(argv: Sequence[str]) -> int:
         mic=args.mic,
         device=device,
         seconds=3.0 if args.seconds is None else args.seconds,
+        stream=stream,
     )
 
 

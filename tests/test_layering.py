@@ -37,7 +37,7 @@ def _loaded_after_import(modules: list[str]) -> set[str]:
 QT_MODULES = {"PySide6", "pyqtgraph", "PyQt5", "PyQt6", "shiboken6"}
 
 
-@pytest.mark.parametrize("subpackage", ["dsp", "audio", "render", "session"])
+@pytest.mark.parametrize("subpackage", ["dsp", "audio", "batch", "render", "session"])
 def test_non_ui_layers_do_not_load_qt_or_librosa(subpackage: str) -> None:
     loaded = _loaded_after_import(_modules(subpackage))
     assert not (loaded & (QT_MODULES | {"librosa"})), (
@@ -59,7 +59,8 @@ def _imported_names(path: Path) -> set[str]:
     ("subpackage", "allowed"),
     [
         ("dsp", {"numpy", "scipy", "spectroview"}),
-        ("audio", {"numpy", "scipy", "soundfile", "sounddevice", "spectroview"}),
+        ("audio", {"numpy", "scipy", "soundfile", "sounddevice", "av", "soxr", "spectroview"}),
+        ("batch", {"numpy", "spectroview"}),
         ("render", {"numpy", "spectroview"}),
         ("session", {"numpy", "scipy", "spectroview"}),
     ],
@@ -100,3 +101,9 @@ def test_importing_spectroview_and_cli_needs_no_portaudio() -> None:
     # sounddevice (and so PortAudio) is imported only when devices are used.
     loaded = _loaded_after_import(["spectroview", "spectroview.cli", "spectroview.audio.files"])
     assert "sounddevice" not in loaded
+
+
+def test_decoders_and_resampler_are_imported_when_used() -> None:
+    # PyAV (0.1 s) and soxr load with the first file that needs them, not with the program.
+    loaded = _loaded_after_import(["spectroview", "spectroview.cli", "spectroview.audio.files"])
+    assert not loaded & {"av", "soxr", "soundfile"}, loaded & {"av", "soxr", "soundfile"}

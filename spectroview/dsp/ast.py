@@ -13,7 +13,10 @@ which computes::
 and feeds the (128 freq x 1024 time) image to a 16 x 16 patch embedding of
 stride 10.  The Kaldi recipe, step by step (all of it in numpy here):
 
-1. resample to 16 kHz (:func:`scipy.signal.resample_poly`, rational ratio);
+1. 16 kHz input: the reference loads AudioSet clips at 16 kHz; other rates
+   are resampled first by the caller with soxr
+   (:func:`spectroview.audio.resample.resample`, librosa's default resampler),
+   since this package stays numpy and scipy only;
 2. frames of 400 samples (25 ms) every 160 (10 ms), ``snip_edges=True``:
    ``1 + (n - 400) // 160`` frames, frame ``t`` = samples ``[160 t, 160 t + 400)``;
 3. per frame: subtract the frame mean; pre-emphasis 0.97 the Kaldi way
@@ -47,7 +50,6 @@ and returns float32, so it agrees with torchaudio to float32 rounding
 
 from __future__ import annotations
 
-from fractions import Fraction
 from functools import lru_cache
 
 import numpy as np
@@ -201,22 +203,20 @@ def ast_frame_times(n_frames: int) -> np.ndarray:
 def _check_sr(sr: float) -> int:
     ok = isinstance(sr, (int, float, np.integer, np.floating)) and not isinstance(sr, bool)
     if not ok or not np.isfinite(sr) or sr <= 0 or float(sr) != int(sr):
-        # A rational resampling ratio needs an integer rate; every audio file has one.
         raise ParameterError(f"sr={sr!r}: must be a whole sample rate in Hz > 0")
+    if int(sr) != AST_SR:
+        raise ParameterError(
+            f"sr={sr!r}: the AST front end reads {AST_SR} Hz audio; resample first "
+            f"(spectroview.audio.resample.resample(y, orig_sr={int(sr)}, target_sr={AST_SR}), soxr HQ)"
+        )
     return int(sr)
 
 
 def _to_16k(y: np.ndarray, sr: float) -> np.ndarray:
-    """``y`` at 16 kHz, float64.  (ceil(n * 16000 / sr),)."""
+    """``y`` (at 16 kHz) as float64.  (n,)."""
     x = mono_signal(y)
-    rate = _check_sr(sr)
-    x = x.astype(np.float64, copy=False)
-    if rate == AST_SR:
-        return x
-    import scipy.signal  # ~0.4 s to import: only when a file is not at 16 kHz
-
-    ratio = Fraction(AST_SR, rate)
-    return np.asarray(scipy.signal.resample_poly(x, ratio.numerator, ratio.denominator), dtype=np.float64)
+    _check_sr(sr)
+    return x.astype(np.float64, copy=False)
 
 
 @lru_cache(maxsize=1)
@@ -233,16 +233,14 @@ def _n_frames(n_samples: int) -> int:
     return 0 if n_samples < AST_FRAME_LENGTH else 1 + (n_samples - AST_FRAME_LENGTH) // AST_FRAME_SHIFT
 
 
-def ast_n_frames(n_samples: int, *, sr: float) -> int:
-    """Frames :func:`ast_fbank` gives for ``n_samples`` at ``sr``, without computing them.
+def ast_n_frames(n_samples: int, *, sr: float = AST_SR) -> int:
+    """Frames :func:`ast_fbank` gives for ``n_samples`` at 16 kHz, without computing them.
 
-    ``1 + (n16 - 400) // 160`` for the ``n16 = ceil(n_samples * 16000 / sr)``
-    samples :func:`scipy.signal.resample_poly` returns, or 0 when ``n16 < 400``
-    (too short: :func:`ast_fbank` raises).
+    ``1 + (n_samples - 400) // 160``, or 0 when ``n_samples < 400`` (too
+    short: :func:`ast_fbank` raises).
     """
-    ratio = Fraction(AST_SR, _check_sr(sr))
-    n16 = -(-int(n_samples) * ratio.numerator // ratio.denominator)
-    return _n_frames(n16)
+    _check_sr(sr)
+    return _n_frames(int(n_samples))
 
 
 def _fbank_16k(x: np.ndarray, n_frames: int) -> np.ndarray:
@@ -275,15 +273,15 @@ def _fbank_16k(x: np.ndarray, n_frames: int) -> np.ndarray:
     return out
 
 
-def _too_short(n16: int, n_in: int, sr: int) -> ParameterError:
-    where = f"{n16} samples at 16 kHz" if sr == AST_SR else f"{n_in} samples at {sr} Hz = {n16} at 16 kHz"
+def _too_short(n16: int) -> ParameterError:
+    where = f"{n16} samples at 16 kHz"
     return ParameterError(
         f"y: too short for the AST front end: {where}; one Kaldi frame needs "
         f"{AST_FRAME_LENGTH} samples at 16 kHz ({1000 * AST_FRAME_LENGTH / AST_SR:g} ms)"
     )
 
 
-def ast_fbank(y: np.ndarray, *, sr: float) -> np.ndarray:
+def ast_fbank(y: np.ndarray, *, sr: float = AST_SR) -> np.ndarray:
     """Kaldi log-mel filterbank of ``y`` as AST computes it, before padding and normalization.
 
     Parameters
@@ -291,7 +289,7 @@ def ast_fbank(y: np.ndarray, *, sr: float) -> np.ndarray:
     y : (n,) float array
         Mono signal, full scale +-1 (the scale of ``torchaudio.load``).
     sr : int
-        Sample rate of ``y`` in Hz; resampled to 16 kHz unless already so.
+        Sample rate of ``y`` in Hz: 16000 (resample other rates first).
 
     Returns
     -------
@@ -305,20 +303,20 @@ def ast_fbank(y: np.ndarray, *, sr: float) -> np.ndarray:
     Raises
     ------
     ParameterError
-        If ``y`` is not 1-D floating point, ``sr`` is not a whole positive
-        rate, or ``y`` is shorter than one frame (400 samples at 16 kHz).
+        If ``y`` is not 1-D floating point, ``sr`` is not 16000, or ``y`` is
+        shorter than one frame (400 samples at 16 kHz).
     """
     x = _to_16k(y, sr)
     n_frames = _n_frames(x.shape[0])
     if n_frames == 0:
-        raise _too_short(x.shape[0], np.asarray(y).shape[0], int(sr))
+        raise _too_short(x.shape[0])
     return np.ascontiguousarray(_fbank_16k(x, n_frames).T, dtype=np.float32)
 
 
 def ast_features(
     y: np.ndarray,
     *,
-    sr: float,
+    sr: float = AST_SR,
     target_length: int = AST_TARGET_LENGTH,
     mean: float = AST_MEAN,
     std: float = AST_STD,
@@ -336,7 +334,7 @@ def ast_features(
     y : (n,) float array
         Mono signal, full scale +-1.
     sr : int
-        Its sample rate in Hz.
+        Its sample rate in Hz: 16000 (resample other rates first).
     target_length : int
         Frames of the output (1024: 10.24 s; 10.24 s of audio itself gives
         1022 frames, padded by 2).
@@ -362,7 +360,7 @@ def ast_features(
     x = _to_16k(y, sr)
     n_frames = _n_frames(x.shape[0])
     if n_frames == 0:
-        raise _too_short(x.shape[0], np.asarray(y).shape[0], int(sr))
+        raise _too_short(x.shape[0])
     # Frames are independent: past target_length they would be cut anyway.
     kept = min(n_frames, int(target_length))
     fbank = np.zeros((int(target_length), AST_N_MELS))

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QComboBox, QDialog, QFileDialog, QHBoxLayout, QLab
 
 from spectroview._atomic import atomic_write
 from spectroview.audio.files import FileSource
+from spectroview.audio.resample import resample
 from spectroview.dsp import Peak, SpectrogramParams, find_peaks, stft_power, yin
 from spectroview.dsp.ast import AST_SR, ast_features, ast_patches, patch_index_at
 from spectroview.dsp.mel import row_projection
@@ -161,7 +162,8 @@ class ModelView(QDialog):
         lo = max(0, round(t0 * sr))
         hi = min(source.info.frames, lo + round(10.24 * sr) + sr // 50)
         self.t0 = lo / sr
-        self.features = ast_features(source.read(lo, hi), sr=sr)
+        y16 = resample(source.read(lo, hi), orig_sr=sr, target_sr=AST_SR)
+        self.features = ast_features(y16, sr=AST_SR)
         self.patches, self.grid = ast_patches(self.features)
         layout = QVBoxLayout(self)
         self.view = pg.PlotWidget()
@@ -184,7 +186,7 @@ class ModelView(QDialog):
         self.view.setYRange(0, 128, padding=0)
         layout.addWidget(self.view, 1)
         self.info = QLabel(
-            f"from {self.t0:.2f} s, resampled to {AST_SR} Hz; {self.grid[0]} x {self.grid[1]} = "
+            f"from {self.t0:.2f} s, resampled to {AST_SR} Hz (soxr HQ); {self.grid[0]} x {self.grid[1]} = "
             f"{self.patches.shape[0]} patches of 16 x 16, stride 10 (overlap 6)"
         )
         layout.addWidget(self.info)

@@ -45,6 +45,7 @@ def run(
     mic: bool = False,
     device: int | str | None = None,
     seconds: float = 3.0,
+    stream: int | None = None,
 ) -> int:
     """Open the main window; returns the exit status.
 
@@ -81,7 +82,7 @@ def run(
                 shutil.rmtree(scratch, ignore_errors=True)
         return app.exec()
     target = file if file is not None else (str(demo) if demo else None)
-    opened = window.open_file(target) if target else True
+    opened = window.open_file(target, stream=stream if file is not None else None) if target else True
     if screenshot:
         try:
             if not opened:

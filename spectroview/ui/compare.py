@@ -50,7 +50,7 @@ class CompareController(QObject):
     ) -> None:
         self.active = True
         self.n_fft = n_fft or default_b_n_fft(params_a.n_fft)
-        self.controller.set_source(Path(info.path), info.frames, channel)
+        self.controller.set_source(Path(info.path), info.frames, channel, info.stream)
         self.b.set_document(info.duration)
         self.set_params_a(params_a)
 

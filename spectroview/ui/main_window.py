@@ -6,17 +6,22 @@ import dataclasses
 import json
 import logging
 import os
+import threading
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QEventLoop, QObject, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QDockWidget,
     QDoubleSpinBox,
     QFileDialog,
+    QFormLayout,
     QFrame,
     QLabel,
     QMainWindow,
@@ -31,7 +36,7 @@ from PySide6.QtWidgets import (
 from spectroview import __version__
 from spectroview._atomic import atomic_write
 from spectroview.audio.errors import AudioError
-from spectroview.audio.files import AudioInfo, FileSource
+from spectroview.audio.files import AUDIO_EXTENSIONS, AudioInfo, FileSource, audio_streams, probe
 from spectroview.dsp import ParameterError, SpectrogramParams
 from spectroview.dsp.mel import row_frequencies
 from spectroview.session.axes import format_readout
@@ -49,7 +54,40 @@ __all__ = ["MainWindow"]
 
 log = logging.getLogger(__name__)
 
-AUDIO_FILTER = "Audio files (*.wav *.flac *.ogg *.oga *.mp3 *.aif *.aiff *.au *.w64 *.caf);;All files (*)"
+#: The Open dialog's filter: every ending the decoders read (any case), then everything.
+AUDIO_FILTER = "Audio and video files (" + " ".join(f"*{e} *{e.upper()}" for e in AUDIO_EXTENSIONS) + ");;All files (*)"
+
+
+class _Opener(QObject):
+    """Opens a file in a worker thread (a long compressed file is scanned first) and reports back.
+
+    Signals
+    -------
+    progress(float)
+        Fraction of the scan done, 0..1.
+    finished(object)
+        The file's :class:`AudioInfo`, or the :class:`AudioError` that refused it.
+    """
+
+    progress = Signal(float)
+    finished = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.cancel = threading.Event()
+
+    def start(self, path: str, stream: int | None) -> None:
+        def work() -> None:
+            try:
+                result: object = probe(path, stream=stream, progress=self.progress.emit, cancelled=self.cancel.is_set)
+            except AudioError as exc:
+                result = exc
+            except Exception as exc:  # a bug: logged with its traceback, shown as an error
+                log.error("opening %s failed:\n%s", path, traceback.format_exc())
+                result = RuntimeError(f"internal error while opening {path}: {type(exc).__name__}: {exc}")
+            self.finished.emit(result)
+
+        threading.Thread(target=work, name="spectroview-open", daemon=True).start()
 
 
 class MainWindow(QMainWindow):
@@ -74,6 +112,8 @@ class MainWindow(QMainWindow):
         self.view_settings = settings or self.store.load_view()
         self.info: AudioInfo | None = None
         self.params: SpectrogramParams | None = None
+        self._opener: _Opener | None = None
+        self._pending_open: tuple[str, int | None] | None = None
         self.player = None
         self.play_cursor = 0.0
         self.harmonic_cursor = False
@@ -164,6 +204,15 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Open...", self.open_dialog, QKeySequence.StandardKey.Open, "Open an audio file")
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.stream_menu = file_menu.addMenu("Audio &Stream")
+        self.stream_menu.aboutToShow.connect(self._fill_streams)
+        self._action(
+            file_menu,
+            "&Properties...",
+            self.show_properties,
+            "Ctrl+I",
+            "Codec, bit rate, format and decoder of the file",
+        )
         file_menu.addSeparator()
         self._action(file_menu, "Export &Image...", self.export_image_dialog, "Ctrl+E", "Save the view as PNG")
         self._action(
@@ -206,6 +255,31 @@ class MainWindow(QMainWindow):
             action = self.recent_menu.addAction(path)
             action.triggered.connect(lambda _=False, p=path: self.open_file(p))
 
+    def _fill_streams(self) -> None:
+        self.stream_menu.clear()
+        if self.info is None:
+            self.stream_menu.addAction("(no file)").setEnabled(False)
+            return
+        try:
+            names = audio_streams(self.info.path)
+        except AudioError as exc:
+            self.stream_menu.addAction(str(exc)).setEnabled(False)
+            return
+        for i, name in enumerate(names or ["(one stream)"]):
+            action = self.stream_menu.addAction(f"&{i + 1}: {name}")
+            action.setCheckable(True)
+            action.setChecked(i == self.info.stream)
+            action.setEnabled(len(names) > 1)
+            action.triggered.connect(lambda _=False, k=i, p=self.info.path: self.open_file(p, stream=k))
+
+    def show_properties(self) -> QDialog | None:
+        """File > Properties: what the file is and how it is decoded."""
+        if self.info is None:
+            return None
+        dialog = FilePropertiesDialog(self.info, self)
+        dialog.show()
+        return dialog
+
     def _about(self) -> None:
         QMessageBox.about(self, "Spectroview", f"Spectroview {__version__}\nA spectrogram viewer and analyzer.")
 
@@ -215,16 +289,30 @@ class MainWindow(QMainWindow):
         if path:
             self.open_file(path)
 
-    def open_file(self, path: str | os.PathLike[str]) -> bool:
-        """Open ``path``; on failure say why (dialog and status bar) and keep what was open."""
+    def open_file(self, path: str | os.PathLike[str], *, stream: int | None = None) -> bool:
+        """Open ``path`` (its audio ``stream``, 0-based); on failure say why and keep what was open.
+
+        A compressed file is scanned first (its true length, its seek index) in
+        a worker thread, with progress in the status bar; the window stays
+        responsive.  Opening another file meanwhile cancels this one.
+        """
+        path = os.fspath(path)
+        if self._opener is not None:
+            # Another opening is under way: it is abandoned, this one follows it.
+            self._opener.cancel.set()
+            self._pending_open = (path, stream)
+            return False
         if self.live.running:
             self.set_live(False)
-        try:
-            with FileSource(path) as source:
-                info = source.info
-        except AudioError as exc:
-            self._report_error("Cannot open file", str(exc))
+        result = self._probe(path, stream)
+        pending, self._pending_open = self._pending_open, None
+        if pending is not None:
+            QTimer.singleShot(0, lambda: self.open_file(pending[0], stream=pending[1]))
             return False
+        if isinstance(result, Exception):
+            self._report_error("Cannot open file", str(result))
+            return False
+        info: AudioInfo = result
         settings = self.view_settings
         if settings.channel is not None and settings.channel >= info.channels:
             settings = dataclasses.replace(settings, channel=None)
@@ -233,7 +321,7 @@ class MainWindow(QMainWindow):
         self.info = info
         self.view_settings = settings
         self.params = params
-        self.controller.set_source(Path(info.path), info.frames, settings.channel)
+        self.controller.set_source(Path(info.path), info.frames, settings.channel, info.stream)
         self.panel.set_document(info.duration)
         self.panel.set_params(params)
         self.controls.set_settings(settings, sr=info.samplerate, n_channels=info.channels)
@@ -245,14 +333,49 @@ class MainWindow(QMainWindow):
         self.store.last_directory = str(Path(info.path).parent)
         self.play_cursor = 0.0
         self._update_title()
-        self.readout.setText(
-            f"{Path(info.path).name}: {info.samplerate} Hz, {info.channels} ch, {info.duration:.2f} s, {info.format}/{info.subtype}"
-        )
+        self.readout.setText(f"{Path(info.path).name}: {info.describe()}")
+        self.readout.setToolTip(_properties_text(info))
+        if info.warnings:
+            text = f"{Path(info.path).name}: " + "; ".join(info.warnings)
+            log.warning("%s", text)
+            self.statusBar().showMessage(text, 30000)
         self.panel.fit()
         self._request_view()
         self.update_slice(info.duration / 2)  # something to look at before the mouse moves
         self.fileOpened.emit(info.path)
         return True
+
+    def _probe(self, path: str, stream: int | None) -> AudioInfo | Exception:
+        """Open ``path`` in a worker thread, keeping the window responsive; its info or the error."""
+        opener = _Opener(self)
+        self._opener = opener
+        loop = QEventLoop(self)
+        box: list[object] = []
+        name = Path(path).name
+        started = time.monotonic()
+
+        def progress(fraction: float) -> None:
+            if time.monotonic() - started > 0.3:  # quick opens show nothing
+                self.progress.setFormat("scanning %p%")
+                self.progress.setValue(int(fraction * 1000))
+                self.progress.show()
+                self.statusBar().showMessage(f"Opening {name}: scanning the file for its exact length ({fraction:.0%})")
+
+        def finished(result: object) -> None:
+            box.append(result)
+            loop.quit()
+
+        opener.progress.connect(progress)
+        opener.finished.connect(finished)
+        opener.start(path, stream)
+        if not box:
+            loop.exec()
+        self._opener = None
+        opener.deleteLater()
+        self.progress.hide()
+        self.progress.setFormat("overview %p%")
+        self.statusBar().clearMessage()
+        return box[0]  # type: ignore[return-value]
 
     def _params_for(self, settings: ViewSettings, sr: float) -> tuple[SpectrogramParams, str]:
         """The settings' parameters for this rate; frequency limits the rate cannot hold are dropped."""
@@ -294,7 +417,7 @@ class MainWindow(QMainWindow):
             self.controller.reassigned = settings.reassigned
             self._request_view()
         if settings.channel != old.channel:
-            self.controller.set_source(Path(self.info.path), self.info.frames, settings.channel)
+            self.controller.set_source(Path(self.info.path), self.info.frames, settings.channel, self.info.stream)
             self.controller.params = None
         if settings.params != old.params or settings.channel != old.channel:
             try:
@@ -391,10 +514,15 @@ class MainWindow(QMainWindow):
         if self.info is None:
             return None
         source = self._analysis_source
-        if source is None or str(source.path) != self.info.path or source.channel != self.view_settings.channel:
+        if (
+            source is None
+            or str(source.path) != self.info.path
+            or source.info.stream != self.info.stream
+            or source.channel != self.view_settings.channel
+        ):
             if source is not None:
                 source.close()
-            source = FileSource(self.info.path, channel=self.view_settings.channel)
+            source = FileSource(self.info.path, channel=self.view_settings.channel, stream=self.info.stream)
             self._analysis_source = source
         return source
 
@@ -715,7 +843,7 @@ class MainWindow(QMainWindow):
         stop = None if stop is None or stop >= self.info.duration else max(stop, start + 1.0 / self.info.samplerate)
         try:
             self._stop_playback()
-            self._play_source = FileSource(self.info.path)
+            self._play_source = FileSource(self.info.path, stream=self.info.stream)
             self.player = Player(self._play_source)
             self.player.play(start, stop)
         except AudioError as exc:
@@ -829,6 +957,8 @@ class MainWindow(QMainWindow):
 
     # -- lifetime ---------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        if self._opener is not None:
+            self._opener.cancel.set()
         self.live.stop()
         self._stop_playback()
         self.store.save_view(self.view_settings)
@@ -839,6 +969,49 @@ class MainWindow(QMainWindow):
             controller._cancel_overview()
             controller.wait_for_done(5000)
         super().closeEvent(event)
+
+
+def _properties_text(info: AudioInfo) -> str:
+    rows = _properties(info)
+    return "\n".join(f"{k}: {v}" for k, v in rows)
+
+
+def _properties(info: AudioInfo) -> list[tuple[str, str]]:
+    rate = f"{info.bit_rate / 1000:.1f} kb/s" if info.bit_rate else "unknown"
+    rows = [
+        ("File", info.path),
+        ("Container", info.format),
+        ("Codec", info.codec or info.subtype),
+        ("Bit rate", rate),
+        ("Sample format", info.sample_format or "unknown"),
+        ("Sample rate", f"{info.samplerate} Hz"),
+        ("Channels", str(info.channels)),
+        ("Duration", f"{info.duration:.3f} s ({info.frames} samples per channel, as decoded)"),
+        ("Audio stream", f"{info.stream + 1} of {info.streams}"),
+        ("Decoder", info.decoder),
+    ]
+    rows += [("Warning", text) for text in info.warnings]
+    return rows
+
+
+class FilePropertiesDialog(QDialog):
+    """File > Properties: every fact of :class:`AudioInfo`, selectable for copying."""
+
+    def __init__(self, info: AudioInfo, parent: QObject | None = None) -> None:
+        super().__init__(parent)  # type: ignore[arg-type]
+        self.setWindowTitle(f"Properties of {Path(info.path).name}")
+        self.setObjectName("file-properties")
+        form = QFormLayout(self)
+        self.values: dict[str, QLabel] = {}
+        for key, value in _properties(info):
+            label = QLabel(value)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setWordWrap(True)
+            form.addRow(f"{key}:", label)
+            self.values.setdefault(key, label)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        form.addRow(buttons)
 
 
 def _audio_path(path: str) -> str:

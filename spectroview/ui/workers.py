@@ -108,6 +108,7 @@ class ViewController(QObject):
         self._relay.finished.connect(lambda callback, result: callback(result))
         self.path: Path | None = None
         self.channel: int | None = None
+        self.stream = 0
         self.n_samples = 0
         self.params: SpectrogramParams | None = None
         self.overview: Overview | None = None
@@ -127,8 +128,8 @@ class ViewController(QObject):
         self._deferred_timer.timeout.connect(self._start_deferred_overview)
 
     # -- document and parameters ----------------------------------------------------
-    def set_source(self, path: Path, n_samples: int, channel: int | None) -> None:
-        self.path, self.n_samples, self.channel = path, n_samples, channel
+    def set_source(self, path: Path, n_samples: int, channel: int | None, stream: int = 0) -> None:
+        self.path, self.n_samples, self.channel, self.stream = path, n_samples, channel, stream
         self.last_error = ""
         self.params = None
         self._cancel_overview()
@@ -210,7 +211,7 @@ class ViewController(QObject):
     # -- internals ----------------------------------------------------------------------
     def _open(self) -> FileSource:
         assert self.path is not None
-        return FileSource(self.path, channel=self.channel)
+        return FileSource(self.path, channel=self.channel, stream=self.stream)
 
     def _start_view(self, request: ViewRequest) -> None:
         self._running = request

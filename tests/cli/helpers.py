@@ -154,15 +154,35 @@ def run_many(commands: Sequence[Sequence[str | Path]]) -> list[subprocess.Comple
         return list(pool.map(lambda args: run_cli(*args), commands))
 
 
+#: What libsndfile reads exactly (the formats Spectroview gives it); the rest is FFmpeg's.
+SNDFILE_EXACT = {"WAV", "WAVEX", "AIFF", "W64", "CAF", "RF64", "AU", "FLAC"}
+
+
+def reference_decode(path: Path) -> tuple[np.ndarray, int]:
+    """(n, channels) float32 and the rate: soundfile's whole-file read for the PCM and FLAC files
+    libsndfile reads exactly, else one plain uninterrupted PyAV decode (tests.audio.media)."""
+    try:
+        info = soundfile.info(path)
+        exact = info.format in SNDFILE_EXACT and not info.subtype.startswith(("MPEG", "VORBIS", "OPUS"))
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
+        exact = False
+    if exact:
+        data, sr = soundfile.read(path, dtype="float32", always_2d=True)
+        return data, int(sr)
+    from tests.audio.media import straight_decode
+
+    return straight_decode(path)
+
+
 def reference_image(path: Path, *, width: int, height: int, n_fft: int, colormap: str = "grey") -> np.ndarray:
-    """The image of ``path`` computed in-process from soundfile's plain whole-file read.
+    """The image of ``path`` computed in-process from a plain whole-file decode (:func:`reference_decode`).
 
     Independent of FileSource (seeking, blocks, channel handling) and of the CLI.
     """
     from spectroview.dsp import SpectrogramParams
     from spectroview.render.image import ImageOptions, colorize, spectrogram_image
 
-    data, sr = soundfile.read(path, dtype="float32", always_2d=True)
+    data, sr = reference_decode(path)
     mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0].copy()
     mono[~np.isfinite(mono)] = 0.0
     params = SpectrogramParams(sr=sr, n_fft=n_fft)

@@ -108,27 +108,25 @@ def test_frame_count_snip_edges(n: int, frames: int) -> None:
     assert ast_fbank(np.ones(n, dtype=np.float32), sr=SR).shape == (128, frames)
 
 
-@pytest.mark.parametrize(
-    ("n", "sr"),
-    [
-        (400, 16000),
-        (16000, 16000),
-        (1099, 44100),
-        (1103, 44100),
-        (44100, 44100),
-        (7777, 22050),
-        (12345, 48000),
-        (500, 8000),
-    ],
-)
-def test_n_frames_predicts_the_fbank(n: int, sr: int) -> None:
-    frames = ast_n_frames(n, sr=sr)
+@pytest.mark.parametrize("n", [399, 400, 559, 560, 16000, 44101])
+def test_n_frames_predicts_the_fbank(n: int) -> None:
+    frames = ast_n_frames(n)
+    assert frames == (0 if n < 400 else 1 + (n - 400) // 160)
     y = np.random.default_rng(n).standard_normal(n).astype(np.float32)
     if frames == 0:
         with pytest.raises(ParameterError, match="too short"):
-            ast_fbank(y, sr=sr)
+            ast_fbank(y, sr=SR)
     else:
-        assert ast_fbank(y, sr=sr).shape == (128, frames)
+        assert ast_fbank(y, sr=SR).shape == (128, frames)
+
+
+@pytest.mark.parametrize("sr", [44100, 8000, 16001])
+def test_other_rates_are_refused_with_the_resampler_named(sr: int) -> None:
+    """dsp stays numpy and scipy only: resampling (soxr) is the audio layer's, done first."""
+    y = np.zeros(sr, dtype=np.float32)
+    for call in (lambda: ast_fbank(y, sr=sr), lambda: ast_features(y, sr=sr), lambda: ast_n_frames(sr, sr=sr)):
+        with pytest.raises(ParameterError, match=rf"^sr={sr}: the AST front end reads 16000 Hz audio; resample first"):
+            call()
 
 
 def test_padding_is_zero_fbank_then_normalized() -> None:
@@ -204,15 +202,16 @@ def test_tone_peaks_in_the_band_centred_nearest_it() -> None:
 
 
 @pytest.mark.parametrize("sr", [44100, 22050])
-def test_resampling_matches_a_tone_made_at_16k(sr: int) -> None:
+def test_resampled_tone_matches_a_tone_made_at_16k(sr: int) -> None:
+    from spectroview.audio.resample import resample
+
     want = ast_fbank(tone(1000.0, SR, 2.0), sr=SR)
-    got = ast_fbank(tone(1000.0, sr, 2.0), sr=sr)
+    got = ast_fbank(resample(tone(1000.0, sr, 2.0), orig_sr=sr, target_sr=SR), sr=SR)
     assert got.shape == want.shape == (128, 198)
     loud = want.max(axis=1) > want.max() - 10.0  # bands within 10 nats (43 dB) of the peak
     assert loud.sum() >= 4
-    np.testing.assert_allclose(got[loud], want[loud], atol=0.01, rtol=0)
-    features = ast_features(tone(1000.0, sr, 2.0), sr=sr)
-    np.testing.assert_allclose(features[loud, :198], ast_features(tone(1000.0, SR, 2.0), sr=SR)[loud, :198], atol=0.01)
+    # The first and last frames see soxr's edges (it assumes silence outside).
+    np.testing.assert_allclose(got[loud, 2:-2], want[loud, 2:-2], atol=0.01, rtol=0)
 
 
 def test_frame_times_are_kaldi_frame_centres() -> None:
@@ -233,7 +232,7 @@ def test_resampling_is_lazy_about_scipy_signal() -> None:
 # -- invalid input ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("n", "sr"), [(0, 16000), (399, 16000), (1000, 44100)])
+@pytest.mark.parametrize(("n", "sr"), [(0, 16000), (399, 16000), (1, 16000)])
 def test_too_short_raises(n: int, sr: int) -> None:
     y = np.zeros(n, dtype=np.float32)
     with pytest.raises(ParameterError, match=r"^y: too short for the AST front end: .*400 samples at 16 kHz"):

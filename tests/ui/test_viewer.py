@@ -346,7 +346,7 @@ def test_space_plays_the_selection_with_a_moving_playhead(
     assert player.state == "finished"
 
 
-def test_screenshot_of_a_file_damaged_past_its_header_fails_fast(tmp_path: Path) -> None:
+def test_screenshot_of_a_file_cut_short_shows_what_decodes(tmp_path: Path) -> None:
     y = (0.3 * np.sin(2 * np.pi * 440 * np.arange(SR * 20) / SR)).astype(np.float32)
     full = tmp_path / "full.flac"
     soundfile.write(full, y, SR, subtype="PCM_16")
@@ -361,7 +361,30 @@ def test_screenshot_of_a_file_damaged_past_its_header_fails_fast(tmp_path: Path)
         text=True,
         timeout=60,
     )
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("spectroview: ")]
+    assert lines and all(line.startswith(f"spectroview: warning: {cut}") for line in lines), proc.stderr
+    assert any("expected from the header" in line for line in lines)
+    assert out.exists()
+
+
+def test_screenshot_of_a_file_damaged_in_its_header_fails_fast(tmp_path: Path) -> None:
+    y = (0.3 * np.sin(2 * np.pi * 440 * np.arange(SR * 2) / SR)).astype(np.float32)
+    full = tmp_path / "full.flac"
+    soundfile.write(full, y, SR, subtype="PCM_16")
+    data = full.read_bytes()
+    bad = tmp_path / "bad.flac"
+    bad.write_bytes(data[:4] + bytes(2000) + data[2004:])  # STREAMINFO and the first frames zeroed
+    out = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [sys.executable, "-m", "spectroview", str(bad), "--screenshot", str(out)],
+        cwd=ROOT,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("spectroview: error: ")]
-    assert len(lines) == 1 and "cut.flac" in lines[0]
+    assert len(lines) == 1 and "bad.flac" in lines[0]
     assert not out.exists()

@@ -1,0 +1,1232 @@
+"""Audio through FFmpeg (PyAV): every format FFmpeg reads, with sample-exact random access.
+
+The timeline
+------------
+Samples are numbered as one uninterrupted decode of the stream numbers them
+(*the straight decode*): sample 0 is the first sample the decoder outputs,
+after the encoder delay the file itself says to skip (LAME's gapless tag, an
+MP4 edit list, Opus pre-skip), and the length is what decodes, never a
+header's count.
+
+How a read finds its samples
+----------------------------
+1. **Scan** (:func:`_scan_packets`): demux every packet of the stream once,
+   without decoding, and keep its timestamp, byte position, size and the
+   skip/discard side data the demuxer attached.
+2. **Positions**: when every packet's timestamp is a whole number of samples
+   (MP3, MP4/M4A, Ogg, FLAC, WavPack...: the ``"pts"`` timeline), packet *k*'s
+   output starts at its timestamp.  Clocks too coarse for that (Matroska's
+   and ASF's milliseconds: the ``"count"`` timeline) get a decode scan that
+   counts what the canonical decode (below) emits for each packet.
+3. **read(a, b)**: position the demuxer on the packet :data:`preroll <_preroll>`
+   packets before the one holding ``a`` (a byte seek where the demuxer allows
+   it, else a timestamp seek; the packet it lands on is identified in the index
+   by position and size, never trusted from the demuxer's estimate), give
+   every packet back the timestamp and side data it had in the scan, decode
+   with a fresh decoder and keep what the packets from the wanted one on emit.
+   The preroll covers MP3's bit reservoir and overlap-add, AAC's overlap and
+   SBR, Opus's decaying state (measured: its output agrees with the straight
+   decode to float32 rounding after 0.6 s).
+
+Decoders whose state never converges
+------------------------------------
+FFmpeg's AAC decoder draws perceptual noise substitution from a random
+generator that runs for the whole stream and is not reset by a flush, so the
+same packets decode to different noise depending on what was decoded before
+(measured: up to 0.09 full scale between two decodes of the same packets).
+No preroll makes such a decoder repeat the straight decode.  For every codec
+not known to converge (:data:`_CONVERGES`), the canonical decode therefore
+restarts a fresh decoder every :attr:`_Scan.chunk` packets, warmed up by the
+preroll packets before the chunk, and every read decodes the same way: each
+read gives exactly the same samples whatever the order, and differs from one
+uninterrupted decode only where the decoder's private randomness does (the
+noise bands of AAC's PNS keep their energy, not their waveform).
+
+All of this module's imports of PyAV are lazy: ``import av`` costs 0.1 s.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from spectroview.audio.errors import AudioError
+
+__all__ = ["FFmpegDecoder", "describe_streams", "ffmpeg_version", "scan"]
+
+
+class FFmpegError(AudioError):
+    """A file FFmpeg cannot open or decode; the message is one line naming the file."""
+
+
+#: Decoders (FFmpeg names) whose output after a preroll equals the straight
+#: decode exactly (or to float32 rounding for Opus): every read may start
+#: anywhere.  Measured by tests/audio/test_ffmpeg_matrix.py on generated files.
+_CONVERGES = frozenset(
+    {
+        "mp3float", "mp3", "mp3adufloat", "mp3adu", "mp3on4float", "mp3on4",
+        "mp1float", "mp2float",
+        "vorbis", "opus",
+        "flac", "alac", "wavpack", "tta", "ape", "tak",
+        "wmav1", "wmav2",
+    }
+)  # fmt: skip
+
+# Not in _CONVERGES although their state is short: AC-3 and E-AC-3 dither
+# zero-bit mantissas from a random generator that runs for the whole stream
+# (like AAC's PNS); MPEG layer I/II's fixed-point synthesis carries a dither
+# state (1 LSB of 16 bits).
+
+#: Decoders with no state between packets (lossless and PCM): no preroll.
+_INTRA = frozenset({"flac", "alac", "wavpack", "tta", "ape", "tak"})
+
+#: Packets decoded before the one a read starts in, by decoder.  MP3: the bit
+#: reservoir reaches back up to 511 bytes (up to 14 frames at 8 kb/s), plus
+#: the overlap-add of the previous granule; AAC: overlap plus SBR's QMF delay.
+_PREROLL_PACKETS = {
+    "mp3float": 16, "mp3": 16, "mp3adufloat": 16, "mp3adu": 16, "mp3on4float": 16, "mp3on4": 16,
+    "mp1float": 4, "mp1": 4, "mp2float": 4, "mp2": 4,
+    "aac": 4, "aac_fixed": 4, "aac_latm": 4,
+    "vorbis": 4,
+    "ac3": 4, "ac3_fixed": 4, "eac3": 4,
+    "wmav1": 4, "wmav2": 4, "wmapro": 4,
+}  # fmt: skip
+
+#: Seconds of preroll by decoder, for state that decays rather than ends:
+#: Opus asks for 80 ms (RFC 7845 section 4.6); its output reaches float32
+#: rounding of the straight decode only after ~0.6 s (measured), hence 1 s.
+_PREROLL_SECONDS = {"opus": 1.0, "libopus": 1.0, "speex": 0.5, "libspeex": 0.5}
+
+#: Preroll for decoders not listed above.
+_DEFAULT_PREROLL_PACKETS = 4
+_DEFAULT_PREROLL_SECONDS = 0.25
+
+#: Samples (about) of one chunk of the canonical decode of non-converging decoders.
+_CHUNK_SAMPLES = 1 << 15
+
+#: Packets decoded at the end of the file to find where the straight decode ends.
+_TAIL_PACKETS = 8
+
+
+def _av() -> Any:
+    try:
+        import av
+    except ImportError as exc:  # a broken installation, not a user's file
+        raise FFmpegError(f"FFmpeg decoding needs PyAV (pip install av): {exc}") from None
+    return av
+
+
+def ffmpeg_version() -> str:
+    """``"FFmpeg 8.0 (PyAV 18.1.0)"``: the decoder library behind this module."""
+    av = _av()
+    major, minor, _ = av.library_versions.get("libavformat", (0, 0, 0))
+    ffmpeg = getattr(av, "ffmpeg_version_info", None) or f"libavformat {major}.{minor}"
+    return f"FFmpeg {ffmpeg} (PyAV {av.__version__})"
+
+
+# -- file identity and the shared scan cache -----------------------------------------------
+
+
+def _identity(path: str, stream: int) -> tuple[object, ...]:
+    st = os.stat(path)
+    return (os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino, stream)
+
+
+class _ScanCache:
+    """Scans of recently opened files, shared by every decoder of this process.
+
+    A viewer opens the same file from several threads (view, overview,
+    slices): each finds the scan here instead of demuxing the file again.
+    One lock per file: a second opener waits for the first's scan.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[object, ...], _Scan] = OrderedDict()
+        self._lock = threading.Lock()
+        self._busy: dict[tuple[object, ...], threading.Lock] = {}
+
+    def get(self, key: tuple[object, ...], build: Callable[[], _Scan]) -> _Scan:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+            busy = self._busy.setdefault(key, threading.Lock())
+        with busy:
+            with self._lock:
+                found = self._items.get(key)
+                if found is not None:
+                    return found
+            result = build()
+            with self._lock:
+                self._items[key] = result
+                self._busy.pop(key, None)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+            return result
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_CACHE = _ScanCache()
+
+
+# -- what a scan knows ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Scan:
+    """Everything one pass over a file learnt; shared (read-only) by its decoders."""
+
+    #: Per packet of the stream, in demux order (packets of size 0 left out).
+    pts: np.ndarray  # int64, the straight demux's timestamps (stream time base)
+    pos: np.ndarray  # int64, byte position, -1 if unknown
+    size: np.ndarray  # int32
+    duration: np.ndarray  # int64, the demuxer's packet durations (stream time base)
+    #: Packets the demuxer flags "decode but discard the output" (priming, edit lists).
+    discard: frozenset[int]
+    #: Skip/discard side data of the packets that had it, by packet index:
+    #: (samples to skip at the start, the side data with that skip zeroed).
+    side: dict[int, tuple[int, Any]]
+    #: Sample where each packet's output starts in the straight decode; set by _finish.
+    start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: ("count" timeline) sample where the decoder's final drain starts.
+    drain_start: int = 0
+    timeline: str = "pts"  # "pts" or "count", see the module docstring
+    origin: int = 0  # timestamp of sample 0 ("pts" timeline)
+    n_samples: int = 0
+    preroll: int = 0  # packets
+    chunk: int = 0  # packets per chunk of the canonical decode; 0: reads may start anywhere
+    byte_seek: bool = False
+    fresh_copies: bool = True  # a decoder built from the stream's parameters decodes as the stream's own
+    channels: int = 0
+    sample_format: str = ""
+    decode_errors: int = 0
+    warnings: list[str] = field(default_factory=list)
+    demux_error: str = ""
+    declared_duration: float | None = None  # seconds, from the header or the bit rate
+
+    @property
+    def n(self) -> int:
+        return int(self.pts.shape[0])
+
+    def entry(self, k: int) -> int:
+        """The packet a canonical decode that must cover packet ``k`` starts from (before preroll)."""
+        return (k // self.chunk) * self.chunk if self.chunk else k
+
+    def packet_of(self, sample: int) -> int:
+        """Index of the packet whose output holds ``sample``."""
+        return max(0, int(np.searchsorted(self.start, sample, side="right")) - 1)
+
+
+class _Desync(Exception):
+    """The demuxer delivered a packet the index does not have where expected."""
+
+
+# -- frames to float32 ----------------------------------------------------------------------------
+
+_INT_SCALE = {np.dtype(np.int16): 1.0 / 32768.0, np.dtype(np.int32): 1.0 / 2147483648.0, np.dtype(np.int64): 2.0**-63}
+
+
+def _frame_array(frame: Any, channels: int) -> np.ndarray:
+    """An audio frame as (samples, channels) float32, full scale +-1.
+
+    Integer formats are scaled by 1/2^(bits-1) (unsigned 8-bit about 128),
+    FFmpeg's own float conversion.  A frame with another channel count than
+    the stream's first (a mid-stream change) keeps its first ``channels``
+    channels or repeats its last one.
+    """
+    n = frame.samples
+    try:
+        data = frame.to_ndarray()
+    except (KeyError, ValueError):
+        data = _planes_array(frame)
+    if frame.format.is_planar:
+        data = data.reshape(-1, n).T
+    else:
+        data = data.reshape(n, -1)
+    dtype = data.dtype
+    if dtype == np.float32:
+        out = data
+    elif dtype == np.uint8:
+        out = (data.astype(np.float32) - np.float32(128.0)) * np.float32(1.0 / 128.0)
+    elif dtype in _INT_SCALE:
+        out = data.astype(np.float32) * np.float32(_INT_SCALE[dtype])
+    else:
+        out = data.astype(np.float32)
+    if out.shape[1] != channels:
+        if out.shape[1] > channels:
+            out = out[:, :channels]
+        else:
+            out = np.concatenate([out, np.repeat(out[:, -1:], channels - out.shape[1], axis=1)], axis=1)
+    return out
+
+
+#: numpy dtypes of the sample formats PyAV cannot turn into arrays itself.
+_RAW_DTYPES = {"s64": "<i8", "s64p": "<i8"}
+
+
+def _planes_array(frame: Any) -> np.ndarray:
+    """A frame's samples read from its planes, for sample formats ``to_ndarray`` refuses."""
+    name = frame.format.name
+    dtype = _RAW_DTYPES.get(name)
+    if dtype is None:
+        raise FFmpegError(f"sample format {name} is not supported")
+    per_plane = frame.samples * (1 if frame.format.is_planar else frame.layout.nb_channels)
+    planes = [np.frombuffer(bytes(plane), dtype=dtype)[:per_plane] for plane in frame.planes]
+    return np.stack(planes) if frame.format.is_planar else planes[0][None, :]
+
+
+# -- the scan -------------------------------------------------------------------------------------------
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().replace("\n", " ")
+    # PyAV appends ": 'path'" to FFmpeg's message; the caller names the file already.
+    if text.startswith("[Errno"):
+        text = text.split("] ", 1)[-1]
+    if ": '" in text:
+        text = text.split(": '", 1)[0]
+    return text or type(exc).__name__
+
+
+def _open_container(path: str) -> Any:
+    av = _av()
+    try:
+        return av.open(path, metadata_errors="ignore")
+    except av.error.InvalidDataError:
+        raise FFmpegError(
+            f"{path}: not an audio file (format not recognised, or damaged where its header or index should be)"
+        ) from None
+    except av.error.FFmpegError as exc:
+        raise FFmpegError(f"{path}: cannot be read as audio: {_one_line(exc)}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise FFmpegError(f"{path}: cannot open ({getattr(exc, 'strerror', None) or _one_line(exc)})") from None
+
+
+def _audio_streams(container: Any) -> list[Any]:
+    return [s for s in container.streams if s.type == "audio"]
+
+
+def _pick_stream(container: Any, path: str, stream: int) -> Any:
+    streams = _audio_streams(container)
+    if not streams:
+        raise FFmpegError(f"{path}: contains no audio stream")
+    if not 0 <= stream < len(streams):
+        n = len(streams)
+        raise FFmpegError(
+            f"{path}: has {n} audio stream{'s' if n > 1 else ''}, not a stream {stream + 1} (allowed 1-{n})"
+        )
+    s = streams[stream]
+    if s.codec_context is None:
+        raise FFmpegError(f"{path}: no decoder for the audio stream's codec")
+    return s
+
+
+def describe_streams(path: str) -> list[str]:
+    """One line per audio stream: ``"AAC (Advanced Audio Coding), 48000 Hz, 2 ch, eng, Commentary"``."""
+    container = _open_container(path)
+    try:
+        out = []
+        for s in _audio_streams(container):
+            cc = s.codec_context
+            parts = [cc.codec.long_name if cc is not None else "no decoder"]
+            if cc is not None:
+                parts += [f"{cc.sample_rate} Hz", f"{cc.channels} ch"]
+            for key in ("language", "title"):
+                value = (s.metadata or {}).get(key)
+                if value and value != "und":
+                    parts.append(str(value))
+            out.append(", ".join(parts))
+        return out
+    finally:
+        container.close()
+
+
+def _scan_packets(
+    container: Any, stream: Any, *, progress: Callable[[float], None] | None, cancelled: Callable[[], bool] | None
+) -> _Scan:
+    av = _av()
+    pts: list[int] = []
+    pos: list[int] = []
+    size: list[int] = []
+    durations: list[int] = []
+    discard: list[int] = []
+    side: dict[int, Any] = {}
+    total = max(1, container.size or 1)
+    last_pts: int | None = None
+    demux_error = ""
+    count = 0
+    try:
+        for p in container.demux(stream):
+            n = p.size
+            if not n:
+                continue
+            t = p.pts
+            if t is None:
+                t = p.dts
+            if t is None:
+                t = last_pts if last_pts is not None else 0
+            pts.append(t)
+            pos.append(-1 if p.pos is None else p.pos)
+            size.append(n)
+            durations.append(p.duration or 0)
+            if p.is_discard:
+                discard.append(len(pts) - 1)
+            if p.has_sidedata("skip_samples"):
+                sd = p.get_sidedata("skip_samples")
+                raw = bytes(sd)
+                skip = int.from_bytes(raw[:4], "little")
+                # The start trim is applied here, not by the decoder (see _trimmed):
+                # keep the rest (the end padding to discard) for the decoder.
+                sd.update(bytes(4) + raw[4:])
+                side[len(pts) - 1] = (skip, sd)
+            last_pts = t + (p.duration or 0)
+            count += 1
+            if not count & 4095:
+                if cancelled is not None and cancelled():
+                    raise _Cancelled
+                if progress is not None and pos[-1] >= 0:
+                    progress(min(1.0, pos[-1] / total))
+    except av.error.FFmpegError as exc:
+        demux_error = _one_line(exc)
+    _drop_stray_end_padding(side, len(pts))
+    return _Scan(
+        pts=np.asarray(pts, np.int64),
+        pos=np.asarray(pos, np.int64),
+        size=np.asarray(size, np.int32),
+        duration=np.asarray(durations, np.int64),
+        discard=frozenset(discard),
+        side=side,
+        demux_error=demux_error,
+    )
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _drop_stray_end_padding(side: dict[int, tuple[int, Any]], n: int) -> None:
+    """Keep "discard the end of this packet" only in the packets that end the stream.
+
+    The MP3 demuxer places the encoder's end padding where the Xing tag's
+    frame count says the stream ends; a tag that lies (a file cut or joined
+    without rewriting it) puts it mid-stream, and libavcodec then cuts 20 ms
+    out of the middle of the audio.  End padding can only be at the end: a
+    packet with it must be followed by packets that all have it too.
+    """
+    ending = n
+    while ending - 1 in side and _discard_of(side[ending - 1][1]) > 0:
+        ending -= 1
+    for k, (skip, sd) in list(side.items()):
+        if k < ending and _discard_of(sd) > 0:
+            raw = bytes(sd)
+            sd.update(raw[:4] + bytes(4) + raw[8:])
+            if not skip:
+                del side[k]
+
+
+def _discard_of(sd: Any) -> int:
+    return int.from_bytes(bytes(sd)[4:8], "little")
+
+
+def _preroll_packets(codec: str, sr: int, samples_per_packet: float) -> int:
+    if codec in _INTRA or codec.startswith("pcm_"):
+        return 0
+    packets = _PREROLL_PACKETS.get(codec, _DEFAULT_PREROLL_PACKETS)
+    seconds = _PREROLL_SECONDS.get(codec, 0.0 if codec in _PREROLL_PACKETS else _DEFAULT_PREROLL_SECONDS)
+    if seconds and samples_per_packet > 0:
+        packets = max(packets, math.ceil(seconds * sr / samples_per_packet))
+    return packets
+
+
+# -- the decoder -----------------------------------------------------------------------------------------
+
+
+class FFmpegDecoder:
+    """One audio stream of a file FFmpeg reads, as sample-exact random access.
+
+    Parameters
+    ----------
+    path : str
+    stream : int
+        0-based index among the file's audio streams.
+    progress : callable(float), optional
+        Called with the fraction scanned (0..1) while the file is scanned.
+    cancelled : callable() -> bool, optional
+        Polled during the scan; True stops it with :class:`FFmpegError`.
+
+    Raises
+    ------
+    FFmpegError
+        The file is not one FFmpeg reads, has no audio stream (or not the
+        one asked for), no decoder for its codec, or nothing in it decodes.
+
+    Notes
+    -----
+    The first decoder of a file scans it (about 5 us per packet: 0.7 s for an
+    hour of MP3); later ones, in any thread, reuse that scan.  One decoder
+    must be used by one thread at a time.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        stream: int = 0,
+        progress: Callable[[float], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> None:
+        self.path = path
+        self.stream_number = stream
+        self._demux: Iterator[Any] | None = None
+        self._pushed_back: Any = None
+        self._next_packet_index = -1  # index of the packet the demuxer delivers next
+        self._emitter: Generator[tuple[int, int | None, Any], None, None] | None = None
+        self._held: tuple[int, np.ndarray] | None = None  # decoded samples past the last read: (start, data)
+        self._emitted_to = -1  # the straight decode's sample where the emitter's output continues
+        self._count_state: tuple[int, int] = (-1, 0)  # ("count" timeline) packet and samples emitted in it
+        self._errors = 0
+        self._scanned = False  # True once the scan is complete: reads must find every packet
+        self._container = _open_container(path)
+        try:
+            self._stream = _pick_stream(self._container, path, stream)
+            self.n_streams = len(_audio_streams(self._container))
+            cc = self._stream.codec_context
+            self.samplerate = int(cc.sample_rate or 0)
+            if self.samplerate <= 0:
+                raise FFmpegError(f"{path}: invalid sample rate {self.samplerate} Hz")
+            self.codec = cc.name
+            self._tb = Fraction(self._stream.time_base) if self._stream.time_base else Fraction(1, self.samplerate)
+            try:
+                key = _identity(path, stream)
+            except OSError as exc:
+                raise FFmpegError(f"{path}: cannot open ({exc.strerror})") from None
+            self.scan = _CACHE.get(key, lambda: self._build_scan(progress, cancelled))
+            self._scanned = True
+        except BaseException:
+            self._container.close()
+            raise
+
+    # -- facts ----------------------------------------------------------------------------
+    @property
+    def channels(self) -> int:
+        return self.scan.channels
+
+    @property
+    def n_samples(self) -> int:
+        return self.scan.n_samples
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.scan.warnings
+
+    def describe(self) -> dict[str, object]:
+        """Codec, container, bit rate and sample format, for :class:`AudioInfo`."""
+        cc = self._stream.codec_context
+        container = self._container
+        bit_rate = None
+        if self.n_samples:
+            # The stream's compressed size over its duration: the average, right for VBR too.
+            bit_rate = round(8 * float(self.scan.size.sum()) * self.samplerate / self.n_samples)
+        layout = getattr(cc.layout, "name", "") or ""
+        return {
+            "format": container.format.long_name or container.format.name,
+            "container": container.format.name.split(",")[0],
+            "codec": cc.codec.long_name or cc.name,
+            "codec_name": getattr(cc.codec, "canonical_name", None) or cc.name,  # "mp3", not the decoder "mp3float"
+            "bit_rate": int(bit_rate) if bit_rate else None,
+            "sample_format": self.scan.sample_format,
+            "channel_layout": layout,
+        }
+
+    # -- the scan ---------------------------------------------------------------------------
+    def _build_scan(self, progress: Callable[[float], None] | None, cancelled: Callable[[], bool] | None) -> _Scan:
+        av = _av()
+        try:
+            scan = _scan_packets(self._container, self._stream, progress=progress, cancelled=cancelled)
+        except _Cancelled:
+            raise FFmpegError(f"{self.path}: opening cancelled") from None
+        if scan.n == 0:
+            reason = f" ({scan.demux_error})" if scan.demux_error else ""
+            raise FFmpegError(f"{self.path}: no audio data in the stream{reason}")
+        duration = self._stream.duration
+        if duration is not None and duration > 0:
+            scan.declared_duration = float(duration * self._tb)
+        elif self._container.duration:
+            scan.declared_duration = self._container.duration / av.time_base
+        durations = np.diff(scan.pts)
+        per_packet = float(np.median(durations)) * float(self._tb) * self.samplerate if scan.n > 1 else 1024.0
+        scan.preroll = _preroll_packets(self.codec, self.samplerate, per_packet)
+        if self.codec not in _CONVERGES and not self.codec.startswith("pcm_"):
+            scan.chunk = max(4 * max(1, scan.preroll), math.ceil(_CHUNK_SAMPLES / max(1.0, per_packet)))
+        scan.byte_seek = self._probe_byte_seek(scan)
+        self.scan = scan
+        try:
+            self._check_fresh_copies(scan)
+            self._finish(scan, progress, cancelled)
+        except _Desync:
+            raise FFmpegError(
+                f"{self.path}: cannot be decoded: the demuxer does not find its own packets again (damaged file?)"
+            ) from None
+        except av.error.FFmpegError as exc:
+            raise FFmpegError(f"{self.path}: cannot be decoded: {_one_line(exc)}") from None
+        if progress is not None:
+            progress(1.0)
+        return scan
+
+    def _probe_byte_seek(self, scan: _Scan) -> bool:
+        """Whether a byte seek to a packet's position delivers exactly that packet next.
+
+        Byte seeks are exact where the demuxer allows them (raw MP3, ADTS,
+        AC-3, FLAC, Ogg, WavPack), whereas a timestamp seek in a raw stream
+        lands at an estimated position.  Probed in a container of its own:
+        a byte seek leaves wrong timestamps in the demuxer's generic index,
+        which would mislead later timestamp seeks.
+        """
+        if scan.n < 3 or np.any(scan.pos < 0) or np.any(np.diff(scan.pos) < 0):
+            return False
+        av = _av()
+        container = _open_container(self.path)
+        try:
+            stream = _pick_stream(container, self.path, self.stream_number)
+            for k in (0, scan.n // 2, scan.n - 2):
+                first = int(np.searchsorted(scan.pos, scan.pos[k], side="left"))
+                container.seek(int(scan.pos[first]), unsupported_byte_offset=True)
+                p = next((p for p in container.demux(stream) if p.size), None)
+                if p is None or p.pos != scan.pos[first] or p.size != scan.size[first]:
+                    return False
+        except av.error.FFmpegError:
+            return False
+        finally:
+            container.close()
+        return True
+
+    def _check_fresh_copies(self, scan: _Scan) -> None:
+        """Decoders are built from the stream's parameters if those decode as the stream's own.
+
+        A fresh decoder is the only reliable reset (a flush leaves AAC's noise
+        generator where it was); a few decoders need more than the parameters
+        PyAV can copy (WMA's block alignment), and get the stream's decoder,
+        flushed, instead.
+        """
+        n = min(scan.n, 8)
+        scan.fresh_copies = True
+        try:
+            ours = self._decode_head(self._fresh_decoder(), n)
+        except Exception:  # a decoder that will not even open from copied parameters
+            scan.fresh_copies = False
+            return
+        cc = self._stream.codec_context
+        cc.flush_buffers()
+        theirs = self._decode_head(cc, n)
+        same = len(ours) == len(theirs) and all(
+            a.shape == b.shape and np.array_equal(a, b, equal_nan=True) for a, b in zip(ours, theirs, strict=True)
+        )
+        scan.fresh_copies = same
+
+    def _decode_head(self, decoder: Any, n: int) -> list[np.ndarray]:
+        self._container.seek(0)
+        self._demux = None
+        out = []
+        k = 0
+        for p in self._container.demux(self._stream):
+            if not p.size:
+                continue
+            self._fix_packet(p, k)
+            for frame in self._decode(decoder, p, count_errors=False):
+                out.append(_frame_array(frame, frame.layout.nb_channels))
+                out.append(np.array([frame.pts if frame.pts is not None else -1]))
+            k += 1
+            if k >= n:
+                break
+        return out
+
+    def _finish(
+        self, scan: _Scan, progress: Callable[[float], None] | None, cancelled: Callable[[], bool] | None
+    ) -> None:
+        """Origin, timeline, packet start samples and the true length."""
+        # The first frame of the straight decode: its timestamp is sample 0,
+        # its layout the stream's channels, its format the sample format.
+        first = None
+        for _, raw0, data in self._emit_raw(0):
+            first = (raw0, data)
+            break
+        if first is None:
+            errors = f" ({scan.demux_error})" if scan.demux_error else ""
+            raise FFmpegError(f"{self.path}: no audio decodes from the {self.codec} stream{errors}")
+        if scan.channels <= 0:
+            raise FFmpegError(f"{self.path}: invalid channel count {scan.channels}")
+        starts = self._raw_starts(scan)
+        if starts is not None and first[0] is not None:
+            scan.timeline = "pts"
+            scan.origin = first[0]
+            scan.start = starts - scan.origin
+            scan.n_samples = self._tail_end(scan)
+        else:
+            scan.timeline = "count"
+            self._count_scan(scan, progress, cancelled)
+        scan.decode_errors = self._errors
+        self._describe_damage(scan)
+
+    def _raw(self, pts: int) -> int | None:
+        """Timestamp ``pts`` in samples, or None if it is not a whole sample."""
+        ticks = pts * self._tb.numerator * self.samplerate
+        q, r = divmod(ticks, self._tb.denominator)
+        return None if r else q
+
+    def _duration_samples(self, k: int) -> int:
+        return int(self.scan.duration[k]) * self._tb.numerator * self.samplerate // self._tb.denominator
+
+    def _raw_starts(self, scan: _Scan) -> np.ndarray | None:
+        """Every packet's timestamp in samples, or None unless the time base resolves single samples.
+
+        A millisecond clock (Matroska, ASF) can give whole samples at 48 kHz
+        and still be rounded (Opus's 6.5 ms pre-skip is written as 7 ms), so
+        the clock itself must tick at least once per sample.
+        """
+        num = self._tb.numerator * self.samplerate
+        den = self._tb.denominator
+        if den % num:
+            return None
+        span = int(np.abs(scan.pts).max()) if scan.n else 0
+        if span * num >= 2**62:  # int64 would overflow: exact integers the slow way
+            exact = [int(t) * num for t in scan.pts]
+            if any(t % den for t in exact):
+                return None
+            return np.asarray([t // den for t in exact], np.int64)
+        ticks = scan.pts * num
+        if np.any(ticks % den):
+            return None
+        return np.asarray(ticks // den, np.int64)
+
+    def _tail_end(self, scan: _Scan) -> int:
+        """Where the straight decode ends: decode the last packets and take the last frame's end."""
+        back = _TAIL_PACKETS
+        while True:
+            k = max(0, scan.n - back)
+            end = 0
+            for _, raw0, data in self._emit_raw(scan.entry(k)):
+                s0 = raw0 - scan.origin if raw0 is not None else end
+                end = max(end, s0 + data.shape[0])
+            if end > 0 or k == 0:
+                return end
+            back *= 4
+
+    def _count_scan(
+        self, scan: _Scan, progress: Callable[[float], None] | None, cancelled: Callable[[], bool] | None
+    ) -> None:
+        """Decode the whole stream canonically and count what each packet emits (the "count" timeline)."""
+        counts = np.zeros(scan.n + 1, np.int64)
+        for done, (k, _, data) in enumerate(self._emit_raw(0, arrays=False)):
+            counts[k] += data
+            if not done & 1023:
+                if cancelled is not None and cancelled():
+                    raise FFmpegError(f"{self.path}: opening cancelled")
+                if progress is not None:
+                    progress(0.5 + 0.5 * k / scan.n)
+        start = np.zeros(scan.n, np.int64)
+        if scan.n > 1:
+            np.cumsum(counts[: scan.n - 1], out=start[1:])
+        scan.start = start
+        scan.drain_start = int(counts[: scan.n].sum())
+        scan.n_samples = int(counts.sum())
+
+    def _describe_damage(self, scan: _Scan) -> None:
+        duration = scan.n_samples / self.samplerate
+        if scan.decode_errors:
+            scan.warnings.append(
+                f"{scan.decode_errors} damaged packet{'s' if scan.decode_errors > 1 else ''} could not be decoded "
+                "(silence in their place)"
+            )
+        if scan.demux_error:
+            scan.warnings.append(f"reading stopped at {duration:.2f} s: {scan.demux_error}")
+        gap = self._largest_gap(scan)
+        if gap:
+            scan.warnings.append(gap)
+        tail = self._tail_damage(scan)
+        if tail:
+            scan.warnings.append(tail)
+        declared = scan.declared_duration
+        if declared is not None and duration < 0.98 * declared - 0.05:
+            scan.warnings.append(
+                f"only {duration:.2f} s decode, {declared:.2f} s expected from the header or bit rate "
+                "(truncated or damaged file?)"
+            )
+
+    def _largest_gap(self, scan: _Scan) -> str:
+        """Timestamps that jump past a packet's duration: data the demuxer skipped (a damaged page).
+
+        ("pts" timeline only: those samples are silence, in place.)
+        """
+        if scan.timeline != "pts" or scan.n < 2:
+            return ""
+        durations = scan.duration[:-1] * self._tb.numerator * self.samplerate // self._tb.denominator
+        jumps = np.diff(scan.start) - durations
+        jumps[durations <= 0] = 0
+        k = int(np.argmax(jumps))
+        if jumps[k] <= max(1, self.samplerate // 1000):
+            return ""
+        missing = int(jumps.clip(0).sum()) / self.samplerate
+        at = int(scan.start[k + 1]) / self.samplerate
+        return f"{missing:.3f} s of damaged or missing data (silence in its place), first at {at:.2f} s"
+
+    def _tail_damage(self, scan: _Scan) -> str:
+        """A file cut short leaves a partial frame or page after its last packet: say so.
+
+        Raw streams (MP3, ADTS, AC-3: byte-seekable, packets back to back) end
+        with their last packet, or a tag (ID3v1, APEv2, Lyrics3); Ogg streams
+        end with a page marked end-of-stream.  The demuxers drop a partial
+        last frame silently, so it is looked for here.
+        """
+        try:
+            size = os.path.getsize(self.path)
+            with open(self.path, "rb") as fh:
+                fh.seek(max(0, size - 65536))
+                tail = fh.read()
+        except OSError:
+            return ""
+        name = self._container.format.name
+        if name == "ogg":
+            at = tail.rfind(b"OggS")
+            if at < 0 or len(tail) - at < 27:
+                return "the file ends inside an Ogg page (truncated?)"
+            header_type = tail[at + 5]
+            segments = tail[at + 26]
+            body = sum(tail[at + 27 : at + 27 + segments])
+            if len(tail) - at < 27 + segments + body:
+                return "the file ends inside an Ogg page (truncated?)"
+            if not header_type & 0x04:
+                return "the file ends without Ogg's end-of-stream page (truncated?)"
+            return ""
+        if not scan.byte_seek or scan.pos[-1] < 0:
+            return ""
+        last_pos, last_size = int(scan.pos[-1]), int(scan.size[-1])
+        if size - last_pos <= len(tail):
+            header = tail[len(tail) - (size - last_pos) :][:8]
+            expected = _raw_frame_bytes(header)
+            if expected is not None and last_size < expected:
+                return f"the last frame is cut short ({last_size} of {expected} bytes: truncated file?)"
+        end = last_pos + last_size
+        rest = tail[len(tail) - (size - end) :] if size - end <= len(tail) else b"?" * (size - end)
+        rest = _strip_trailing_tags(rest)
+        if len(rest) > 0 and rest.strip(b"\x00"):
+            return f"{len(rest)} bytes at the end do not decode (truncated last frame?)"
+        return ""
+
+    # -- decoding ----------------------------------------------------------------------------------
+    def _fresh_decoder(self) -> Any:
+        cc = self._stream.codec_context
+        if not self.scan.fresh_copies:
+            cc.flush_buffers()
+            return cc
+        av = _av()
+        fresh = av.CodecContext.create(cc.name, "r")
+        fresh.sample_rate = cc.sample_rate
+        if cc.layout is not None and cc.layout.nb_channels:
+            fresh.layout = cc.layout
+        if cc.extradata:
+            fresh.extradata = cc.extradata
+        if cc.bit_rate:
+            fresh.bit_rate = cc.bit_rate
+        if hasattr(fresh, "pkt_timebase"):  # PyAV >= 16; used to shift timestamps past skipped samples
+            fresh.pkt_timebase = self._stream.time_base
+        return fresh
+
+    def _decode(self, decoder: Any, packet: Any, *, count_errors: bool = True) -> list[Any]:
+        av = _av()
+        try:
+            return decoder.decode(packet)
+        except av.error.FFmpegError:
+            if count_errors:
+                self._errors += 1
+            return []
+
+    def _fix_packet(self, p: Any, k: int) -> None:
+        """Give packet ``k`` the timestamp and side data it had in the straight demux."""
+        scan = self.scan
+        t = int(scan.pts[k])
+        p.pts = t
+        p.dts = t
+        want = scan.side.get(k)
+        if want is not None:
+            p.set_sidedata(want[1])
+        elif p.has_sidedata("skip_samples"):
+            sd = p.get_sidedata("skip_samples")
+            sd.update(bytes(sd.buffer_size))
+            p.set_sidedata(sd)
+
+    # -- positioning the demuxer -------------------------------------------------------------------
+    def _identify(self, p: Any) -> int | None:
+        scan = self.scan
+        if p.pos is not None and p.pos >= 0 and scan.pos.size and scan.pos[0] >= 0:
+            lo = int(np.searchsorted(scan.pos, p.pos, side="left"))
+            hi = int(np.searchsorted(scan.pos, p.pos, side="right"))
+            if hi > lo and np.all(np.diff(scan.pos[lo : hi + 1]) >= 0):
+                candidates = [k for k in range(lo, hi) if scan.size[k] == p.size]
+                if len(candidates) > 1 and p.pts is not None:
+                    by_pts = [k for k in candidates if scan.pts[k] == p.pts]
+                    candidates = by_pts or candidates
+                return candidates[0] if candidates else None
+            hits = np.flatnonzero((scan.pos == p.pos) & (scan.size == p.size))
+            if hits.size:
+                return int(hits[0])
+            return None
+        if p.pts is None:
+            return None
+        hits = np.flatnonzero((scan.pts == p.pts) & (scan.size == p.size))
+        return int(hits[0]) if hits.size else None
+
+    def _next_raw(self) -> Any:
+        if self._pushed_back is not None:
+            p, self._pushed_back = self._pushed_back, None
+            return p
+        assert self._demux is not None
+        av = _av()
+        try:
+            for p in self._demux:
+                if p.size:
+                    return p
+        except av.error.FFmpegError:
+            return None
+        return None
+
+    def _position(self, j: int) -> None:
+        """Make packet ``j`` the next one :meth:`_next_packet` returns."""
+        if self._demux is not None and self._next_packet_index == j:
+            return
+        av = _av()
+        scan = self.scan
+        attempts = 0
+        target = j
+        while True:
+            attempts += 1
+            if attempts > 6:
+                target = 0
+            try:
+                self._seek(target)
+            except av.error.FFmpegError:
+                if target == 0:
+                    raise _Desync from None
+                target = 0
+                continue
+            self._demux = self._container.demux(self._stream)
+            self._pushed_back = None
+            p = self._next_raw()
+            if p is None:
+                if target == 0:
+                    raise _Desync
+                target = 0
+                continue
+            k = self._identify(p)
+            if k is None and target == 0:
+                k = 0 if p.size == scan.size[0] else None
+            if k is not None and k <= j:
+                break
+            if target == 0:
+                raise _Desync
+            # Landed after the packet wanted (a coarse index, an estimated
+            # position): ask for an earlier one.
+            target = max(0, target - max(1, (j - target) + 2**attempts))
+        self._pushed_back = p
+        self._next_packet_index = k
+        while self._next_packet_index < j:
+            if self._next_packet(self._next_packet_index) is None:
+                raise FFmpegError(
+                    f"{self.path}: file ends early: packet {self._next_packet_index} of {scan.n} is missing "
+                    "(changed since it was opened?)"
+                )
+
+    def _seek(self, target: int) -> None:
+        scan = self.scan
+        if scan.byte_seek:
+            first = int(np.searchsorted(scan.pos, scan.pos[target], side="left"))
+            self._container.seek(int(scan.pos[first]), unsupported_byte_offset=True)
+            return
+        av = _av()
+        try:
+            self._container.seek(int(scan.pts[target]), stream=self._stream, backward=True)
+        except av.error.FFmpegError:
+            if target:
+                raise
+            # Some demuxers refuse negative timestamps (priming packets): the file's start.
+            self._container.seek(0)
+
+    def _next_packet(self, k: int) -> Any:
+        """The next packet, which must be index ``k``; None at the end of what demuxes."""
+        p = self._next_raw()
+        if p is None:
+            return None
+        scan = self.scan
+        if (p.pos is not None and p.pos >= 0 and scan.pos[k] >= 0 and p.pos != scan.pos[k]) or p.size != scan.size[k]:
+            raise _Desync
+        self._fix_packet(p, k)
+        self._next_packet_index = k + 1
+        return p
+
+    def _emit_raw(self, i: int, *, arrays: bool = True) -> Generator[tuple[int, int | None, Any], None, None]:
+        """The canonical decode from packet ``i`` on, as (packet index, first sample, samples).
+
+        ``i`` must be an entry point (:meth:`_Scan.entry`).  Output emitted
+        while feeding packet ``k`` is tagged ``k``; the final drain ``n``.
+        The first sample is the frame's timestamp in samples (None if it has
+        none); samples are (n, channels) float32, or their count with
+        ``arrays=False``.
+
+        Start trims (encoder delay) are applied here rather than by the
+        decoder, the way libavcodec does it (drop that many samples from the
+        next frames, moving their timestamps on): a decoder built from the
+        stream's parameters does not know the packet time base it would need.
+        """
+        scan = self.scan
+        n = scan.n
+        preroll = scan.preroll
+        j = max(0, i - preroll)
+        self._position(j)
+        decoder = self._fresh_decoder()
+        recent: deque[Any] | None = deque(maxlen=max(1, preroll)) if scan.chunk else None
+        skip_left = 0
+        k = j
+        channels = scan.channels
+
+        def outputs(frames: list[Any], tag: int) -> Iterator[tuple[int, int | None, Any]]:
+            nonlocal skip_left, channels
+            for frame in frames:
+                length = frame.samples
+                raw0 = self._raw(frame.pts) if frame.pts is not None else None
+                drop = min(skip_left, length)
+                skip_left -= drop
+                if drop == length:
+                    continue
+                if not channels:
+                    channels = scan.channels = frame.layout.nb_channels
+                    scan.sample_format = _describe_sample_format(frame.format.name)
+                if raw0 is not None:
+                    raw0 += drop
+                if tag < i:
+                    continue
+                if arrays:
+                    data = _frame_array(frame, channels)
+                    yield tag, raw0, data[drop:] if drop else data
+                else:
+                    yield tag, raw0, length - drop
+
+        while k < n:
+            p = self._next_packet(k)
+            if p is None:
+                if self._scanned:
+                    # The scan demuxed n packets; this pass ends before: the file
+                    # was cut (or replaced) after it was opened.
+                    raise FFmpegError(
+                        f"{self.path}: file ends early: packet {k} of {n} is missing (changed since it was opened?)"
+                    )
+                break
+            if scan.chunk and k > i and k % scan.chunk == 0:
+                # The canonical restart: a fresh decoder warmed up by the packets before the chunk.
+                decoder = self._fresh_decoder()
+                skip_left = 0
+                if recent is not None and preroll:
+                    for q in recent:
+                        self._decode(decoder, q, count_errors=False)
+            side = scan.side.get(k)
+            if side is not None and side[0]:
+                skip_left = side[0]
+            frames = self._decode(decoder, p, count_errors=k >= i)
+            if k in scan.discard:
+                # libavcodec drops this packet's output whole, and that output
+                # counts against the samples to skip (decode.c, discard_samples).
+                skip_left = max(0, skip_left - self._duration_samples(k))
+            if recent is not None:
+                recent.append(p)
+            yield from outputs(frames, k)
+            k += 1
+        try:
+            drained = decoder.decode(None)
+        except _av().error.FFmpegError:
+            drained = []
+        yield from outputs(drained, n)
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``[start, stop)`` of the straight decode as (n, channels) float32.
+
+        Parts the decoder cannot produce (damaged packets) are zeros.
+        """
+        n = stop - start
+        out = np.zeros((n, self.channels), np.float32)
+        if n <= 0:
+            return out
+        try:
+            self._read_into(out, start, stop)
+        except _Desync:
+            # The demuxer disagreed with the index (a file changed on disk, or a
+            # demuxer whose seeks cannot be trusted): decode from the start.
+            self._reset()
+            try:
+                self._read_into(out, start, stop, from_start=True)
+            except _Desync:
+                self._reset()
+                raise FFmpegError(
+                    f"{self.path}: the file changed while it was open, or cannot be read consistently"
+                ) from None
+        return out
+
+    def _reset(self) -> None:
+        if self._emitter is not None:
+            self._emitter.close()
+        self._emitter = None
+        self._demux = None
+        self._pushed_back = None
+        self._next_packet_index = -1
+        self._held = None
+        self._emitted_to = -1
+
+    def _read_into(self, out: np.ndarray, start: int, stop: int, *, from_start: bool = False) -> None:
+        scan = self.scan
+        covered = start
+        held = self._held
+        if held is not None and held[0] <= start < held[0] + held[1].shape[0] and not from_start:
+            h0, data = held
+            take = min(stop, h0 + data.shape[0]) - start
+            out[:take] = data[start - h0 : start - h0 + take]
+            covered = start + take
+            if covered >= stop:
+                return
+        continuing = (
+            not from_start
+            and self._emitter is not None
+            and self._emitted_to >= 0
+            and self._emitted_to <= covered
+            and covered - self._emitted_to < max(1, scan.preroll + 2) * 8192
+        )
+        if not continuing:
+            self._reset()
+            k = 0 if from_start else scan.packet_of(covered)
+            entry = scan.entry(k)
+            self._emitter = self._emit_raw(entry)
+            self._count_state = (-1, 0)
+        assert self._emitter is not None
+        for k, raw0, data in self._emitter:
+            s0 = self._place(k, raw0, data.shape[0])
+            s1 = s0 + data.shape[0]
+            self._emitted_to = s1
+            lo, hi = max(start, s0), min(stop, s1)
+            if hi > lo:
+                out[lo - start : hi - start] = data[lo - s0 : hi - s0]
+            if s1 >= stop:
+                self._held = (s0, data)
+                return
+        # The stream ended: what is left of [start, stop) stays zero.
+        self._reset()
+
+    def _place(self, k: int, raw0: int | None, length: int) -> int:
+        """Sample of the straight decode where output of packet ``k`` (first sample ``raw0``) goes."""
+        scan = self.scan
+        if scan.timeline == "pts":
+            return raw0 - scan.origin if raw0 is not None else max(self._emitted_to, 0)
+        packet, done = self._count_state
+        if packet != k:
+            packet, done = k, 0
+        base = int(scan.start[k]) if k < scan.n else scan.drain_start
+        self._count_state = (packet, done + length)
+        return base + done
+
+    def close(self) -> None:
+        self._reset()
+        container = getattr(self, "_container", None)
+        if container is not None:
+            container.close()
+            self._container = None
+
+
+_MPEG_BITRATES = {  # kbit/s by (MPEG-1?, layer) and bitrate index 1..14
+    (True, 1): (32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_MPEG_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def _raw_frame_bytes(header: bytes) -> int | None:
+    """Length in bytes of the frame a raw MPEG audio or ADTS header announces (ISO 11172-3, 13818-7).
+
+    None for anything else (or a free-format MPEG frame).
+    """
+    if len(header) < 7 or header[0] != 0xFF:
+        return None
+    if header[1] & 0xF6 == 0xF0:  # ADTS: 12-bit sync, layer 00
+        return ((header[3] & 0x03) << 11) | (header[4] << 3) | (header[5] >> 5)
+    if header[1] & 0xE0 != 0xE0:
+        return None
+    version = (header[1] >> 3) & 0x03  # 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
+    layer = 4 - ((header[1] >> 1) & 0x03)  # 1, 2 or 3
+    index, rate_index, padding = header[2] >> 4, (header[2] >> 2) & 0x03, (header[2] >> 1) & 0x01
+    if version == 1 or layer == 4 or not 1 <= index <= 14 or rate_index == 3:
+        return None
+    mpeg1 = version == 3
+    kbps = _MPEG_BITRATES[(mpeg1, 1 if layer == 1 else 2 if not mpeg1 else layer)][index - 1]
+    sr = _MPEG_RATES[version][rate_index]
+    if layer == 1:
+        return (12 * kbps * 1000 // sr + padding) * 4
+    per_frame = 144 if layer == 2 or mpeg1 else 72
+    return per_frame * kbps * 1000 // sr + padding
+
+
+def _strip_trailing_tags(rest: bytes) -> bytes:
+    """``rest`` without the tags players append after the audio: ID3v1, APEv2, Lyrics3v2."""
+    while True:
+        if len(rest) >= 128 and rest[-128:-125] == b"TAG":
+            rest = rest[:-128]
+            continue
+        if len(rest) >= 32 and rest[-32:-24] == b"APETAGEX":
+            size = int.from_bytes(rest[-20:-16], "little")
+            has_header = bool(int.from_bytes(rest[-12:-8], "little") & 0x80000000)
+            total = size + (32 if has_header else 0)
+            if 32 <= total <= len(rest):
+                rest = rest[:-total]
+                continue
+        if len(rest) >= 15 and rest[-9:] == b"LYRICS200":
+            size = int(rest[-15:-9]) if rest[-15:-9].isdigit() else -1
+            if 0 < size + 15 <= len(rest):
+                rest = rest[: -(size + 15)]
+                continue
+        return rest
+
+
+def _describe_sample_format(name: str) -> str:
+    planar = name.endswith("p")
+    base = name[:-1] if planar else name
+    kinds = {
+        "u8": "8-bit unsigned integer",
+        "s16": "16-bit integer",
+        "s32": "32-bit integer",
+        "s64": "64-bit integer",
+        "flt": "32-bit float",
+        "dbl": "64-bit float",
+    }
+    text = kinds.get(base, name)
+    return f"{text}{' (planar)' if planar else ''}"
+
+
+def scan(
+    path: str,
+    *,
+    stream: int = 0,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> None:
+    """Scan ``path`` now (e.g. from a worker thread with progress); later decoders reuse it."""
+    FFmpegDecoder(path, stream=stream, progress=progress, cancelled=cancelled).close()
