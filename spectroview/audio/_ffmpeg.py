@@ -50,6 +50,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+from array import array
 from collections import OrderedDict, deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -230,6 +231,15 @@ class _Scan:
     @property
     def n(self) -> int:
         return int(self.pts.shape[0])
+
+    @property
+    def lists(self) -> tuple[array, array, array]:
+        """pts, pos, size as ``array.array``: item access a few times faster than numpy's (per packet, in reads)."""
+        cached = self.__dict__.get("_lists")
+        if cached is None:
+            cached = (array("q", self.pts.tolist()), array("q", self.pos.tolist()), array("q", self.size.tolist()))
+            self.__dict__["_lists"] = cached
+        return cached
 
     def entry(self, k: int) -> int:
         """The packet a canonical decode that must cover packet ``k`` starts from (before preroll)."""
@@ -519,11 +529,12 @@ class FFmpegDecoder:
         self._demux: Iterator[Any] | None = None
         self._pushed_back: Any = None
         self._next_packet_index = -1  # index of the packet the demuxer delivers next
-        self._emitter: Generator[tuple[int, int | None, Any], None, None] | None = None
+        self._emitter: Generator[tuple[int, int | None, Any, int, int], None, None] | None = None
         self._held: tuple[int, np.ndarray] | None = None  # decoded samples past the last read: (start, data)
         self._emitted_to = -1  # the straight decode's sample where the emitter's output continues
         self._count_state: tuple[int, int] = (-1, 0)  # ("count" timeline) packet and samples emitted in it
         self._errors = 0
+        self._av_error = _av().error.FFmpegError
         self._spares: list[Any] = []  # containers opened for their fresh decoders
         self._scanned = False  # True once the scan is complete: reads must find every packet
         self._container = _open_container(path)
@@ -708,8 +719,8 @@ class FFmpegDecoder:
         # The first frame of the straight decode: its timestamp is sample 0,
         # its layout the stream's channels, its format the sample format.
         first = None
-        for _, raw0, data in self._emit_raw(0):
-            first = (raw0, data)
+        for _, raw0, frame, _, _ in self._emit_raw(0):
+            first = (raw0, frame)
             break
         if first is None:
             errors = f" ({scan.demux_error})" if scan.demux_error else ""
@@ -765,9 +776,9 @@ class FFmpegDecoder:
         while True:
             k = max(0, scan.n - back)
             end = 0
-            for _, raw0, data in self._emit_raw(scan.entry(k)):
+            for _, raw0, _, start, stop in self._emit_raw(scan.entry(k)):
                 s0 = raw0 - scan.origin if raw0 is not None else end
-                end = max(end, s0 + data.shape[1])
+                end = max(end, s0 + stop - start)
             if end > 0 or k == 0:
                 return end
             back *= 4
@@ -777,8 +788,8 @@ class FFmpegDecoder:
     ) -> None:
         """Decode the whole stream canonically and count what each packet emits (the "count" timeline)."""
         counts = np.zeros(scan.n + 1, np.int64)
-        for done, (k, _, data) in enumerate(self._emit_raw(0, arrays=False)):
-            counts[k] += data
+        for done, (k, _, _, first, last) in enumerate(self._emit_raw(0)):
+            counts[k] += last - first
             if not done & 1023:
                 if cancelled is not None and cancelled():
                     raise FFmpegError(f"{self.path}: opening cancelled")
@@ -911,10 +922,9 @@ class FFmpegDecoder:
         return fresh
 
     def _decode(self, decoder: Any, packet: Any, *, count_errors: bool = True) -> list[Any]:
-        av = _av()
         try:
             return decoder.decode(packet)
-        except av.error.FFmpegError:
+        except self._av_error:
             if count_errors:
                 self._errors += 1
             return []
@@ -926,7 +936,7 @@ class FFmpegDecoder:
         whichever packet it believes starts the stream, or leave it off the
         one that does; the decoder must see what the straight decode saw.
         """
-        t = int(self.scan.pts[k])
+        t = self.scan.lists[0][k]
         p.pts = t
         p.dts = t
         want = self.scan.side.get(k)
@@ -964,12 +974,11 @@ class FFmpegDecoder:
             p, self._pushed_back = self._pushed_back, None
             return p
         assert self._demux is not None
-        av = _av()
         try:
             for p in self._demux:
                 if p.size:
                     return p
-        except av.error.FFmpegError:
+        except self._av_error:
             return None
         return None
 
@@ -1039,8 +1048,9 @@ class FFmpegDecoder:
         p = self._next_raw()
         if p is None:
             return None
-        scan = self.scan
-        if (p.pos is not None and p.pos >= 0 and scan.pos[k] >= 0 and p.pos != scan.pos[k]) or p.size != scan.size[k]:
+        lists = self.scan.lists
+        pos, want = p.pos, lists[1][k]
+        if (pos is not None and pos >= 0 and want >= 0 and pos != want) or p.size != lists[2][k]:
             raise _Desync
         self._fix_packet(p, k)
         self._next_packet_index = k + 1
@@ -1066,19 +1076,19 @@ class FFmpegDecoder:
             return lo
         return max(lo, i - 2 - int(reached[0]) - 1)
 
-    def _emit_raw(self, i: int, *, arrays: bool = True) -> Generator[tuple[int, int | None, Any], None, None]:
-        """The canonical decode from packet ``i`` on, as (packet index, first sample, samples).
+    def _emit_raw(self, i: int) -> Generator[tuple[int, int | None, Any, int, int], None, None]:
+        """The canonical decode from packet ``i`` on, as (packet, first sample, frame, start, stop).
 
         ``i`` must be an entry point (:meth:`_Scan.entry`).  Output emitted
         while feeding packet ``k`` is tagged ``k``; the final drain ``n``.
-        The first sample is the frame's timestamp in samples (None if it has
-        none); samples are (n, channels) float32, or their count with
-        ``arrays=False``.
+        The frame's samples ``[start, stop)`` are the decode's (trims left
+        out); the first sample is their timestamp in samples (None if the
+        frame has none).
 
-        Start trims (encoder delay) are applied here rather than by the
-        decoder, the way libavcodec does it (drop that many samples from the
-        next frames, moving their timestamps on): a decoder built from the
-        stream's parameters does not know the packet time base it would need.
+        Trims are libavcodec's, exported by the decoder (``skip_manual``) and
+        applied here the way decode.c applies them: a decoder built from the
+        stream's parameters could not move timestamps past skipped samples,
+        and its own initial delay must not apply after every seek.
         """
         scan = self.scan
         n = scan.n
@@ -1089,83 +1099,92 @@ class FFmpegDecoder:
         recent: deque[Any] | None = deque(maxlen=max(1, preroll)) if scan.chunk else None
         skip_left = 0
         k = j
-        channels = scan.channels
+        trims, discard = scan.trims, scan.discard
+        edge = n - _EDGE_PACKETS  # trims and discard flags live in the first and last packets only
 
-        def outputs(frames: list[Any], tag: int) -> Iterator[tuple[int, int | None, Any]]:
-            nonlocal skip_left, channels
+        while k <= n:
+            if k < n:
+                p = self._next_packet(k)
+                if p is None:
+                    if self._scanned:
+                        # The scan demuxed n packets; this pass ends before: the file
+                        # was cut (or replaced) after it was opened.
+                        raise FFmpegError(
+                            f"{self.path}: file ends early: packet {k} of {n} is missing (changed since it was opened?)"
+                        )
+                    k = n
+                    continue
+                if scan.chunk and k > i and k % scan.chunk == 0:
+                    # The canonical restart: a fresh decoder warmed up by the packets before the chunk.
+                    decoder = self._fresh_decoder()
+                    skip_left = 0
+                    if recent is not None and preroll:
+                        for q in recent:
+                            self._decode(decoder, q, count_errors=False)
+                frames = self._decode(decoder, p, count_errors=k >= i)
+                if recent is not None:
+                    recent.append(p)
+            else:
+                frames = self._decode(decoder, None, count_errors=False)  # the drain
+            at_edge = k < _EDGE_PACKETS or k >= edge
             for frame in frames:
                 length = frame.samples
-                raw0 = self._raw(frame.pts) if frame.pts is not None else None
-                # What libavcodec would trim here, exported (skip_manual): the
-                # samples to skip from now on, and the end padding of this frame.
-                exported = _exported_trims(frame)
-                if exported is not None:
-                    skip, end = exported
-                    # A decoder's own initial delay (WMA, Vorbis, Opus) belongs
-                    # at the stream's start only, not after every seek.
-                    if skip and (j == 0 or tag in scan.trims):
-                        skip_left = skip
-                    if end <= length:  # libavcodec ignores end padding longer than the frame
-                        length -= end
-                if tag in scan.discard:
-                    # Priming output to drop whole (an edit list); it counts
-                    # against the samples to skip (decode.c, discard_samples).
-                    skip_left = max(0, skip_left - length)
-                    continue
-                drop = min(skip_left, length)
-                skip_left -= drop
-                if drop >= length:
-                    continue
-                if not channels:
-                    channels = scan.channels = frame.layout.nb_channels
+                pts = frame.pts
+                if at_edge:
+                    # What libavcodec would trim here, exported: the samples to
+                    # skip from now on, and this frame's end padding.
+                    exported = _exported_trims(frame)
+                    if exported is not None:
+                        skip, end = exported
+                        # A decoder's own initial delay (WMA, Vorbis, Opus) belongs
+                        # at the stream's start only, not after every seek.
+                        if skip and (j == 0 or k in trims):
+                            skip_left = skip
+                        if end <= length:  # libavcodec ignores end padding longer than the frame
+                            length -= end
+                    if k in discard:
+                        # Priming output to drop whole (an edit list); it counts
+                        # against the samples to skip (decode.c, discard_samples).
+                        skip_left = max(0, skip_left - length)
+                        continue
+                drop = 0
+                if skip_left:
+                    drop = min(skip_left, length)
+                    skip_left -= drop
+                    if drop >= length:
+                        continue
+                if not scan.channels:
+                    scan.channels = frame.layout.nb_channels
                     scan.sample_format = _describe_sample_format(frame.format.name)
-                if raw0 is not None:
-                    raw0 += drop
-                if tag < i:
-                    continue
-                if arrays:
-                    yield tag, raw0, _frame_array(frame, channels)[:, drop:length]
-                else:
-                    yield tag, raw0, length - drop
-
-        while k < n:
-            p = self._next_packet(k)
-            if p is None:
-                if self._scanned:
-                    # The scan demuxed n packets; this pass ends before: the file
-                    # was cut (or replaced) after it was opened.
-                    raise FFmpegError(
-                        f"{self.path}: file ends early: packet {k} of {n} is missing (changed since it was opened?)"
-                    )
-                break
-            if scan.chunk and k > i and k % scan.chunk == 0:
-                # The canonical restart: a fresh decoder warmed up by the packets before the chunk.
-                decoder = self._fresh_decoder()
-                skip_left = 0
-                if recent is not None and preroll:
-                    for q in recent:
-                        self._decode(decoder, q, count_errors=False)
-            frames = self._decode(decoder, p, count_errors=k >= i)
-            if recent is not None:
-                recent.append(p)
-            yield from outputs(frames, k)
+                if k >= i:
+                    raw = None if pts is None else self._raw(pts)
+                    yield k, None if raw is None else raw + drop, frame, drop, length
             k += 1
-        try:
-            drained = decoder.decode(None)
-        except _av().error.FFmpegError:
-            drained = []
-        yield from outputs(drained, n)
 
     # -- reading ---------------------------------------------------------------------------------------
-    def read(self, start: int, stop: int) -> np.ndarray:
+    def read(self, start: int, stop: int, *, exact: bool = True) -> np.ndarray:
         """Samples ``[start, stop)`` of the straight decode as (n, channels) float32.
 
-        Parts the decoder cannot produce (damaged packets) are zeros.
+        Parts the decoder cannot produce (damaged packets) are zeros.  With
+        ``exact=False``, a decoder whose state never converges (AAC's noise
+        substitution) may start closer to ``start`` than its canonical chunk
+        does: the same signal with other noise in its noise-coded bands, for
+        previews that are replaced by exact reads anyway.
         """
         n = stop - start
         # Channel-major inside: every frame plane is one contiguous copy.
         out = np.zeros((self.channels, max(0, n)), np.float32)
         if n <= 0:
+            return out.T
+        if not exact and self.scan.chunk:
+            self._reset()
+            self._emitter = self._emit_raw(self.scan.packet_of(start))
+            self._count_state = (-1, 0)
+            try:
+                self._read_into(out, start, stop, continuing=True)
+            except _Desync:
+                pass  # a preview: what was read stays, the rest is zeros
+            self._reset()  # never a cursor for exact reads
             return out.T
         try:
             self._read_into(out, start, stop)
@@ -1192,8 +1211,13 @@ class FFmpegDecoder:
         self._held = None
         self._emitted_to = -1
 
-    def _read_into(self, out: np.ndarray, start: int, stop: int, *, from_start: bool = False) -> None:
-        """Fill ``out`` (channels, stop - start) with samples ``[start, stop)``."""
+    def _read_into(
+        self, out: np.ndarray, start: int, stop: int, *, from_start: bool = False, continuing: bool = False
+    ) -> None:
+        """Fill ``out`` (channels, stop - start) with samples ``[start, stop)``.
+
+        ``continuing``: take what the current emitter gives, as it is.
+        """
         scan = self.scan
         covered = start
         held = self._held
@@ -1204,7 +1228,7 @@ class FFmpegDecoder:
             covered = start + take
             if covered >= stop:
                 return
-        continuing = (
+        continuing = continuing or (
             not from_start
             and self._emitter is not None
             and self._emitted_to >= 0
@@ -1219,16 +1243,17 @@ class FFmpegDecoder:
             self._emitter = self._emit_raw(entry)
             self._count_state = (-1, 0)
         assert self._emitter is not None
-        for k, raw0, data in self._emitter:
-            length = data.shape[1]
+        channels = self.channels
+        for k, raw0, frame, first, last in self._emitter:
+            length = last - first
             s0 = self._place(k, raw0, length)
             s1 = s0 + length
             self._emitted_to = s1
             lo, hi = max(start, s0), min(stop, s1)
             if hi > lo:
-                out[:, lo - start : hi - start] = data[:, lo - s0 : hi - s0]
+                _copy_samples(frame, channels, first + lo - s0, first + hi - s0, out[:, lo - start : hi - start])
             if s1 >= stop:
-                self._held = (s0, data)
+                self._held = (s0, _frame_array(frame, channels)[:, first:last])
                 return
         # The stream ended: what is left of [start, stop) stays zero.
         self._reset()
@@ -1310,6 +1335,16 @@ def _strip_trailing_tags(rest: bytes) -> bytes:
                 rest = rest[: -(size + 15)]
                 continue
         return rest
+
+
+def _copy_samples(frame: Any, channels: int, a: int, b: int, dest: np.ndarray) -> None:
+    """Samples ``[a, b)`` of a frame into ``dest`` (channels, b - a): planes of float32 copied directly."""
+    fmt = frame.format
+    if fmt.name == "fltp" and len(frame.planes) >= channels:
+        for c, plane in enumerate(frame.planes[:channels]):
+            dest[c] = np.frombuffer(plane, "<f4", count=b)[a:b]
+        return
+    dest[:] = _frame_array(frame, channels)[:, a:b]
 
 
 def _exported_trims(frame: Any) -> tuple[int, int] | None:

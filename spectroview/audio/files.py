@@ -154,7 +154,7 @@ def _check_path(path: Path) -> None:
 class _Backend(Protocol):
     info: AudioInfo
 
-    def read(self, start: int, stop: int) -> np.ndarray:
+    def read(self, start: int, stop: int, *, exact: bool = True) -> np.ndarray:
         """Frames ``[start, stop)`` as (n, channels) float32, possibly non-finite."""
         ...
 
@@ -268,7 +268,7 @@ class _SndfileBackend:
         except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError):
             return False
 
-    def read(self, start: int, stop: int) -> np.ndarray:
+    def read(self, start: int, stop: int, *, exact: bool = True) -> np.ndarray:
         import soundfile
 
         try:
@@ -326,13 +326,13 @@ class _FFmpegBackend:
             d.close()
             raise AudioFileError(f"{path}: contains no audio frames")
 
-    def read(self, start: int, stop: int) -> np.ndarray:
+    def read(self, start: int, stop: int, *, exact: bool = True) -> np.ndarray:
         import av
 
         from spectroview.audio._ffmpeg import FFmpegError
 
         try:
-            return self._decoder.read(start, stop)
+            return self._decoder.read(start, stop, exact=exact)
         except FFmpegError as exc:
             raise AudioFileError(str(exc)) from None
         except av.error.FFmpegError as exc:
@@ -481,15 +481,22 @@ class FileSource:
         self._channel = channel
 
     # -- reading -------------------------------------------------------------
-    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+    def read(self, start: int = 0, stop: int | None = None, *, exact: bool = True) -> np.ndarray:
         """Frames ``[start, stop)`` as float32 mono (the mixdown or :attr:`channel`).
+
+        Parameters
+        ----------
+        exact : bool
+            False allows a cheaper read that may differ from the straight
+            decode in the noise a decoder invents (AAC's noise substitution,
+            AC-3's dither): for previews that exact reads replace.
 
         Returns
         -------
         (stop - start,) float32
             Full-scale is +-1.0; samples ``start:stop`` of one straight decode.
         """
-        data = self._read_raw(start, stop)
+        data = self._read_raw(start, stop, exact=exact)
         if self._channel is not None:
             return self._sanitize(np.ascontiguousarray(data[:, self._channel]))
         return self._sanitize(_mixdown(data))
@@ -503,7 +510,7 @@ class FileSource:
         """
         return self._sanitize(np.ascontiguousarray(self._read_raw(start, stop)))
 
-    def _read_raw(self, start: int, stop: int | None) -> np.ndarray:
+    def _read_raw(self, start: int, stop: int | None, *, exact: bool = True) -> np.ndarray:
         frames = self.info.frames
         stop = frames if stop is None else stop
         if not 0 <= start <= stop <= frames:
@@ -511,11 +518,11 @@ class FileSource:
         if self._backend is None:
             raise AudioFileError(f"{self.path}: read({start}, {stop}): the file is closed")
         try:
-            return self._backend.read(start, stop)
+            return self._backend.read(start, stop, exact=exact)
         except AudioFileError:
             if not self._switch_to_ffmpeg():
                 raise
-            return self._backend.read(start, stop)
+            return self._backend.read(start, stop, exact=exact)
 
     def _switch_to_ffmpeg(self) -> bool:
         """A FLAC file libsndfile fails to read in the middle (a damaged frame): FFmpeg decodes the rest.

@@ -279,7 +279,8 @@ class Overview:
             start = frame * hop - half
             lo, hi = max(0, start), min(self.n_samples, start + n_fft)
             if hi > lo:
-                chunk[i, lo - start : hi - start] = source.read(lo, hi)
+                # A preview: decoders that invent noise may start nearer (exact=False).
+                chunk[i, lo - start : hi - start] = source.read(lo, hi, exact=False)
         flat = chunk.reshape(-1)
         one_frame = dataclasses.replace(self.params, center=False, hop_length=n_fft)
         self._preview = np.ascontiguousarray(spectrogram(flat, one_frame).T)

@@ -113,6 +113,7 @@ CASES = [
     Case("wavpack", ".wv", ("-c:a", "wavpack"), frame=0, codec_words="WavPack"),
     Case("tta", ".tta", ("-c:a", "tta"), frame=0, codec_words="TTA"),
     Case("ac3", ".ac3", ("-c:a", "ac3"), sr=48000, access="noise", frame=1536, codec_words="ATSC A/52A"),
+    Case("eac3", ".eac3", ("-c:a", "eac3"), sr=48000, access="noise", frame=1536),
     Case("mp2", ".mp2", ("-c:a", "mp2", "-b:a", "192k"), access="lsb", codec_words="MP2"),
     # Video files: their audio stream.
     Case(
@@ -461,3 +462,181 @@ def test_noise_substituting_decoder_without_copyable_parameters_still_reads_repr
                 np.testing.assert_array_equal(source.read_frames(a, b), want[a:b], err_msg=f"[{a}, {b})")
         finally:
             decoder.scan.fresh_copies = True
+
+
+# -- DSD (DSF), written by hand: no encoder makes it --------------------------------------------
+
+
+def _dsf(path: Path, freq: float, seconds: float, *, channels: int = 2) -> Path:
+    """A DSF file (Sony's DSD stream file, version 1): 2.8224 MHz 1-bit, first-order sigma-delta."""
+    rate = 2_822_400
+    n = int(rate * seconds)
+    x = 0.5 * np.sin(2 * np.pi * freq * np.arange(n) / rate)
+    bits = np.empty(n, np.uint8)
+    acc = 0.0
+    for t, v in enumerate(x.tolist()):  # first-order modulator: the integrator chases the signal
+        bit = 1 if acc >= 0 else 0
+        bits[t] = bit
+        acc += v - (1.0 if bit else -1.0)
+    block = 4096  # bytes per channel per block
+    per_channel = np.packbits(bits, bitorder="little")
+    padded = np.zeros(-(-per_channel.size // block) * block, np.uint8)
+    padded[: per_channel.size] = per_channel
+    blocks = padded.reshape(-1, block)
+    data = np.concatenate([np.concatenate([b] * channels) for b in blocks]).tobytes()
+    fmt = struct.pack("<4sQIIIIIIQII", b"fmt ", 52, 1, 0, 2 if channels == 2 else 1, channels, rate, 1, n, block, 0)
+    body = fmt + struct.pack("<4sQ", b"data", 12 + len(data)) + data
+    path.write_bytes(struct.pack("<4sQQQ", b"DSD ", 28, 28 + len(body), 0) + body)
+    return path
+
+
+def test_dsd_stream_file_opens_with_its_tone(tmp_path: Path) -> None:
+    path = _dsf(tmp_path / "tone.dsf", 1000.0, 0.25)
+    ref, sr = straight_decode(path)
+    with FileSource(path) as source:
+        info = source.info
+        assert "DSD" in info.codec and info.decoder.startswith("FFmpeg")
+        assert info.samplerate == sr == 2_822_400 // 8  # FFmpeg's DSD-to-PCM rate
+        assert info.frames == ref.shape[0] and abs(info.duration - 0.25) < 0.02
+        middle = source.read(info.frames // 4, 3 * info.frames // 4)
+        for a, b in random_ranges(info.frames, 20, seed=2):
+            got = source.read_frames(a, b)
+            np.testing.assert_array_equal(got, source.read_frames(a, b))  # the same, read again
+            np.testing.assert_allclose(got, ref[a:b], atol=1e-6)
+    assert abs(peak_frequency(middle, sr) - 1000.0) < 10.0
+
+
+# -- FLAC with a variable block size, written by hand (the ffmpeg and flac encoders use fixed ones) --
+
+
+def _crc8(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+    return crc
+
+
+def _crc16(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x8005) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return crc
+
+
+def _utf8_number(n: int) -> bytes:
+    """FLAC's UTF-8-like coding of a frame's first sample number (up to 36 bits)."""
+    if n < 0x80:
+        return bytes([n])
+    for length, first_bits in ((2, 5), (3, 4), (4, 3), (5, 2), (6, 1), (7, 0)):
+        if n < 1 << (first_bits + 6 * (length - 1)):
+            out = [0x80 | ((n >> (6 * i)) & 0x3F) for i in range(length - 1)][::-1]
+            lead = ((0xFF << (8 - length)) & 0xFF) | (n >> (6 * (length - 1)))
+            return bytes([lead, *out])
+    raise ValueError(n)
+
+
+def _flac_variable(path: Path, samples: np.ndarray, sr: int, block_sizes: list[int]) -> Path:
+    """Mono 16-bit FLAC, VERBATIM subframes, blocking strategy "variable" (frames numbered by sample)."""
+    assert sum(block_sizes) == samples.size
+    streaminfo = struct.pack(">HH", min(block_sizes), max(block_sizes)) + bytes(6)  # frame sizes unknown
+    packed = (sr << 44) | (0 << 41) | (15 << 36) | samples.size  # rate, channels-1, bps-1, total samples
+    streaminfo += packed.to_bytes(8, "big") + bytes(16)  # no MD5
+    out = bytearray(b"fLaC" + bytes([0x80, 0, 0, len(streaminfo)]) + streaminfo)
+    start = 0
+    for size in block_sizes:
+        header = bytes([0xFF, 0xF9, 0x70, 0x08])  # variable; size: 16 bits at end; rate, 1 ch, 16 bit from STREAMINFO
+        header += _utf8_number(start) + (size - 1).to_bytes(2, "big")
+        header += bytes([_crc8(header)])
+        body = bytes([0x02]) + samples[start : start + size].astype(">i2").tobytes()  # VERBATIM subframe
+        frame = header + body
+        out += frame + _crc16(frame).to_bytes(2, "big")
+        start += size
+    path.write_bytes(bytes(out))
+    return path
+
+
+def test_flac_with_variable_block_size_reads_exactly(tmp_path: Path) -> None:
+    sr = 16000
+    rng = np.random.default_rng(4)
+    t = np.arange(3 * sr) / sr
+    y = np.round(8000 * np.sin(2 * np.pi * 440 * t) + 500 * rng.standard_normal(t.size)).astype(np.int16)
+    sizes = []
+    left = y.size
+    while left:
+        size = min(left, int(rng.choice([192, 576, 1152, 2304, 4096, 4608])))
+        sizes.append(size)
+        left -= size
+    path = _flac_variable(tmp_path / "variable.flac", y, sr, sizes)
+    want = y.astype(np.float32) / 32768.0
+    with FileSource(path) as source:
+        assert source.info.frames == y.size and not source.warnings
+        np.testing.assert_array_equal(source.read(), want)
+        for a, b in random_ranges(y.size, 40, seed=9):
+            np.testing.assert_array_equal(source.read(a, b), want[a:b])
+    # And FFmpeg, the other decoder, reads it the same (lossless).
+    ref, _ = straight_decode(path)
+    np.testing.assert_array_equal(ref[:, 0], want)
+
+
+# -- every extension offered opens --------------------------------------------------------------
+
+#: ffmpeg arguments to write a file with each ending (its default codec otherwise).
+_RECIPES: dict[str, tuple[str, ...]] = {
+    ".wave": ("-f", "wav"),
+    ".bwf": ("-f", "wav"),
+    ".rf64": ("-f", "wav", "-rf64", "always"),
+    ".snd": ("-f", "au"),
+    ".alac": ("-c:a", "alac", "-f", "ipod"),
+    ".dts": ("-c:a", "dca", "-strict", "-2", "-ar", "48000"),
+    ".weba": ("-f", "webm", "-c:a", "libopus"),
+    ".gsm": ("-ar", "8000", "-ac", "1"),
+    ".3gp": ("-c:a", "aac", "-f", "3gp"),
+    ".3g2": ("-c:a", "aac", "-f", "3g2"),
+    ".voc": ("-ar", "22050"),
+    ".ra": ("-ar", "48000"),
+}
+#: Made by their own tests above (mpcenc; a DSF written by hand).
+_MADE_ELSEWHERE = {".mpc", ".dsf"}
+#: FFmpeg reads them; nothing here can write one (no encoder for Monkey's
+#: Audio, DSDIFF or AMR in Debian's FFmpeg).
+_NOT_MADE_HERE = {".ape", ".dff", ".amr", ".3ga"}
+
+
+@pytest.mark.parametrize("ext", [e for e in AUDIO_EXTENSIONS if e not in _MADE_ELSEWHERE | _NOT_MADE_HERE])
+def test_every_offered_extension_opens_a_file_of_that_kind(tmp_path: Path, ext: str) -> None:
+    need_ffmpeg()
+    source = ["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=44100:duration=2"]
+    path = make(tmp_path / f"tone{ext}", source, *_RECIPES.get(ext, ("-ac", "2")))
+    with FileSource(path) as opened:
+        info = opened.info
+        middle = opened.read(info.frames // 4, info.frames // 4 + info.samplerate // 2)
+    assert abs(info.duration - 2.0) < 0.1
+    assert abs(peak_frequency(middle, info.samplerate) - 1000.0) < 15.0
+
+
+def test_unverifiable_extensions_are_few_and_known() -> None:
+    assert _NOT_MADE_HERE <= set(AUDIO_EXTENSIONS) and len(_NOT_MADE_HERE) <= 4
+
+
+def test_preview_reads_may_differ_in_invented_noise_only_and_leave_exact_reads_exact(made: dict[str, Path]) -> None:
+    """``exact=False`` (the overview's preview) starts a noise-substituting decoder nearer the read."""
+    path = made["aac_m4a_pns"]
+    with FileSource(path) as source:
+        n = source.info.frames
+        exact = source.read(0, n)
+        for a, b in random_ranges(n, 20, seed=21):
+            quick = source.read(a, b, exact=False)
+            assert quick.shape == (b - a,)
+            # Then an exact read of the same samples is the canonical one (the preview left no state).
+            np.testing.assert_array_equal(source.read(a, b), exact[a:b])
+        # The preview's signal is the file's: same level, same tone, other noise.
+        quick = source.read(n // 2 - 8192, n // 2 + 8192, exact=False)
+        mine = exact[n // 2 - 8192 : n // 2 + 8192]
+        assert abs(20 * np.log10(np.std(quick) / np.std(mine))) < 0.5
+        assert abs(peak_frequency(quick, 44100) - peak_frequency(mine, 44100)) < 1.0
+    with FileSource(made["mp3_cbr128_stereo"]) as mp3:  # exact decoders: the very same samples
+        np.testing.assert_array_equal(mp3.read(5000, 9000, exact=False), mp3.read(5000, 9000))
