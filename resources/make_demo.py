@@ -41,7 +41,6 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 from numpy.typing import NDArray
-from scipy.signal import resample_poly
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
@@ -110,8 +109,9 @@ def speech(espeak: str) -> Segment:
         y, sr_in = sf.read(wav, dtype="float64", always_2d=True)
     y = y.mean(axis=1)
     if sr_in != SR:
-        g = math.gcd(int(sr_in), SR)
-        y = resample_poly(y, SR // g, int(sr_in) // g)
+        from spectroview.audio.resample import resample  # soxr HQ, as everywhere in Spectroview
+
+        y = resample(y, orig_sr=int(sr_in), target_sr=SR).astype(np.float64)
     # espeak pads with silence; trim it so the segment times in the JSON
     # bracket the actual speech (threshold -50 dB re peak, 20 ms margin).
     peak = float(np.max(np.abs(y)))

@@ -61,7 +61,7 @@ import numpy as np
 
 from spectroview.audio.errors import AudioError
 
-__all__ = ["FFmpegDecoder", "describe_streams", "ffmpeg_version", "scan"]
+__all__ = ["FFmpegDecoder", "describe_streams", "estimated_duration", "ffmpeg_version", "scan"]
 
 
 class FFmpegError(AudioError):
@@ -377,6 +377,20 @@ def describe_streams(path: str) -> list[str]:
 _EDGE_PACKETS = 16
 
 _SKIP_SAMPLES = "skip_samples"
+
+
+def estimated_duration(path: str) -> float | None:
+    """Seconds the file's header (or its bit rate) claims, without scanning: an estimate, or None."""
+    av = _av()
+    try:
+        container = _open_container(path)
+    except FFmpegError:
+        return None
+    try:
+        duration = container.duration
+        return duration / av.time_base if duration and duration > 0 else None
+    finally:
+        container.close()
 
 
 def _scan_packets(

@@ -36,6 +36,7 @@ __all__ = [
     "AudioInfo",
     "FileSource",
     "audio_streams",
+    "estimated_duration",
     "is_audio_path",
     "probe",
 ]
@@ -596,6 +597,19 @@ def probe(
     """
     with FileSource(path, stream=stream, progress=progress, cancelled=cancelled) as source:
         return source.info
+
+
+def estimated_duration(path: str | os.PathLike[str]) -> float | None:
+    """The length in seconds ``path``'s header (or its bit rate) claims, without scanning; None if unknown.
+
+    An estimate for progress messages only: the length shown is what decodes.
+    """
+    from spectroview.audio import _ffmpeg
+
+    p = Path(path)
+    if not p.is_file():
+        return None
+    return _ffmpeg.estimated_duration(str(p))
 
 
 def audio_streams(path: str | os.PathLike[str]) -> list[str]:

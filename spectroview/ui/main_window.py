@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from spectroview import __version__
 from spectroview._atomic import atomic_write
 from spectroview.audio.errors import AudioError
-from spectroview.audio.files import AUDIO_EXTENSIONS, AudioInfo, FileSource, audio_streams, probe
+from spectroview.audio.files import AUDIO_EXTENSIONS, AudioInfo, FileSource, audio_streams, estimated_duration, probe
 from spectroview.dsp import ParameterError, SpectrogramParams
 from spectroview.dsp.mel import row_frequencies
 from spectroview.session.axes import format_readout
@@ -63,12 +63,15 @@ class _Opener(QObject):
 
     Signals
     -------
+    estimate(float)
+        The length in seconds the file's header claims (before the scan; not for files without one).
     progress(float)
         Fraction of the scan done, 0..1.
     finished(object)
         The file's :class:`AudioInfo`, or the :class:`AudioError` that refused it.
     """
 
+    estimate = Signal(float)
     progress = Signal(float)
     finished = Signal(object)
 
@@ -79,6 +82,9 @@ class _Opener(QObject):
     def start(self, path: str, stream: int | None) -> None:
         def work() -> None:
             try:
+                estimate = estimated_duration(path)
+                if estimate:
+                    self.estimate.emit(estimate)
                 result: object = probe(path, stream=stream, progress=self.progress.emit, cancelled=self.cancel.is_set)
             except AudioError as exc:
                 result = exc
@@ -354,17 +360,26 @@ class MainWindow(QMainWindow):
         name = Path(path).name
         started = time.monotonic()
 
+        about: list[str] = []
+
+        def estimate(seconds: float) -> None:
+            minutes, secs = divmod(seconds, 60.0)
+            about.append(f" (about {int(minutes)}:{secs:04.1f} by its header)")
+
         def progress(fraction: float) -> None:
             if time.monotonic() - started > 0.3:  # quick opens show nothing
                 self.progress.setFormat("scanning %p%")
                 self.progress.setValue(int(fraction * 1000))
                 self.progress.show()
-                self.statusBar().showMessage(f"Opening {name}: scanning the file for its exact length ({fraction:.0%})")
+                self.statusBar().showMessage(
+                    f"Opening {name}{''.join(about[-1:])}: scanning for its exact length, {fraction:.0%}"
+                )
 
         def finished(result: object) -> None:
             box.append(result)
             loop.quit()
 
+        opener.estimate.connect(estimate)
         opener.progress.connect(progress)
         opener.finished.connect(finished)
         opener.start(path, stream)

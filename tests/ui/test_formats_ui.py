@@ -132,3 +132,36 @@ def test_dropping_an_opus_file_opens_it(qtbot, window: MainWindow, tmp_path: Pat
     with qtbot.waitSignal(window.fileOpened, timeout=20000):
         window.dropEvent(event)
     assert window.info is not None and window.info.path == str(path)
+
+
+def test_long_file_is_scanned_off_the_gui_thread_with_progress(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    """An hour of MP3 (a 20 s stream repeated: raw MP3 frames concatenate) opens while the window keeps working."""
+    need_ffmpeg()
+    piece = make(
+        tmp_path / "piece.mp3",
+        lavfi_tones([1000.0], sr=44100, seconds=20),
+        "-c:a", "libmp3lame", "-b:a", "32k", "-write_xing", "0", "-id3v2_version", "0",
+    )  # fmt: skip
+    long = tmp_path / "hour.mp3"
+    long.write_bytes(piece.read_bytes() * 180)
+    from spectroview.audio.files import FileSource
+
+    with FileSource(piece) as one:
+        want = 180 * one.info.frames  # each piece with its encoder delay and padding: what decodes
+    messages: list[str] = []
+    window.statusBar().messageChanged.connect(messages.append)
+    ticks: list[int] = []
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start()
+    with qtbot.waitSignal(window.fileOpened, timeout=60000):
+        assert window.open_file(long)
+    timer.stop()
+    assert window.info is not None and window.info.frames == want
+    scanning = [m for m in messages if "scanning for its exact length" in m]
+    assert scanning, messages
+    assert any("by its header" in m for m in scanning)
+    assert len(ticks) >= 5, "the event loop stood still while the file was scanned"
