@@ -9,28 +9,15 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from spectroview.audio.files import AUDIO_EXTENSIONS
 from spectroview.session.axes import FrequencyMapping
-from spectroview.session.settings import ViewSettings
 from spectroview.ui.main_window import AUDIO_FILTER, MainWindow
-from spectroview.ui.settings_store import SettingsStore
 from tests.audio.media import lavfi_tones, make, need_ffmpeg
 from tests.ui.test_viewer import settle
-
-
-@pytest.fixture
-def window(qtbot, tmp_path: Path) -> MainWindow:
-    store = SettingsStore(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    win = MainWindow(store, settings=ViewSettings())
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
 
 
 def brightest_hz(win: MainWindow) -> float:

@@ -14,7 +14,6 @@ import soundfile
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from spectroview.dsp import SpectrogramParams
@@ -34,27 +33,24 @@ def write_tone(path: Path, freq: float = 1000.0, seconds: float = 3.0, amplitude
     return path
 
 
+def screenshot_of(path: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """``spectroview PATH --screenshot OUT`` offscreen, in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "spectroview", str(path), "--screenshot", str(out)],
+        cwd=ROOT,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def write_clicks(path: Path, times: list[float], seconds: float = 20.0) -> Path:
     y = np.zeros(int(SR * seconds), np.float32)
     for t in times:
         y[round(t * SR)] = 0.9
     soundfile.write(path, y, SR, subtype="FLOAT")
     return path
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> SettingsStore:
-    return SettingsStore(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-
-
-@pytest.fixture
-def window(qtbot, store: SettingsStore) -> MainWindow:
-    win = MainWindow(store, settings=ViewSettings())
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
 
 
 def settle(qtbot, win: MainWindow, timeout: int = 20000) -> None:
@@ -288,14 +284,7 @@ def test_screenshot_of_a_bad_file_is_one_clean_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.wav"
     bad.write_text("not audio")
     out = tmp_path / "shot.png"
-    proc = subprocess.run(
-        [sys.executable, "-m", "spectroview", str(bad), "--screenshot", str(out)],
-        cwd=ROOT,
-        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = screenshot_of(bad, out)
     assert proc.returncode == 2
     assert proc.stderr.startswith("spectroview: error: ") and len(proc.stderr.strip().splitlines()) == 1
     assert not out.exists()
@@ -353,14 +342,7 @@ def test_screenshot_of_a_file_cut_short_shows_what_decodes(tmp_path: Path) -> No
     cut = tmp_path / "cut.flac"
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])  # the header still says 20 s
     out = tmp_path / "shot.png"
-    proc = subprocess.run(
-        [sys.executable, "-m", "spectroview", str(cut), "--screenshot", str(out)],
-        cwd=ROOT,
-        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = screenshot_of(cut, out)
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("spectroview: ")]
     assert lines and all(line.startswith(f"spectroview: warning: {cut}") for line in lines), proc.stderr
@@ -376,14 +358,7 @@ def test_screenshot_of_a_file_damaged_in_its_header_fails_fast(tmp_path: Path) -
     bad = tmp_path / "bad.flac"
     bad.write_bytes(data[:4] + bytes(2000) + data[2004:])  # STREAMINFO and the first frames zeroed
     out = tmp_path / "shot.png"
-    proc = subprocess.run(
-        [sys.executable, "-m", "spectroview", str(bad), "--screenshot", str(out)],
-        cwd=ROOT,
-        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = screenshot_of(bad, out)
     assert proc.returncode == 2, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("spectroview: error: ")]
     assert len(lines) == 1 and "bad.flac" in lines[0]
