@@ -50,7 +50,6 @@ from __future__ import annotations
 import math
 import os
 import threading
-from array import array
 from collections import OrderedDict, deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -156,7 +155,7 @@ class _ScanCache:
     One lock per file: a second opener waits for the first's scan.
     """
 
-    def __init__(self, size: int = 8) -> None:
+    def __init__(self, size: int = 4) -> None:
         self.size = size
         self._items: OrderedDict[tuple[object, ...], _Scan] = OrderedDict()
         self._lock = threading.Lock()
@@ -201,7 +200,7 @@ class _Scan:
     pts: np.ndarray  # int64, the straight demux's timestamps (stream time base)
     pos: np.ndarray  # int64, byte position, -1 if unknown
     size: np.ndarray  # int32
-    duration: np.ndarray  # int64, the demuxer's packet durations (stream time base)
+    duration: np.ndarray  # int64, the demuxer's packet durations (stream time base); emptied after the scan
     #: Packets the demuxer flags "decode but discard the output" (priming, edit lists).
     discard: frozenset[int]
     #: Samples to drop at the start and at the end of a packet's output (the
@@ -231,15 +230,6 @@ class _Scan:
     @property
     def n(self) -> int:
         return int(self.pts.shape[0])
-
-    @property
-    def lists(self) -> tuple[array, array, array]:
-        """pts, pos, size as ``array.array``: item access a few times faster than numpy's (per packet, in reads)."""
-        cached = self.__dict__.get("_lists")
-        if cached is None:
-            cached = (array("q", self.pts.tolist()), array("q", self.pos.tolist()), array("q", self.size.tolist()))
-            self.__dict__["_lists"] = cached
-        return cached
 
     def entry(self, k: int) -> int:
         """The packet a canonical decode that must cover packet ``k`` starts from (before preroll)."""
@@ -752,15 +742,13 @@ class FFmpegDecoder:
             self._count_scan(scan, progress, cancelled)
         scan.decode_errors = self._errors
         self._describe_damage(scan)
+        scan.duration = np.zeros(0, np.int64)  # used only by _describe_damage; the scan stays small
 
     def _raw(self, pts: int) -> int | None:
         """Timestamp ``pts`` in samples, or None if it is not a whole sample."""
         ticks = pts * self._tb.numerator * self.samplerate
         q, r = divmod(ticks, self._tb.denominator)
         return None if r else q
-
-    def _duration_samples(self, k: int) -> int:
-        return int(self.scan.duration[k]) * self._tb.numerator * self.samplerate // self._tb.denominator
 
     def _raw_starts(self, scan: _Scan) -> np.ndarray | None:
         """Every packet's timestamp in samples, or None unless the time base resolves single samples.
@@ -950,7 +938,7 @@ class FFmpegDecoder:
         whichever packet it believes starts the stream, or leave it off the
         one that does; the decoder must see what the straight decode saw.
         """
-        t = self.scan.lists[0][k]
+        t = self.scan.pts.item(k)
         p.pts = t
         p.dts = t
         want = self.scan.side.get(k)
@@ -1062,9 +1050,9 @@ class FFmpegDecoder:
         p = self._next_raw()
         if p is None:
             return None
-        lists = self.scan.lists
-        pos, want = p.pos, lists[1][k]
-        if (pos is not None and pos >= 0 and want >= 0 and pos != want) or p.size != lists[2][k]:
+        scan = self.scan
+        pos, want = p.pos, scan.pos.item(k)
+        if (pos is not None and pos >= 0 and want >= 0 and pos != want) or p.size != scan.size.item(k):
             raise _Desync
         self._fix_packet(p, k)
         self._next_packet_index = k + 1
