@@ -255,9 +255,15 @@ def _params_from(args: argparse.Namespace, sr: float, *, scale: str) -> Spectrog
 
 
 def _open_source(path: str | None, channel: int | None, stream: int | None = None) -> FileSource:
-    source = FileSource(
-        resource_path(DEMO_NAME) if path is None else path, stream=None if stream is None else stream - 1
-    )
+    target = resource_path(DEMO_NAME) if path is None else path
+    # A long compressed file is scanned first (an hour of MP3: about a second).
+    progress = _Progress("scanning", 1000)
+    try:
+        source = FileSource(
+            target, stream=None if stream is None else stream - 1, progress=lambda f: progress(round(1000 * f))
+        )
+    finally:
+        progress.close()
     if channel is not None:
         n = source.info.channels
         if channel > n:
