@@ -320,7 +320,7 @@ def _warn(message: str) -> None:
 
 
 def _warn_damage(source: FileSource) -> None:
-    """One warning line per problem found while opening (a truncated tail, damaged packets)."""
+    """One warning line per problem found so far (a truncated tail, damaged packets); the source still open."""
     for text in source.warnings:
         _warn(f"{source.path}: {text}")
 
@@ -408,9 +408,11 @@ def cmd_render(args: argparse.Namespace) -> int:
             finally:
                 progress.close()
         nonfinite = source.nonfinite_count
+        damage = source.warnings  # after reading: damage met on the way is known too
     rgb = colorize(power, options)
     write_png(out, rgb, compress_level=1)
-    _warn_damage(source)  # after reading: damage found on the way is known too
+    for text in damage:
+        _warn(f"{source.path}: {text}")
     if nonfinite:
         _warn(f"{source.path}: {nonfinite} non-finite samples (NaN/Inf) rendered as silence")
     return 0
@@ -538,8 +540,10 @@ def _logmel_file(
                         elif normalize:
                             entry = {"mean": stats.mean, "std": stats.std}
                             writer.standardize(stats.mean, stats.std)
-                    finally:
-                        writer.close()
+                    except BaseException:
+                        writer.abort()  # the error that stopped the writing is the one to report
+                        raise
+                    writer.close()
 
                 atomic_write(out, write)
         finally:
@@ -560,9 +564,11 @@ def _logmel_file(
         times = frame_times(n_frames, params)
         meta = {
             "spectroview": __version__,
-            "source": source_entry(info),
+            "source": source_entry(info, warnings=done.warnings),
             "channel": "mix" if args.channel is None else args.channel,
             "params": dataclasses.asdict(params),
+            # What None stands for in params: the values used.
+            "params_used": {"hop_length": params.hop, "win_length": params.win, "fmax": params.fmax_for(sr)},
             "resampled": sr != info.samplerate,
             "resampler": "soxr HQ (librosa's default res_type='soxr_hq')" if sr != info.samplerate else None,
             "values": f"10*log10(max({LOGMEL_AMIN:g}, mel power)) dB re 1.0 (full-scale samples are +-1)",
@@ -644,7 +650,7 @@ def _ast_file(
     meta = {
         "spectroview": __version__,
         "preset": "ast",
-        "source": source_entry(info),
+        "source": source_entry(info, warnings=source.warnings),
         "channel": "mix" if channel is None else channel,
         "source_samplerate": info.samplerate,
         "samplerate": ast.AST_SR,

@@ -11,22 +11,27 @@ header's count.
 How a read finds its samples
 ----------------------------
 1. **Scan** (:func:`_scan_packets`): demux every packet of the stream once,
-   without decoding, and keep its timestamp, byte position, size and the
-   skip/discard side data the demuxer attached.
-2. **Positions**: when every packet's timestamp is a whole number of samples
-   (MP3, MP4/M4A, Ogg, FLAC, WavPack...: the ``"pts"`` timeline), packet *k*'s
-   output starts at its timestamp.  Clocks too coarse for that (Matroska's
-   and ASF's milliseconds: the ``"count"`` timeline) get a decode scan that
-   counts what the canonical decode (below) emits for each packet.
-3. **read(a, b)**: position the demuxer on the packet :data:`preroll <_preroll>`
-   packets before the one holding ``a`` (a byte seek where the demuxer allows
-   it, else a timestamp seek; the packet it lands on is identified in the index
-   by position and size, never trusted from the demuxer's estimate), give
-   every packet back the timestamp and side data it had in the scan, decode
-   with a fresh decoder and keep what the packets from the wanted one on emit.
-   The preroll covers MP3's bit reservoir and overlap-add, AAC's overlap and
-   SBR, Opus's decaying state (measured: its output agrees with the straight
-   decode to float32 rounding after 0.6 s).
+   without decoding, and keep its timestamp, byte position and size, and the
+   skip/discard side data the demuxer attached to the first and last packets
+   (the only places it goes: encoder delay, end padding, priming).
+2. **Positions**: when the stream's clock ticks at least once a sample and
+   every timestamp is a whole sample (MP3, MP4/M4A, Ogg, FLAC, WavPack...:
+   the ``"pts"`` timeline), a frame goes where its timestamp says.  Coarser
+   clocks (Matroska's and ASF's milliseconds: the ``"count"`` timeline) get
+   a decode scan that counts what the canonical decode (below) emits for
+   each packet.
+3. **read(a, b)**: position the demuxer on the packet a preroll before the
+   one holding ``a`` (:meth:`FFmpegDecoder._preroll_start`; a byte seek where
+   the demuxer allows it, else a timestamp seek; the packet it lands on is
+   identified in the index by position and size, never trusted from the
+   demuxer's estimate), give every packet back the timestamp and side data
+   it had in the scan, decode with a fresh decoder and keep what the packets
+   from the wanted one on emit.  The preroll covers MP3's bit reservoir and
+   overlap-add, AAC's overlap and SBR, Opus's decaying state (measured: its
+   output agrees with the straight decode to float32 rounding after 0.6 s).
+4. **Trims**: decoders run with ``skip_manual``: libavcodec exports what it
+   would cut (the encoder delay, the end padding, a decoder's own initial
+   delay) and this module cuts it, once, where the straight decode does.
 
 Decoders whose state never converges
 ------------------------------------
@@ -223,9 +228,11 @@ class _Scan:
     channels: int = 0
     sample_format: str = ""
     decode_errors: int = 0
+    failed: frozenset[int] = frozenset()  # the packets the scan found undecodable
     warnings: list[str] = field(default_factory=list)
     demux_error: str = ""
     declared_duration: float | None = None  # seconds, from the header or the bit rate
+    damage_placed: bool = False  # lost audio already found (and said) from the bytes
 
     @property
     def n(self) -> int:
@@ -362,6 +369,9 @@ def describe_streams(path: str) -> list[str]:
         container.close()
 
 
+#: Demuxers of raw elementary streams: timestamps come from counting frames.
+_RAW_STREAM_FORMATS = frozenset({"mp3", "aac", "ac3", "eac3", "dts", "truehd", "mlp", "loas", "adts", "amr", "gsm"})
+
 #: Packets at each end of a stream whose flags and side data the scan reads:
 #: trims (encoder delay, end padding) and "discard" flags live only there.
 _EDGE_PACKETS = 16
@@ -398,34 +408,48 @@ def _scan_packets(
     last_pts: int | None = None
     demux_error = ""
     k = -1
-    try:
-        for p in container.demux(stream):
-            n = p.size
-            if not n:
-                continue
-            t = p.pts
-            if t is None:
-                t = p.dts
-            if t is None:
-                t = last_pts if last_pts is not None else 0
-            where = p.pos
-            duration = p.duration or 0
-            pts.append(t)
-            pos.append(-1 if where is None else where)
-            size.append(n)
-            durations.append(duration)
-            last_pts = t + duration
-            k += 1
-            if k < _EDGE_PACKETS:
-                head.append(p)
-            ring[k % _EDGE_PACKETS] = p
-            if not k & 4095 and k:
-                if cancelled is not None and cancelled():
-                    raise _Cancelled
-                if progress is not None and where is not None and where >= 0:
-                    progress(min(1.0, where / total))
-    except av.error.FFmpegError as exc:
-        demux_error = _one_line(exc)
+    stuck, resyncs = -1, 0  # where the last resync started from, and how many
+    packets = container.demux(stream)
+    while True:
+        try:
+            p = next(packets)
+        except StopIteration:
+            break
+        except av.error.FFmpegError as exc:
+            # A demuxer that stops at a damaged block (WavPack) goes on at the next sync word,
+            # always past the last one it stopped at.
+            after = max(pos[-1] + size[-1] if pos and pos[-1] >= 0 else -1, stuck + 1)
+            resumed = _resync(container, stream, after) if after >= 0 and resyncs < 10_000 else None
+            if resumed is None:
+                demux_error = _one_line(exc)
+                break
+            packets, stuck = resumed, after
+            resyncs += 1
+            continue
+        n = p.size
+        if not n:
+            continue
+        t = p.pts
+        if t is None:
+            t = p.dts
+        if t is None:
+            t = last_pts if last_pts is not None else 0
+        where = p.pos
+        duration = p.duration or 0
+        pts.append(t)
+        pos.append(-1 if where is None else where)
+        size.append(n)
+        durations.append(duration)
+        last_pts = t + duration
+        k += 1
+        if k < _EDGE_PACKETS:
+            head.append(p)
+        ring[k % _EDGE_PACKETS] = p
+        if not k & 4095 and k:
+            if cancelled is not None and cancelled():
+                raise _Cancelled
+            if progress is not None and where is not None and where >= 0:
+                progress(min(1.0, where / total))
     trims: dict[int, tuple[int, int]] = {}
     side: dict[int, Any] = {}
     discard: set[int] = set()
@@ -456,6 +480,36 @@ def _scan_packets(
 
 class _Cancelled(Exception):
     pass
+
+
+#: Sync words of demuxers that stop at a damaged block instead of resyncing themselves.
+_SYNC_WORDS = {"wv": b"wvpk"}
+
+
+def _resync(container: Any, stream: Any, after: int) -> Any:
+    """After a demux error at byte ``after``: a demux iterator from the next sync word, or None."""
+    word = _SYNC_WORDS.get(container.format.name)
+    if word is None or after < 0:
+        return None
+    av = _av()
+    name = getattr(container, "name", None)
+    if not name:
+        return None
+    try:
+        with open(name, "rb") as fh:
+            at = after + 1
+            while True:
+                fh.seek(at)
+                block = fh.read(1 << 20)
+                found = block.find(word)
+                if found >= 0:
+                    container.seek(at + found, unsupported_byte_offset=True)
+                    return container.demux(stream)
+                if len(block) < (1 << 20):
+                    return None  # the end of the file: nothing more to read
+                at += len(block) - len(word) + 1
+    except (OSError, av.error.FFmpegError):
+        return None
 
 
 def _drop_stray_end_padding(trims: dict[int, tuple[int, int]], side: dict[int, Any], n: int) -> None:
@@ -537,7 +591,7 @@ class FFmpegDecoder:
         self._held: tuple[int, np.ndarray] | None = None  # decoded samples past the last read: (start, data)
         self._emitted_to = -1  # the straight decode's sample where the emitter's output continues
         self._count_state: tuple[int, int] = (-1, 0)  # ("count" timeline) packet and samples emitted in it
-        self._errors = 0
+        self._failed: set[int] = set()  # packets that would not decode
         self._av_error = _av().error.FFmpegError
         self._spares: list[Any] = []  # containers opened for their fresh decoders
         self._scanned = False  # True once the scan is complete: reads must find every packet
@@ -548,7 +602,10 @@ class FFmpegDecoder:
             cc = self._stream.codec_context
             self.samplerate = int(cc.sample_rate or 0)
             if self.samplerate <= 0:
-                raise FFmpegError(f"{path}: invalid sample rate {self.samplerate} Hz")
+                raise FFmpegError(
+                    f"{path}: not an audio file (FFmpeg's {self._container.format.name} reader finds a stream "
+                    "without a sample rate: noise that looks like a header)"
+                )
             self.codec = cc.name
             self._tb = Fraction(self._stream.time_base) if self._stream.time_base else Fraction(1, self.samplerate)
             try:
@@ -630,6 +687,7 @@ class FFmpegDecoder:
         if self.codec not in _CONVERGES and not self.codec.startswith("pcm_"):
             scan.chunk = max(4 * max(1, scan.preroll), math.ceil(_CHUNK_SAMPLES / max(1.0, per_packet)))
         scan.byte_seek = self._probe_byte_seek(scan)
+        self._place_damaged_bytes(scan)
         self.scan = scan
         try:
             self._check_fresh_copies(scan)
@@ -644,6 +702,73 @@ class FFmpegDecoder:
             progress(1.0)
         return scan
 
+    def _place_damaged_bytes(self, scan: _Scan) -> None:
+        """Raw streams: audio lost to damage gets its time back.
+
+        An MP3, ADTS or AC-3 stream has no clock but its frames: where damage
+        garbled some, the parser resyncs past them (or takes garbage for a
+        frame or two) and every later timestamp comes too early, by as much
+        as the lost audio.  At a constant bit rate each frame's time follows
+        from its byte position exactly; otherwise bytes skipped between two
+        frames are converted with the neighbouring frames' bytes per frame.
+        Later timestamps move on by the lost time, so what follows stays in
+        place and the hole reads as silence.  Tags between frames (ID3, APE,
+        Lyrics3: files joined end to end) are not audio and move nothing.
+        """
+        if self._container.format.name not in _RAW_STREAM_FORMATS or scan.n < 16 or np.any(scan.pos < 0):
+            return
+        ends = scan.pos[:-1] + scan.size[:-1]
+        tags = np.zeros(scan.n, np.int64)  # tag bytes before each packet
+        damaged_gaps: list[int] = []
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(max(0, int(scan.pos[0]) - 4096))
+                head = fh.read(min(4096, int(scan.pos[0])))
+                for k in np.flatnonzero(scan.pos[1:] - ends > 0).tolist():
+                    fh.seek(int(ends[k]))
+                    if fh.read(8).startswith((b"ID3", b"TAG", b"APETAGEX", b"LYRICSBE")):
+                        tags[k + 1 :] += int(scan.pos[k + 1] - ends[k])
+                    else:
+                        damaged_gaps.append(k)
+        except OSError:
+            return
+        frame_ticks = int(np.median(scan.duration))
+        if frame_ticks <= 0:
+            return
+        size = scan.size.astype(np.int64)
+        typical = int(np.median(size))
+        regular = np.abs(size - typical) <= 4  # padding: a byte (MP3), a word (AC-3 at 44.1 kHz), 4 (layer I)
+        shift = np.zeros(scan.n, np.int64)
+        how = ""
+        # LAME marks a variable-rate stream "Xing" and a constant one "Info";
+        # without either, every frame but a few (the damaged ones) must be alike.
+        constant = b"Info" in head or (b"Xing" not in head and (~regular[:-1]).sum() <= 8)
+        if constant and regular.mean() >= 0.95 and np.all(scan.duration[regular] == frame_ticks):
+            # Constant bit rate: frame k sits at byte (pos - first) / bytes per frame.
+            per_frame = float(size[regular].mean())
+            index = np.rint((scan.pos - tags - scan.pos[0]) / per_frame).astype(np.int64)
+            behind = np.maximum.accumulate(np.maximum(index - np.arange(scan.n), 0))
+            shift = behind * frame_ticks
+            how = "from the constant bit rate"
+        elif damaged_gaps:
+            for k in damaged_gaps:
+                lo, hi = max(0, k - 50), min(scan.n, k + 51)
+                frames = round(float(scan.pos[k + 1] - ends[k]) / float(np.median(size[lo:hi])))
+                if frames > 0:
+                    shift[k + 1 :] += frames * frame_ticks
+            how = "estimated from the bit rate"
+        if not shift.any():
+            return
+        scan.pts = scan.pts + shift
+        scan.damage_placed = True
+        num, den = self._tb.numerator * self.samplerate, self._tb.denominator
+        lost = float(shift[-1]) * num / den / self.samplerate
+        first = int(np.flatnonzero(shift)[0])
+        at = float(scan.pts[first] * num // den) / self.samplerate
+        scan.warnings.append(
+            f"{lost:.3f} s of damaged data, first at {at:.2f} s: silence in its place (its length {how})"
+        )
+
     def _probe_byte_seek(self, scan: _Scan) -> bool:
         """Whether a byte seek to a packet's position delivers exactly that packet next.
 
@@ -657,19 +782,23 @@ class FFmpegDecoder:
             return False
         av = _av()
         container = _open_container(self.path)
+        landed = 0
+        tries = sorted({0, scan.n // 4, scan.n // 2, 3 * scan.n // 4, scan.n - 2})
         try:
             stream = _pick_stream(container, self.path, self.stream_number)
-            for k in (0, scan.n // 2, scan.n - 2):
+            for k in tries:
                 first = int(np.searchsorted(scan.pos, scan.pos[k], side="left"))
-                container.seek(int(scan.pos[first]), unsupported_byte_offset=True)
-                p = next((p for p in container.demux(stream) if p.size), None)
-                if p is None or p.pos != scan.pos[first] or p.size != scan.size[first]:
-                    return False
+                try:
+                    container.seek(int(scan.pos[first]), unsupported_byte_offset=True)
+                    p = next((p for p in container.demux(stream) if p.size), None)
+                except av.error.FFmpegError:
+                    continue  # a damaged block may refuse; the others decide
+                landed += p is not None and p.pos == scan.pos[first] and p.size == scan.size[first]
         except av.error.FFmpegError:
             return False
         finally:
             container.close()
-        return True
+        return landed >= len(tries) - 1
 
     def _check_fresh_copies(self, scan: _Scan) -> None:
         """Decoders are built from the stream's parameters if those decode as the stream's own.
@@ -708,7 +837,7 @@ class FFmpegDecoder:
             if not p.size:
                 continue
             self._fix_packet(p, k)
-            for frame in self._decode(decoder, p, count_errors=False):
+            for frame in self._decode(decoder, p):
                 out.append(_frame_array(frame, frame.layout.nb_channels))
                 out.append(np.array([frame.pts if frame.pts is not None else -1]))
             k += 1
@@ -740,7 +869,8 @@ class FFmpegDecoder:
         else:
             scan.timeline = "count"
             self._count_scan(scan, progress, cancelled)
-        scan.decode_errors = self._errors
+        scan.decode_errors = len(self._failed)
+        scan.failed = frozenset(self._failed)
         self._describe_damage(scan)
         scan.duration = np.zeros(0, np.int64)  # used only by _describe_damage; the scan stays small
 
@@ -797,33 +927,70 @@ class FFmpegDecoder:
                     raise FFmpegError(f"{self.path}: opening cancelled")
                 if progress is not None:
                     progress(0.5 + 0.5 * k / scan.n)
-        start = np.zeros(scan.n, np.int64)
-        if scan.n > 1:
-            np.cumsum(counts[: scan.n - 1], out=start[1:])
-        scan.start = start
-        scan.drain_start = int(counts[: scan.n].sum())
-        scan.n_samples = int(counts.sum())
+        start = np.zeros(scan.n + 1, np.int64)  # packet k's first sample; start[n]: the drain's
+        np.cumsum(counts[: scan.n], out=start[1:])
+        start += self._timestamp_gaps(scan, start, counts)
+        scan.start = start[: scan.n]
+        scan.drain_start = int(start[scan.n])
+        scan.n_samples = int(start[scan.n] + counts[scan.n])
+
+    def _timestamp_gaps(self, scan: _Scan, start: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Silence to put before each packet where the container's clock jumps past the counted samples.
+
+        A coarse clock (milliseconds) cannot place samples, but it does show
+        data that went missing (a damaged Matroska cluster, ASF packet): the
+        timestamps run ahead of the count by the lost time.  Jumps within a
+        packet's length or 10 ms are the clock's rounding and the codec's
+        block alignment (measured: under 1 ms), not losses.
+        """
+        shift = np.zeros(scan.n + 1, np.int64)
+        sounding = np.flatnonzero(counts[: scan.n] > 0)
+        if sounding.size < 8:
+            return shift
+        ticks = scan.pts.astype(np.float64) * float(self._tb) * self.samplerate  # in samples, coarse
+        lead = ticks[: scan.n] - start[: scan.n]  # the clock's lead over the count
+        reference = float(np.median(lead[sounding[4:12]]))  # after the decoder's own start-up
+        tolerance = max(self.samplerate / 100.0, scan.packet_samples)
+        inserted = 0.0
+        lost, first_at = 0.0, None
+        for k in sounding[4:].tolist():
+            behind = lead[k] - reference - inserted
+            if behind > tolerance:
+                gap = round(behind)
+                shift[k:] += gap
+                inserted += gap
+                lost += gap / self.samplerate
+                if first_at is None:
+                    first_at = float(start[k] + shift[k]) / self.samplerate
+        if lost and not scan.damage_placed:
+            scan.warnings.append(
+                f"{lost:.3f} s of damaged or missing data, first at {first_at:.2f} s: silence in its place"
+            )
+        return shift
 
     def _describe_damage(self, scan: _Scan) -> None:
+        """One line per kind of damage: lost audio inside the file, an end cut short, undecodable packets."""
         duration = scan.n_samples / self.samplerate
-        if scan.decode_errors:
-            scan.warnings.append(
-                f"{scan.decode_errors} damaged packet{'s' if scan.decode_errors > 1 else ''} could not be decoded "
-                "(silence in their place)"
-            )
-        if scan.demux_error:
-            scan.warnings.append(f"reading stopped at {duration:.2f} s: {scan.demux_error}")
         gap = self._largest_gap(scan)
         if gap:
             scan.warnings.append(gap)
-        tail = self._tail_damage(scan)
-        if tail:
-            scan.warnings.append(tail)
+        # The end: everything that says the file stops before it should, in one line.
+        ending = []
         declared = scan.declared_duration
         if declared is not None and duration < 0.98 * declared - 0.05:
+            ending.append(f"{duration:.2f} s decode, {declared:.2f} s expected from its header or bit rate")
+        tail = self._tail_damage(scan)
+        if tail:
+            ending.append(tail)
+        if scan.demux_error:
+            ending.append(f"reading stopped at {duration:.2f} s ({scan.demux_error})")
+        if ending:
+            scan.warnings.append("the file ends early: " + "; ".join(ending))
+        # Packets that would not decode: the last one of a cut file is part of the above.
+        errors = scan.decode_errors - (1 if ending else 0)
+        if errors > 0:
             scan.warnings.append(
-                f"only {duration:.2f} s decode, {declared:.2f} s expected from the header or bit rate "
-                "(truncated or damaged file?)"
+                f"{errors} damaged packet{'s' if errors > 1 else ''} could not be decoded (silence in their place)"
             )
 
     def _largest_gap(self, scan: _Scan) -> str:
@@ -831,7 +998,7 @@ class FFmpegDecoder:
 
         ("pts" timeline only: those samples are silence, in place.)
         """
-        if scan.timeline != "pts" or scan.n < 2:
+        if scan.timeline != "pts" or scan.n < 2 or scan.damage_placed:
             return ""
         durations = scan.duration[:-1] * self._tb.numerator * self.samplerate // self._tb.denominator
         jumps = np.diff(scan.start) - durations
@@ -862,14 +1029,14 @@ class FFmpegDecoder:
         if name == "ogg":
             at = tail.rfind(b"OggS")
             if at < 0 or len(tail) - at < 27:
-                return "the file ends inside an Ogg page (truncated?)"
+                return "it ends inside an Ogg page"
             header_type = tail[at + 5]
             segments = tail[at + 26]
             body = sum(tail[at + 27 : at + 27 + segments])
             if len(tail) - at < 27 + segments + body:
-                return "the file ends inside an Ogg page (truncated?)"
+                return "it ends inside an Ogg page"
             if not header_type & 0x04:
-                return "the file ends without Ogg's end-of-stream page (truncated?)"
+                return "no Ogg end-of-stream page"
             return ""
         if not scan.byte_seek or scan.pos[-1] < 0:
             return ""
@@ -878,12 +1045,12 @@ class FFmpegDecoder:
             header = tail[len(tail) - (size - last_pos) :][:8]
             expected = _raw_frame_bytes(header)
             if expected is not None and last_size < expected:
-                return f"the last frame is cut short ({last_size} of {expected} bytes: truncated file?)"
+                return f"the last frame is cut short ({last_size} of {expected} bytes)"
         end = last_pos + last_size
         rest = tail[len(tail) - (size - end) :] if size - end <= len(tail) else b"?" * (size - end)
         rest = _strip_trailing_tags(rest)
         if len(rest) > 0 and rest.strip(b"\x00"):
-            return f"{len(rest)} bytes at the end do not decode (truncated last frame?)"
+            return f"{len(rest)} bytes at the end do not decode"
         return ""
 
     # -- decoding ----------------------------------------------------------------------------------
@@ -923,13 +1090,19 @@ class FFmpegDecoder:
             fresh.pkt_timebase = self._stream.time_base
         return fresh
 
-    def _decode(self, decoder: Any, packet: Any, *, count_errors: bool = True) -> list[Any]:
+    def _decode(self, decoder: Any, packet: Any, k: int | None = None) -> list[Any]:
+        """The frames ``packet`` (index ``k``, counted when it fails) gives; none if it does not decode."""
         try:
             return decoder.decode(packet)
         except self._av_error:
-            if count_errors:
-                self._errors += 1
+            if k is not None:
+                self._failed.add(k)
             return []
+
+    @property
+    def damaged_since_scan(self) -> int:
+        """Packets reads found undecodable that the scan had not (it decodes only the ends of most files)."""
+        return len(self._failed - self.scan.failed)
 
     def _fix_packet(self, p: Any, k: int) -> None:
         """Give packet ``k`` the timestamp and skip side data it had in the straight demux.
@@ -952,6 +1125,13 @@ class FFmpegDecoder:
 
     # -- positioning the demuxer -------------------------------------------------------------------
     def _identify(self, p: Any) -> int | None:
+        """Which packet of the index ``p`` is: by byte position and size, else by timestamp and size.
+
+        Positions are exact where a demuxer reads frame by frame (MP3 after a
+        byte seek, whose timestamps are then estimates); a parser that
+        assembles frames from its buffer (FLAC) reports positions that depend
+        on where it started, but its timestamps are the frames' own.
+        """
         scan = self.scan
         if p.pos is not None and p.pos >= 0 and scan.pos.size and scan.pos[0] >= 0:
             lo = int(np.searchsorted(scan.pos, p.pos, side="left"))
@@ -961,11 +1141,12 @@ class FFmpegDecoder:
                 if len(candidates) > 1 and p.pts is not None:
                     by_pts = [k for k in candidates if scan.pts[k] == p.pts]
                     candidates = by_pts or candidates
-                return candidates[0] if candidates else None
-            hits = np.flatnonzero((scan.pos == p.pos) & (scan.size == p.size))
-            if hits.size:
-                return int(hits[0])
-            return None
+                if candidates:
+                    return candidates[0]
+            else:
+                hits = np.flatnonzero((scan.pos == p.pos) & (scan.size == p.size))
+                if hits.size:
+                    return int(hits[0])
         if p.pts is None:
             return None
         hits = np.flatnonzero((scan.pts == p.pts) & (scan.size == p.size))
@@ -992,21 +1173,24 @@ class FFmpegDecoder:
         scan = self.scan
         attempts = 0
         target = j
+        by_bytes = scan.byte_seek
         while True:
             attempts += 1
             if attempts > 6:
                 target = 0
             try:
-                self._seek(target)
+                self._seek(target, by_bytes=by_bytes)
+                self._demux = self._container.demux(self._stream)
+                self._pushed_back = None
+                p = self._next_raw()
             except av.error.FFmpegError:
-                if target == 0:
-                    raise _Desync from None
-                target = 0
-                continue
-            self._demux = self._container.demux(self._stream)
-            self._pushed_back = None
-            p = self._next_raw()
+                p = None
             if p is None:
+                if by_bytes:
+                    # A demuxer may refuse a byte seek it took before (WavPack after
+                    # stepping over a damaged block): its own timestamp seek, then.
+                    by_bytes = False
+                    continue
                 if target == 0:
                     raise _Desync
                 target = 0
@@ -1030,9 +1214,9 @@ class FFmpegDecoder:
                     "(changed since it was opened?)"
                 )
 
-    def _seek(self, target: int) -> None:
+    def _seek(self, target: int, *, by_bytes: bool | None = None) -> None:
         scan = self.scan
-        if scan.byte_seek:
+        if scan.byte_seek if by_bytes is None else by_bytes:
             first = int(np.searchsorted(scan.pos, scan.pos[target], side="left"))
             self._container.seek(int(scan.pos[first]), unsupported_byte_offset=True)
             return
@@ -1048,11 +1232,23 @@ class FFmpegDecoder:
     def _next_packet(self, k: int) -> Any:
         """The next packet, which must be index ``k``; None at the end of what demuxes."""
         p = self._next_raw()
+        scan = self.scan
+        if p is None and k < scan.n:
+            # A demuxer that stops at a damaged block (the scan stepped over it):
+            # go on at the packet the index says comes next.
+            try:
+                self._seek(k)
+            except self._av_error:
+                return None
+            self._demux = self._container.demux(self._stream)
+            p = self._next_raw()
         if p is None:
             return None
-        scan = self.scan
         pos, want = p.pos, scan.pos.item(k)
-        if (pos is not None and pos >= 0 and want >= 0 and pos != want) or p.size != scan.size.item(k):
+        if p.size != scan.size.item(k) or (
+            # The position, or where a parser's positions are approximate (FLAC), the timestamp.
+            pos is not None and pos >= 0 and want >= 0 and pos != want and p.pts != scan.pts.item(k)
+        ):
             raise _Desync
         self._fix_packet(p, k)
         self._next_packet_index = k + 1
@@ -1122,12 +1318,12 @@ class FFmpegDecoder:
                     skip_left = 0
                     if recent is not None and preroll:
                         for q in recent:
-                            self._decode(decoder, q, count_errors=False)
-                frames = self._decode(decoder, p, count_errors=k >= i)
+                            self._decode(decoder, q)
+                frames = self._decode(decoder, p, k if k >= i else None)
                 if recent is not None:
                     recent.append(p)
             else:
-                frames = self._decode(decoder, None, count_errors=False)  # the drain
+                frames = self._decode(decoder, None)  # the drain
             at_edge = k < _EDGE_PACKETS or k >= edge
             for frame in frames:
                 length = frame.samples

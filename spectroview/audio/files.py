@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,6 +199,24 @@ def _sndfile_message(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+#: libsndfile's log line for a data chunk whose header claims more bytes than the file holds:
+#: "data : 10584000 (should be 5821164)" (WAV, W64, RF64), "SSND : ..." (AIFF), "data : ..." (CAF).
+_SHORT_CHUNK = re.compile(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
+def _short_data_chunk(log: str, seconds: float) -> tuple[str, ...]:
+    """A one-line warning if the header's data length is longer than the data in the file (a cut recording)."""
+    match = _SHORT_CHUNK.search(log or "")
+    if match is None:
+        return ()
+    claimed, present = int(match.group(1)), int(match.group(2))
+    # 0 and all-ones are "length unknown" (a stream written without seeking back), not a claim.
+    if not 0 < present < claimed < 0xFFFFFF00:
+        return ()
+    expected = seconds * claimed / present
+    return (f"the file ends early: {seconds:.2f} s of data, {expected:.2f} s expected from its header",)
+
+
 class _Refused(Exception):
     """libsndfile cannot (or should not) read this file; another decoder may."""
 
@@ -258,6 +277,7 @@ class _SndfileBackend:
             bit_rate=bit_rate,
             sample_format=_SAMPLE_FORMATS.get(subtype, subtype),
             decoder=f"libsndfile {soundfile.__libsndfile_version__}",
+            warnings=_short_data_chunk(f.extra_info, frames / sr),
         )
 
     def _tail_decodes(self, frames: int) -> bool:
@@ -341,6 +361,15 @@ class _FFmpegBackend:
         except OSError as exc:
             raise AudioFileError(f"{self.path}: read failed at frame {start}: {exc.strerror or exc}") from None
 
+    def late_warnings(self) -> tuple[str, ...]:
+        """Damage reads met after the file was opened."""
+        n = self._decoder.damaged_since_scan
+        if not n:
+            return ()
+        return (
+            f"{n} damaged packet{'s' if n > 1 else ''} met while reading could not be decoded (silence in their place)",
+        )
+
     def close(self) -> None:
         d = getattr(self, "_decoder", None)
         if d is not None:
@@ -400,7 +429,35 @@ def _open_backend(
         message = str(exc)
         if refused is not None and "not an audio file" in message and "invalid audio header" in str(refused):
             raise AudioFileError(str(refused)) from None
+        if "not an audio file" in message and _mp4_without_index(path):
+            raise AudioFileError(
+                f"{path}: an MP4/M4A file without its index (no 'moov' box): cut off before the recording "
+                "or download finished; nothing in it can be placed in time"
+            ) from None
         raise
+
+
+def _mp4_without_index(path: Path) -> bool:
+    """An ISO media file (ftyp first) whose top-level boxes hold no 'moov'."""
+    try:
+        with open(path, "rb") as fh:
+            size = path.stat().st_size
+            at, seen = 0, list[bytes]()
+            while at + 8 <= size and len(seen) < 1000:
+                fh.seek(at)
+                head = fh.read(16)
+                length, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                if length == 1 and len(head) >= 16:
+                    length = int.from_bytes(head[8:16], "big")
+                elif length == 0:
+                    length = size - at
+                seen.append(kind)
+                if length < 8:
+                    break
+                at += length
+    except OSError:
+        return False
+    return bool(seen) and seen[0] == b"ftyp" and b"moov" not in seen
 
 
 # -- the source --------------------------------------------------------------------------------------
@@ -464,8 +521,9 @@ class FileSource:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        """Damage found while opening, one line each (without the file name)."""
-        return self.info.warnings
+        """Damage found while opening, then while reading: one line each (without the file name)."""
+        late = getattr(self._backend, "late_warnings", None)
+        return self.info.warnings + (late() if late is not None else ())
 
     # -- channel selection -------------------------------------------------
     @property

@@ -192,6 +192,10 @@ class NpyColumnWriter:
             row = np.frombuffer(os.pread(self._fd, row_bytes, at), dtype="<f4")
             os.pwrite(self._fd, ((row - mean) / scale).astype("<f4").tobytes(), at)
 
+    def abort(self) -> None:
+        """Close the file without finishing it (an error stopped the writing; the caller removes it)."""
+        self._fh.close()
+
     def close(self) -> None:
         """Write what is buffered; check every column arrived."""
         try:
@@ -204,8 +208,8 @@ class NpyColumnWriter:
             self._fh.close()
 
 
-def source_entry(info: AudioInfo) -> dict[str, object]:
-    """What a sidecar says of its source: the file and how it was decoded."""
+def source_entry(info: AudioInfo, *, warnings: tuple[str, ...] | None = None) -> dict[str, object]:
+    """What a sidecar says of its source: the file, how it was decoded, the damage found (``warnings``)."""
     return {
         "path": info.path,
         "samplerate": info.samplerate,
@@ -220,7 +224,7 @@ def source_entry(info: AudioInfo) -> dict[str, object]:
         "decoder": info.decoder,
         "stream": info.stream + 1,
         "streams": info.streams,
-        "warnings": list(info.warnings),
+        "warnings": list(info.warnings if warnings is None else warnings),
     }
 
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from spectroview.session.settings import ViewSettings
@@ -26,9 +26,21 @@ log = logging.getLogger(__name__)
 SCREENSHOT_TIMEOUT = 300.0
 
 
+#: Qt's own chatter that says nothing to a user (the offscreen platform's, with --screenshot).
+_QUIET_QT = ("does not support propagateSizeHints",)
+
+
+def _qt_messages(kind: QtMsgType, context: object, message: str) -> None:
+    if any(text in message for text in _QUIET_QT):
+        return
+    if kind in (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg):
+        print(message, file=sys.stderr)
+
+
 def _application() -> QApplication:
     app = QApplication.instance()
     if app is None:
+        qInstallMessageHandler(_qt_messages)
         app = QApplication(sys.argv[:1])
         app.setApplicationName("Spectroview")
         app.setOrganizationName("Spectroview")

@@ -368,6 +368,7 @@ class MainWindow(QMainWindow):
 
         def progress(fraction: float) -> None:
             if time.monotonic() - started > 0.3:  # quick opens show nothing
+                self.readout.setText(f"Opening {name}{''.join(about[-1:])}...")
                 self.progress.setFormat("scanning %p%")
                 self.progress.setValue(int(fraction * 1000))
                 self.progress.show()

@@ -150,3 +150,31 @@ def test_stream_option_picks_the_audio_stream(tmp_path: Path) -> None:
     assert json.loads(outs[2].with_suffix(".json").read_text())["source"]["stream"] == 2
     proc = run_cli("features", two, "-o", tmp_path / "s3.npy", "--stream", "3")
     assert proc.returncode == 2 and "2 audio streams" in proc.stderr and "allowed 1-2" in proc.stderr
+
+
+def test_a_read_error_midway_is_reported_as_itself_and_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
+    """A file that fails in the middle of the streamed matrix: its error, one line, no half-written NPY."""
+    import argparse
+
+    from spectroview import cli
+    from spectroview.audio.files import AudioFileError, FileSource
+
+    src = tmp_path / "x.wav"
+    soundfile.write(src, noisy(16000, 60.0), 16000, subtype="FLOAT")
+    real_blocks = FileSource.blocks
+
+    def failing_blocks(self, *args, **kwargs):
+        for i, block in enumerate(real_blocks(self, *args, **kwargs)):
+            if i == 2:
+                raise AudioFileError(f"{self.path}: read failed at frame 12345: damaged")
+            yield block
+
+    monkeypatch.setattr(FileSource, "blocks", failing_blocks)
+    args = cli.build_parser().parse_args(["features", str(src), "-o", str(tmp_path / "x.npy")])
+    for dest, value in args._logmel_defaults.items():
+        if getattr(args, dest, None) is None:
+            setattr(args, dest, value)
+    with pytest.raises(AudioFileError, match="read failed at frame 12345"):
+        cli._logmel_file(src, tmp_path / "x.npy", args, normalize=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.wav"]  # no NPY, no temporary file
+    assert isinstance(args, argparse.Namespace)
