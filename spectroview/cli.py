@@ -16,7 +16,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -92,27 +92,38 @@ def _size(text: str) -> tuple[int, int]:
     return _positive_int(w), _positive_int(h)
 
 
-def _add_analysis_options(p: argparse.ArgumentParser, *, scale: bool = True) -> None:
-    g = p.add_argument_group("analysis")
+def _add_analysis_options(p: argparse.ArgumentParser, *, scale: bool = True, saved: bool = False) -> None:
+    """The analysis options; with ``saved`` (the viewer) every default is None: what is not given keeps the saved setting."""
+    g = p.add_argument_group("analysis" + (" (options not given keep the viewer's saved settings)" if saved else ""))
+    d = SpectrogramParams(hop_length=None)
+
+    def default(value: object, text: str) -> tuple[object, str]:
+        return (None, "") if saved else (value, f"; default {text}")
+
+    n_fft, n_fft_text = default(d.n_fft, str(d.n_fft))
     g.add_argument(
-        "--n-fft", type=int, default=2048, metavar="N", help="FFT window size in samples (16-65536; default 2048)"
+        "--n-fft", type=int, default=n_fft, metavar="N", help=f"FFT window size in samples (16-65536{n_fft_text})"
     )
     g.add_argument("--hop", type=int, default=None, metavar="N", help="hop length in samples (default: n_fft/4)")
     g.add_argument(
         "--win-length", type=int, default=None, metavar="N", help="window length in samples (default: n_fft)"
     )
+    window, window_text = default(d.window, d.window)
     g.add_argument(
-        "--window", default="hann", metavar="NAME", help=f"window function: {', '.join(WINDOWS)} (default hann)"
+        "--window", default=window, metavar="NAME", help=f"window function: {', '.join(WINDOWS)}{window_text}"
     )
     if scale:
-        g.add_argument("--scale", choices=SCALES, default="linear", help="frequency axis (default linear)")
-    g.add_argument("--n-mels", type=int, default=128, metavar="N", help="mel bands on the mel scale (default 128)")
+        value, text = default(d.scale, d.scale)
+        g.add_argument("--scale", choices=SCALES, default=value, help=f"frequency axis{text}")
+    value, text = default(d.n_mels, str(d.n_mels))
+    g.add_argument("--n-mels", type=int, default=value, metavar="N", help=f"mel bands on the mel scale{text}")
+    value, text = default(d.fmin, "0, log: 20")
     g.add_argument(
         "--fmin",
         type=float,
-        default=0.0,
+        default=value,
         metavar="HZ",
-        help="lowest frequency in Hz (mel/log scales; default 0, log: 20)",
+        help=f"lowest frequency in Hz (mel/log scales{text})",
     )
     g.add_argument("--fmax", type=float, default=None, metavar="HZ", help="highest frequency in Hz (default sr/2)")
     g.add_argument(
@@ -345,7 +356,7 @@ class _Progress:
             sys.stderr.write("\r" + " " * (len(self.label) + 6) + "\r")
 
 
-def _prefetched(blocks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarray]:
+def _prefetched(blocks: Iterator[np.ndarray], depth: int = 2) -> Generator[np.ndarray, None, None]:
     """Read the next blocks in a thread while the current one is analysed.
 
     libsndfile's decoding and the mixdown release the GIL, so reading
@@ -1095,7 +1106,7 @@ def _gui(argv: Sequence[str]) -> int:
         metavar="S",
         help="with --mic --screenshot: capture this long first (default 3)",
     )
-    _add_analysis_options(parser)
+    _add_analysis_options(parser, saved=True)
     parser.add_argument("--colormap", default=None, choices=(*COLORMAPS, "gray"), help="colour map")
     parser.add_argument(
         "--db-range", type=float, default=None, metavar="DB", help="dB shown below 0 dBFS (sets the floor)"
@@ -1109,19 +1120,21 @@ def _gui(argv: Sequence[str]) -> int:
         raise CliError("--device and --seconds go with --mic")
     if args.seconds is not None and not 0 < args.seconds <= 600:
         raise CliError(f"--seconds {args.seconds}: must be in (0, 600]")
+    # Only what the user gave (every default is None): it wins over the saved settings.
     overrides: dict[str, object] = {}
-    for option, name in (("n_fft", "n_fft"), ("hop", "hop_length"), ("win_length", "win_length"), ("window", "window")):
+    for option, name in (
+        ("n_fft", "n_fft"),
+        ("hop", "hop_length"),
+        ("win_length", "win_length"),
+        ("window", "window"),
+        ("scale", "scale"),
+        ("n_mels", "n_mels"),
+        ("fmin", "fmin"),
+        ("fmax", "fmax"),
+    ):
         value = getattr(args, option)
-        if value is not None and value != parser.get_default(option):
+        if value is not None:
             overrides[name] = value
-    if args.scale != "linear":
-        overrides["scale"] = args.scale
-    if args.n_mels != 128:
-        overrides["n_mels"] = args.n_mels
-    if args.fmin:
-        overrides["fmin"] = args.fmin
-    if args.fmax is not None:
-        overrides["fmax"] = args.fmax
     if args.colormap:
         overrides["colormap"] = "grey" if args.colormap == "gray" else args.colormap
     if args.db_range is not None:

@@ -62,7 +62,7 @@ def _imported_names(path: Path) -> set[str]:
         ("audio", {"numpy", "scipy", "soundfile", "sounddevice", "av", "soxr", "spectroview"}),
         ("batch", {"numpy", "spectroview"}),
         ("render", {"numpy", "spectroview"}),
-        ("session", {"numpy", "scipy", "spectroview"}),
+        ("session", {"numpy", "scipy", "psygnal", "spectroview"}),
     ],
 )
 def test_layers_import_only_their_stack(subpackage: str, allowed: set[str]) -> None:
@@ -107,3 +107,13 @@ def test_decoders_and_resampler_are_imported_when_used() -> None:
     # PyAV (0.1 s) and soxr load with the first file that needs them, not with the program.
     loaded = _loaded_after_import(["spectroview", "spectroview.cli", "spectroview.audio.files"])
     assert not loaded & {"av", "soxr", "soundfile"}, loaded & {"av", "soxr", "soundfile"}
+
+
+def test_import_contracts_hold() -> None:
+    # The contracts in pyproject.toml ([tool.importlinter]): layers, Qt only in ui/, dsp/ numpy-only.
+    lint = Path(sys.executable).with_name("lint-imports")
+    if not lint.exists():
+        pytest.skip("import-linter is not installed (it is in the test extras)")
+    out = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT.parent)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "0 broken" in out.stdout, out.stdout

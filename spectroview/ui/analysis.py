@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from pathlib import Path
 
 import numpy as np
@@ -12,81 +10,14 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from spectroview._atomic import atomic_write
-from spectroview.audio.files import FileSource
-from spectroview.audio.resample import resample
-from spectroview.dsp import Peak, SpectrogramParams, find_peaks, stft_power, yin
-from spectroview.dsp.ast import AST_SR, ast_features, ast_patches, patch_index_at
-from spectroview.dsp.mel import row_projection
+from spectroview.dsp import SpectrogramParams
+from spectroview.dsp.ast import AST_SR, patch_index_at
 from spectroview.render.colormaps import colormap_lut
+from spectroview.session.analysis import ModelInput, Slice
 from spectroview.session.axes import FrequencyMapping
-from spectroview.session.view import full_scale_reference, levels_dbfs
 from spectroview.ui.panel import FrequencyAxis
 
-__all__ = ["ModelView", "SpectrumSlice", "pitch_track", "slice_spectrum"]
-
-#: Longest stretch averaged for the slice of a selection (s): longer selections use their start.
-SLICE_MAX_SECONDS = 60.0
-#: Longest view the pitch track is computed for (s).
-PITCH_MAX_SECONDS = 120.0
-
-
-@dataclasses.dataclass(frozen=True)
-class Slice:
-    """One spectrum: levels on the view's scale, and refined peaks from the linear spectrum."""
-
-    rows_db: np.ndarray  # (n_rows,) dBFS on params.scale
-    peaks: list[Peak]
-    t0: float
-    t1: float
-    frames: int
-
-
-def slice_spectrum(source: FileSource, params: SpectrogramParams, t0: float, t1: float | None = None) -> Slice:
-    """The spectrum at ``t0`` (one frame), or averaged (power) over ``[t0, t1]`` s.
-
-    Levels are dBFS on the view's scale; peaks are found and refined on the
-    linear power spectrum (sub-bin accuracy), whatever the scale.
-    """
-    sr = params.require_sr()
-    n = source.info.frames
-    half = params.n_fft // 2
-    if t1 is None or t1 - t0 < params.hop / sr:
-        centre = round(t0 * sr)
-        start, stop = centre - half, centre - half + params.n_fft
-    else:
-        t1 = min(t1, t0 + SLICE_MAX_SECONDS)
-        start, stop = round(t0 * sr) - half, round(t1 * sr) + half
-    x = np.zeros(stop - start, np.float32)
-    lo, hi = max(0, start), min(n, stop)
-    if hi > lo:
-        x[lo - start : hi - start] = source.read(lo, hi)
-    # One STFT: the peaks need the linear spectrum, and the view's rows are
-    # its projection (mel or log), as the engine computes them.
-    linear = stft_power(
-        x, n_fft=params.n_fft, hop_length=params.hop, win_length=params.win, window=params.window, center=False
-    )
-    power = linear.mean(axis=1)
-    values = linear if params.power == 2.0 else linear ** (params.power / 2.0)
-    projection = row_projection(params)
-    rows = (values if projection is None else projection @ values).mean(axis=1)
-    reference = full_scale_reference(params)
-    rows_db = levels_dbfs(rows[:, None], reference, params.power)[:, 0]
-    sine = full_scale_reference(dataclasses.replace(params, scale="linear"))[0]
-    peaks = find_peaks(
-        power / sine, sr=sr, n_fft=params.n_fft, max_peaks=8, min_prominence_db=10.0, floor_db=-100.0,
-        window=params.window, win_length=params.win,
-    )  # fmt: skip
-    return Slice(rows_db=rows_db, peaks=peaks, t0=t0, t1=t0 if t1 is None else t1, frames=linear.shape[1])
-
-
-def pitch_track(source: FileSource, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
-    """YIN f0 over ``[t0, t1]`` s: times (s) and f0 (Hz, NaN unvoiced)."""
-    sr = source.info.samplerate
-    lo, hi = max(0, math.floor(t0 * sr)), min(source.info.frames, math.ceil(t1 * sr))
-    if hi - lo < sr // 20:
-        return np.zeros(0), np.zeros(0)
-    track = yin(source.read(lo, hi), sr=sr, fmin=50.0, fmax=2000.0)
-    return track.times + lo / sr, track.f0
+__all__ = ["ModelView", "SpectrumSlice"]
 
 
 class SpectrumSlice(QWidget):
@@ -118,6 +49,14 @@ class SpectrumSlice(QWidget):
         self.mapping: FrequencyMapping | None = None
         self.current: Slice | None = None
 
+    def clear(self, caption: str = "") -> None:
+        """No spectrum (live mode, no file): an empty plot and ``caption``."""
+        self.curve.setData([], [])
+        for label in self.labels:
+            self.plot.removeItem(label)
+        self.labels = []
+        self.caption.setText(caption)
+
     def show_slice(self, result: Slice, params: SpectrogramParams) -> None:
         self.current = result
         self.mapping = FrequencyMapping.from_params(params)
@@ -147,24 +86,18 @@ class ModelView(QDialog):
     """The Audio Spectrogram Transformer's input: its log-mel image and the 16x16 patch grid.
 
     Computed exactly as the AST reference code does (see
-    :mod:`spectroview.dsp.ast`) from up to 10.24 s starting at ``t0``.
+    :mod:`spectroview.dsp.ast`, :func:`spectroview.session.analysis.model_input`,
+    which the viewer runs as a job) from up to 10.24 s.
     Hovering shows the index of the (first) patch under the mouse.
     """
 
     patchHovered = Signal(int)
 
-    def __init__(
-        self, source: FileSource, t0: float, parent: QWidget | None = None, *, colormap: str = "magma"
-    ) -> None:
+    def __init__(self, data: ModelInput, parent: QWidget | None = None, *, colormap: str = "magma") -> None:
         super().__init__(parent)
         self.setWindowTitle("As a model sees it: AST input (128 mel x 1024 frames)")
-        sr = source.info.samplerate
-        lo = max(0, round(t0 * sr))
-        hi = min(source.info.frames, lo + round(10.24 * sr) + sr // 50)
-        self.t0 = lo / sr
-        y16 = resample(source.read(lo, hi), orig_sr=sr, target_sr=AST_SR)
-        self.features = ast_features(y16, sr=AST_SR)
-        self.patches, self.grid = ast_patches(self.features)
+        self.t0 = data.t0
+        self.features, self.patches, self.grid = data.features, data.patches, data.grid
         layout = QVBoxLayout(self)
         self.view = pg.PlotWidget()
         self.view.setLabel("bottom", "frame (10 ms)")

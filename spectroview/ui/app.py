@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import shutil
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
+from spectroview.session.resolve import apply_changes
 from spectroview.session.settings import ViewSettings
 from spectroview.ui.main_window import MainWindow
 from spectroview.ui.settings_store import SettingsStore
@@ -107,13 +107,8 @@ def run(
 
 
 def _apply_overrides(settings: ViewSettings, overrides: dict[str, object]) -> ViewSettings:
-    params_fields = {f.name for f in dataclasses.fields(settings.params)}
-    param_changes = {k: v for k, v in overrides.items() if k in params_fields}
-    other = {k: v for k, v in overrides.items() if k not in params_fields}
-    if param_changes.get("n_fft") and "hop_length" not in param_changes and settings.hop_locked:
-        param_changes["hop_length"] = max(1, int(param_changes["n_fft"]) // 4)  # type: ignore[call-overload]
-    params = dataclasses.replace(settings.params, **param_changes)  # type: ignore[arg-type]
-    return dataclasses.replace(settings, params=params, **other)  # type: ignore[arg-type]
+    """The saved ``settings`` with the options given on the command line (the same rules as the controls)."""
+    return apply_changes(settings, **overrides)
 
 
 def _save_when(
@@ -173,16 +168,12 @@ def _screenshot(app: QApplication, window: MainWindow, path: str) -> int:
     """Wait until the latest view is complete and current, then save the window."""
 
     def ready() -> str | bool:
-        controller = window.controller
-        if controller.last_error:
-            return controller.last_error
-        latest = controller.latest
+        jobs = window.jobs
+        if jobs.last_error:
+            return jobs.last_error
+        latest = jobs.latest
         return bool(
-            controller.is_idle()
-            and latest is not None
-            and latest.complete
-            and latest.generation == controller.generation
-            and not window._refresh_timer.isActive()
+            window.is_idle() and latest is not None and latest.complete and latest.generation == jobs.generation
         )
 
     return _save_when(app, window, path, ready, SCREENSHOT_TIMEOUT)

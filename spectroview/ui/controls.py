@@ -1,13 +1,15 @@
 """The analysis controls dock: sliders and choices, each with a tooltip that gives units.
 
-Widgets read :class:`ViewSettings` and send the user's intent as a new
-:class:`ViewSettings`; a programmatic update never echoes back
-(``QSignalBlocker``).
+A view only: :meth:`ControlsPanel.set_settings` shows the settings in use
+(the model's resolved ones), and each widget sends the user's intent as a
+dict of changed fields (``edited``); the rules that couple fields (the hop
+lock) live in :mod:`spectroview.session.resolve`, not here.  A programmatic
+update never echoes back (``QSignalBlocker``).
 """
 
 from __future__ import annotations
 
-import dataclasses
+from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
@@ -21,8 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spectroview.dsp import SCALES, WINDOWS, ParameterError
+from spectroview.dsp import SCALES, WINDOWS
 from spectroview.render.colormaps import COLORMAPS
+from spectroview.session.model import CompareSettings, default_b_n_fft
 from spectroview.session.settings import ViewSettings
 
 __all__ = ["N_FFT_CHOICES", "ControlsPanel"]
@@ -56,11 +59,15 @@ class ControlsPanel(QWidget):
 
     Signals
     -------
-    settingsChanged(ViewSettings)
-        The user changed something; the argument is the complete new set.
+    edited(dict)
+        The user changed something: the changed ViewSettings or
+        SpectrogramParams fields and their new values.
+    compareEdited(dict)
+        The user changed pane B's window (``n_fft``), ``hop_length`` or ``scale``.
     """
 
-    settingsChanged = Signal(object)
+    edited = Signal(object)
+    compareEdited = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,10 +100,10 @@ class ControlsPanel(QWidget):
             "Frequency axis: linear (Hz), logarithmic (octaves) or mel; tick labels are in Hz on every scale."
         )
         form.addRow("Scale", self.scale)
-        self.window = QComboBox()
-        self.window.addItems(list(WINDOWS))
-        self.window.setToolTip("Analysis window function (periodic).")
-        form.addRow("Window fn", self.window)
+        self.window_function = QComboBox()
+        self.window_function.addItems(list(WINDOWS))
+        self.window_function.setToolTip("Analysis window function (periodic).")
+        form.addRow("Window fn", self.window_function)
         self.fmin = QDoubleSpinBox()
         self.fmin.setRange(0.0, 96000.0)
         self.fmin.setDecimals(1)
@@ -133,25 +140,42 @@ class ControlsPanel(QWidget):
         self.channel = QComboBox()
         self.channel.setToolTip("Channel analysed: the mix of all channels, or one.")
         form.addRow("Channel", self.channel)
+        self.b_n_fft = QComboBox()
+        self.b_n_fft.addItems([str(n) for n in N_FFT_CHOICES])
+        self.b_n_fft.setToolTip("A/B compare (C): window size of pane B in samples")
+        form.addRow("B window", self.b_n_fft)
+        self.b_hop = QComboBox()
+        self.b_hop.setToolTip("A/B compare: hop of pane B in samples (window / 4, or a fixed number)")
+        form.addRow("B hop", self.b_hop)
+        self.b_scale = QComboBox()
+        self.b_scale.addItems(["as A", *SCALES])
+        self.b_scale.setToolTip("A/B compare: frequency axis of pane B")
+        form.addRow("B scale", self.b_scale)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #e08060")
-        form.addRow(self.message)
+        form.insertRow(0, self.message)  # at the top: always in view
 
         self.n_fft.slider.valueChanged.connect(self._on_n_fft)
-        self.hop.slider.valueChanged.connect(lambda v: self._emit(params=dict(hop_length=v)))
-        self.hop_lock.toggled.connect(self._on_lock)
-        self.n_mels.slider.valueChanged.connect(lambda v: self._emit(params=dict(n_mels=v)))
-        self.scale.currentTextChanged.connect(lambda v: self._emit(params=dict(scale=v)))
-        self.window.currentTextChanged.connect(lambda v: self._emit(params=dict(window=v)))
-        self.fmin.editingFinished.connect(lambda: self._emit(params=dict(fmin=self.fmin.value())))
-        self.fmax.editingFinished.connect(lambda: self._emit(params=dict(fmax=self.fmax.value() or None)))
-        self.db_floor.editingFinished.connect(lambda: self._emit(db_floor=self.db_floor.value()))
-        self.db_ceiling.editingFinished.connect(lambda: self._emit(db_ceiling=self.db_ceiling.value()))
+        self.hop.slider.valueChanged.connect(lambda v: self._emit(hop_length=v))
+        self.hop_lock.toggled.connect(lambda v: self._emit(hop_locked=v))
+        self.n_mels.slider.valueChanged.connect(lambda v: self._emit(n_mels=v))
+        self.scale.currentTextChanged.connect(lambda v: self._emit(scale=v))
+        self.window_function.currentTextChanged.connect(lambda v: self._emit(window=v))
+        self.fmin.editingFinished.connect(lambda: self._emit_if_changed("fmin", self.fmin.value()))
+        self.fmax.editingFinished.connect(lambda: self._emit_if_changed("fmax", self.fmax.value() or None))
+        self.db_floor.editingFinished.connect(lambda: self._emit_if_changed("db_floor", self.db_floor.value()))
+        self.db_ceiling.editingFinished.connect(lambda: self._emit_if_changed("db_ceiling", self.db_ceiling.value()))
         self.colormap.currentTextChanged.connect(lambda v: self._emit(colormap=v))
         self.reassigned.toggled.connect(lambda v: self._emit(reassigned=v))
         self.channel.currentIndexChanged.connect(lambda i: self._emit(channel=None if i <= 0 else i - 1))
+        self.b_n_fft.activated.connect(lambda i: self.compareEdited.emit({"n_fft": N_FFT_CHOICES[i]}))
+        self.b_hop.activated.connect(lambda i: self.compareEdited.emit({"hop_length": self.b_hop.itemData(i)}))
+        self.b_scale.activated.connect(
+            lambda i: self.compareEdited.emit({"scale": None if i == 0 else self.b_scale.itemText(i)})
+        )
         self.set_settings(self.settings, sr=0.0, n_channels=1)
+        self.set_compare(CompareSettings())
 
     # -- programmatic -------------------------------------------------------------------------
     def set_settings(self, settings: ViewSettings, *, sr: float | None = None, n_channels: int | None = None) -> None:
@@ -162,7 +186,14 @@ class ControlsPanel(QWidget):
         if n_channels is not None:
             self.n_channels = n_channels
         p = settings.params
-        widgets = (self.n_fft.slider, self.hop.slider, self.hop_lock, self.n_mels.slider, self.scale, self.window)
+        widgets: tuple[QWidget, ...] = (
+            self.n_fft.slider,
+            self.hop.slider,
+            self.hop_lock,
+            self.n_mels.slider,
+            self.scale,
+            self.window_function,
+        )
         widgets += (self.fmin, self.fmax, self.db_floor, self.db_ceiling, self.colormap, self.channel, self.reassigned)
         blockers = [QSignalBlocker(w) for w in widgets]
         index = N_FFT_CHOICES.index(p.n_fft) if p.n_fft in N_FFT_CHOICES else N_FFT_CHOICES.index(2048)
@@ -177,7 +208,7 @@ class ControlsPanel(QWidget):
         self.n_mels.label.setText(f"{p.n_mels} bands")
         self.n_mels.setEnabled(p.scale == "mel")
         self.scale.setCurrentText(p.scale)
-        self.window.setCurrentText(p.window)
+        self.window_function.setCurrentText(p.window)
         self.fmin.setValue(p.fmin)
         self.fmax.setValue(p.fmax or 0.0)
         self.fmin.setEnabled(p.scale != "linear")
@@ -194,34 +225,37 @@ class ControlsPanel(QWidget):
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def set_compare(self, compare: CompareSettings, *, active: bool = False) -> None:
+        """Show pane B's settings (enabled while A/B compare is on)."""
+        n_fft = compare.n_fft or default_b_n_fft(self.settings.params.n_fft)
+        widgets = (self.b_n_fft, self.b_hop, self.b_scale)
+        blockers = [QSignalBlocker(w) for w in widgets]
+        if n_fft in N_FFT_CHOICES:
+            self.b_n_fft.setCurrentIndex(N_FFT_CHOICES.index(n_fft))
+        self.b_hop.clear()
+        self.b_hop.addItem(f"window / 4 ({max(1, n_fft // 4)})", None)
+        for hop in sorted({h for h in (n_fft // 8, n_fft // 2, n_fft) if h >= 1}):
+            self.b_hop.addItem(str(hop), hop)
+        if compare.hop_length is not None and self.b_hop.findData(compare.hop_length) < 0:
+            self.b_hop.addItem(str(compare.hop_length), compare.hop_length)
+        self.b_hop.setCurrentIndex(max(0, self.b_hop.findData(compare.hop_length)))
+        self.b_scale.setCurrentIndex(0 if compare.scale is None else self.b_scale.findText(compare.scale))
+        for w in widgets:
+            w.setEnabled(active)
+        del blockers
 
     # -- user intent ----------------------------------------------------------------------------
     def _on_n_fft(self, index: int) -> None:
-        n_fft = N_FFT_CHOICES[index]
-        changes: dict[str, object] = {"n_fft": n_fft}
-        p = self.settings.params
-        if self.settings.hop_locked:
-            changes["hop_length"] = max(1, n_fft // 4)
-        elif p.hop > n_fft:
-            changes["hop_length"] = n_fft
-        if p.win_length is not None and p.win_length > n_fft:
-            changes["win_length"] = None
-        self._emit(params=changes)
+        self._emit(n_fft=N_FFT_CHOICES[index])
 
-    def _on_lock(self, locked: bool) -> None:
-        if locked:
-            self._emit(hop_locked=True, params=dict(hop_length=max(1, self.settings.params.n_fft // 4)))
-        else:
-            self._emit(hop_locked=False)
+    def _emit_if_changed(self, name: str, value: Any) -> None:
+        current = getattr(self.settings.params, name) if hasattr(self.settings.params, name) else None
+        if name in ("db_floor", "db_ceiling"):
+            current = getattr(self.settings, name)
+        if value != current:
+            self._emit(**{name: value})
 
-    def _emit(self, *, params: dict[str, object] | None = None, **changes: object) -> None:
-        try:
-            new_params = dataclasses.replace(self.settings.params, **(params or {}))
-            new = dataclasses.replace(self.settings, params=new_params, **changes)  # type: ignore[arg-type]
-        except ParameterError as exc:
-            self.show_message(str(exc))
-            self.set_settings(self.settings)  # put the widgets back to what is in force
-            return
-        self.show_message("")
-        self.set_settings(new)
-        self.settingsChanged.emit(new)
+    def _emit(self, **changes: Any) -> None:
+        self.edited.emit(changes)

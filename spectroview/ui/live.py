@@ -13,6 +13,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -110,6 +111,7 @@ class LiveController(QObject):
         self.mic: MicSource | None = None
         self.engine: LiveSpectrogram | None = None
         self.recorder: Recorder | None = None
+        self._params: SpectrogramParams | None = None  # as last asked for (the engine's own differ: centred)
         self.frozen = False
         self.history_seconds = 10.0
         self._error = ""
@@ -129,7 +131,7 @@ class LiveController(QObject):
 
     def start(
         self,
-        params: SpectrogramParams,
+        params_for: Callable[[float], SpectrogramParams],
         *,
         device: int | str | None = None,
         history_seconds: float = 10.0,
@@ -137,19 +139,22 @@ class LiveController(QObject):
     ) -> bool:
         """Start capturing; False (and ``statusChanged`` with the reason) if the device cannot start.
 
-        ``samplerate`` None takes the device's default rate.
+        ``params_for(sr)`` gives the parameters at the rate the device runs
+        at (the model's resolution); ``samplerate`` None takes the device's
+        default rate.
         """
         self.stop()
         self.history_seconds = history_seconds
         mic = MicSource(device=device, samplerate=samplerate, buffer_seconds=max(30.0, 2 * history_seconds))
         try:
             mic.start()
+            params = params_for(mic.samplerate)
             engine = LiveSpectrogram(mic.ring, mic.samplerate, params, history_seconds)  # type: ignore[arg-type]
         except (AudioError, ParameterError) as exc:
             mic.close()
             self.statusChanged.emit(str(exc), True)
             return False
-        self.mic, self.engine = mic, engine
+        self.mic, self.engine, self._params = mic, engine, params
         self.frozen = False
         self._error = ""
         self.timer.start()
@@ -209,7 +214,8 @@ class LiveController(QObject):
                 self.stopped.emit()
 
     def set_params(self, params: SpectrogramParams) -> None:
-        if self.engine is not None:
+        if self.engine is not None and params != self._params:
+            self._params = params
             try:
                 self.engine.set_params(params)
             except ParameterError as exc:

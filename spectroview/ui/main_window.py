@@ -1,4 +1,12 @@
-"""The main window: open files, show the spectrogram, play, export, remember settings."""
+"""The main window: menus, docks and wiring between the widgets and the application core.
+
+State lives in :class:`~spectroview.session.model.ViewerModel`; work runs as
+jobs of a :class:`~spectroview.session.scheduler.Scheduler` whose results
+are delivered on the GUI thread.  Each widget writes the user's intent to
+the model and draws the model's events; every pane draws from the same
+:class:`~spectroview.session.model.Shown` snapshot, so a transition (a new
+file, new parameters, live mode, A/B) reaches all of them or none.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +17,13 @@ import os
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEventLoop, QObject, QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -31,24 +41,29 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QToolBar,
+    QWidget,
 )
 
 from spectroview import __version__
 from spectroview._atomic import atomic_write
 from spectroview.audio.errors import AudioError
 from spectroview.audio.files import AUDIO_EXTENSIONS, AudioInfo, FileSource, audio_streams, estimated_duration, probe
-from spectroview.dsp import ParameterError, SpectrogramParams
 from spectroview.dsp.mel import row_frequencies
+from spectroview.session.analysis import PITCH_MAX_SECONDS, ModelInput, Slice, model_input, pitch_track, slice_spectrum
 from spectroview.session.axes import format_readout
+from spectroview.session.jobs import PaneJobs, SourceRef
 from spectroview.session.live import HISTORY_RANGE
+from spectroview.session.model import Cursor, Shown, SliceMode, Tools, ViewerModel
+from spectroview.session.resolve import resolve
+from spectroview.session.scheduler import Scheduler
 from spectroview.session.settings import ViewSettings
-from spectroview.ui.analysis import PITCH_MAX_SECONDS, ModelView, SpectrumSlice, pitch_track, slice_spectrum
-from spectroview.ui.compare import CompareController
+from spectroview.session.view import ViewImage
+from spectroview.ui.analysis import ModelView, SpectrumSlice
+from spectroview.ui.compare import link_frequency_axes
 from spectroview.ui.controls import ControlsPanel
 from spectroview.ui.live import LiveController
 from spectroview.ui.panel import SpectrogramPanel
 from spectroview.ui.settings_store import SettingsStore
-from spectroview.ui.workers import ViewController
 
 __all__ = ["MainWindow"]
 
@@ -56,6 +71,19 @@ log = logging.getLogger(__name__)
 
 #: The Open dialog's filter: every ending the decoders read (any case), then everything.
 AUDIO_FILTER = "Audio and video files (" + " ".join(f"*{e} *{e.upper()}" for e in AUDIO_EXTENSIONS) + ");;All files (*)"
+
+#: What the spectrum slice follows, in the order of its combo box.
+SLICE_MODES: tuple[SliceMode, ...] = ("cursor", "playhead", "selection")
+
+
+class _Delivery(QObject):
+    """Runs a scheduler's results on the GUI thread (always queued, never re-entrant)."""
+
+    call = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.call.connect(lambda fn: fn(), Qt.ConnectionType.QueuedConnection)
 
 
 class _Opener(QObject):
@@ -115,23 +143,41 @@ class MainWindow(QMainWindow):
     def __init__(self, store: SettingsStore | None = None, *, settings: ViewSettings | None = None) -> None:
         super().__init__()
         self.store = store or SettingsStore()
-        self.view_settings = settings or self.store.load_view()
-        self.info: AudioInfo | None = None
-        self.params: SpectrogramParams | None = None
+        self.model = ViewerModel(settings or self.store.load_view())
+        self._delivery = _Delivery(self)
+        self.scheduler = Scheduler(self._delivery.call.emit)
+        self.jobs = PaneJobs(self.scheduler, "a")
+        self.jobs_b = PaneJobs(self.scheduler, "b")
+        self._slice_lane = self.scheduler.lane("slice")
+        self._pitch_lane = self.scheduler.lane("pitch")
+        self._model_lane = self.scheduler.lane("model-view")
+        self._drawn = Shown()  # the snapshot the panes show
         self._opener: _Opener | None = None
         self._pending_open: tuple[str, int | None] | None = None
-        self.player = None
+        self.player: Any = None  # spectroview.audio.player.Player while playing
+        self._play_source: FileSource | None = None
         self.play_cursor = 0.0
-        self.harmonic_cursor = False
+        self._slice_at: tuple[float, float | None] | None = None
+        self._pitch: tuple[tuple[object, ...], np.ndarray, np.ndarray] | None = None
+        # Readers used inside the slice and pitch jobs (one lane each: never shared between threads).
+        self._readers = {"slice": _ReaderCache(), "pitch": _ReaderCache()}
+        self._error_box: QMessageBox | None = None
+        self.model_view: ModelView | None = None
+        self._strip_shown = 0.0
+        self.device_spec: int | str | None = None
+        self.live_samplerate: float | None = None  # None: the device's own rate
 
         self.panel = SpectrogramPanel()
         # A/B compare: a second panel under the first, hidden until asked for.
         self.panel_b = SpectrogramPanel()
         self.panel_b.hide()
+        self.panel_b.wave_plot.hide()  # B shows only the spectrogram (A has the waveform and the overview)
+        self.panel_b.over_plot.hide()
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.panel)
         self.splitter.addWidget(self.panel_b)
         self.setCentralWidget(self.splitter)
+        link_frequency_axes(self.panel, self.panel_b)
         self.controls = ControlsPanel()
         dock = QDockWidget("Analysis", self)
         dock.setObjectName("analysis-dock")
@@ -142,9 +188,6 @@ class MainWindow(QMainWindow):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         dock.setWidget(scroll)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.controller = ViewController(self)
-        self.compare = CompareController(self.panel, self.panel_b, self)
-        self.controller.reassigned = self.view_settings.reassigned
         self.live = LiveController(self)
 
         self.readout = QLabel("Open a file (Ctrl+O) or drop one here")
@@ -156,52 +199,101 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.readout, 1)
         self.statusBar().addPermanentWidget(self.progress)
 
+        self.slice = SpectrumSlice()
+        self.slice_dock = QDockWidget("Spectrum", self)
+        self.slice_dock.setObjectName("spectrum-dock")
+        self.slice_dock.setWidget(self.slice)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.slice_dock)
+
         self._build_menus()
         self._build_live_toolbar()
-        self._build_analysis()
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(15)
-        self._refresh_timer.timeout.connect(self._request_view)
-        self._strip_shown = 0.0
+        self._refresh_timer.timeout.connect(self._request_views)
         self._play_timer = QTimer(self)
         self._play_timer.setInterval(30)
         self._play_timer.timeout.connect(self._update_playhead)
 
-        self.controls.settingsChanged.connect(self._on_settings_changed)
-        self.panel.viewChanged.connect(lambda *_: self._refresh_timer.start())
-        self.panel.cursorMoved.connect(self._on_cursor)
+        # The model's events -> the views.
+        self.model.shown_changed.connect(self._draw_shown)
+        self.model.range_changed.connect(self._draw_range)
+        self.model.selection_changed.connect(self._draw_selection)
+        self.model.cursor_changed.connect(self._draw_cursor)
+        self.model.tools_changed.connect(self._draw_tools)
+        self.model.refused.connect(self._on_refused)
+        # The jobs' results -> the views.
+        self.jobs.image_ready.connect(self._on_image)
+        self.jobs.overview_progress.connect(self._on_overview_progress)
+        self.jobs.overview_ready.connect(self._on_overview_ready)
+        self.jobs.strip_ready.connect(self.panel.show_overview)
+        self.jobs.failed.connect(lambda message: self._report_error("Analysis failed", message))
+        self.jobs_b.image_ready.connect(self._on_image_b)
+        self.jobs_b.overview_progress.connect(lambda _f: self._refresh_b_if_overview())
+        self.jobs_b.overview_ready.connect(lambda: self._refresh_timer.start())
+        self.scheduler.on_idle(self._check_idle)
+        # The widgets' intents -> the model.
+        self.controls.edited.connect(lambda changes: self.model.request(**changes))
+        self.controls.compareEdited.connect(lambda changes: self.model.set_compare(**changes))
+        self.panel.viewChanged.connect(self._on_panel_view)
+        self.panel.cursorMoved.connect(lambda t, y: self._on_pointer(self.panel, "a", t, y))
+        self.panel_b.cursorMoved.connect(lambda t, y: self._on_pointer(self.panel_b, "b", t, y))
         self.panel.clicked.connect(self._on_click)
-        self.controller.imageReady.connect(self._on_image)
-        self.controller.overviewProgress.connect(self._on_overview_progress)
-        self.controller.overviewReady.connect(self._on_overview_ready)
-        self.controller.failed.connect(self._on_job_failed)
-        self.controller.idle.connect(self.idle)
-        self.controller.stripReady.connect(self.panel.show_overview)
+        self.panel.selectionChanged.connect(lambda t0, t1: self.model.set_selection((t0, t1) if t1 > t0 else None))
+        self.slice.mode.currentIndexChanged.connect(lambda i: self.model.set_tools(slice_mode=SLICE_MODES[i]))
         self.live.updated.connect(self._on_live_view)
         self.live.levels.connect(self._on_live_levels)
         self.live.statusChanged.connect(self._on_live_status)
-        self.controls.set_settings(self.view_settings)
-        self.panel.set_colormap(self.view_settings.colormap, self.view_settings.db_floor, self.view_settings.db_ceiling)
+
+        self._draw_shown(self.model.shown)
         geometry = self.store.load_geometry("main")
         if geometry is not None:
             self.restoreGeometry(geometry)
         state = self.store.load_geometry("main-state")
         if state is not None:
             self.restoreState(state)
-        self._update_title()
+
+    # -- reading the state (tests, scripts) ------------------------------------------------------
+    @property
+    def info(self) -> AudioInfo | None:
+        """The open file (None without one)."""
+        return self.model.shown.info
+
+    @property
+    def view_settings(self) -> ViewSettings:
+        """The settings drawn (the request after any adjustment)."""
+        a = self.model.shown.a
+        return a.settings if a is not None else self.model.requested
+
+    @property
+    def params(self) -> Any:
+        """Pane A's parameters (with ``sr``), or None."""
+        a = self.model.shown.a
+        return a.params if a is not None else None
 
     # -- menus and keys -----------------------------------------------------------------------
-    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+    def _action(
+        self, menu: QMenu, text: str, slot: Callable[[], object], shortcut: Any = None, tip: str = ""
+    ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setStatusTip(tip)
-        action.triggered.connect(slot)
+        action.triggered.connect(lambda _checked=False: slot())
         menu.addAction(action)
         self.addAction(action)  # shortcuts work with the menu bar hidden too
+        return action
+
+    def _toggle(self, menu: QMenu, text: str, slot: Callable[[bool], object], shortcut: str, tip: str) -> QAction:
+        action = QAction(text, self)
+        action.setCheckable(True)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.toggled.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)
         return action
 
     def _build_menus(self) -> None:
@@ -232,25 +324,47 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view = bar.addMenu("&View")
         # File navigation; in live mode the picture always shows the latest history.
-        self._action(view, "Zoom &In", self._file_only(lambda: self.panel.zoom_time(0.5)), "+", "Zoom in on time")
-        self._action(view, "Zoom &Out", self._file_only(lambda: self.panel.zoom_time(2.0)), "-", "Zoom out in time")
-        self._action(view, "Scroll Left", self._file_only(lambda: self.panel.pan_time(-0.25)), Qt.Key.Key_Left)
-        self._action(view, "Scroll Right", self._file_only(lambda: self.panel.pan_time(0.25)), Qt.Key.Key_Right)
-        self._action(view, "Go to Start", self._file_only(self._go_start), Qt.Key.Key_Home)
-        self._action(view, "Go to End", self._file_only(self._go_end), Qt.Key.Key_End)
-        self._action(view, "&Fit Whole File", self._file_only(self.panel.fit), "0", "Show the whole file (0)")
-        self._action(view, "&Harmonic Cursor", self._toggle_harmonics, "H", "Marks at 2f, 3f, ... from the cursor")
+        self._action(view, "Zoom &In", lambda: self._zoom(0.5), "+", "Zoom in on time")
+        self._action(view, "Zoom &Out", lambda: self._zoom(2.0), "-", "Zoom out in time")
+        self._action(view, "Scroll Left", lambda: self._pan(-0.25), Qt.Key.Key_Left)
+        self._action(view, "Scroll Right", lambda: self._pan(0.25), Qt.Key.Key_Right)
+        self._action(view, "Go to Start", lambda: self._pan(-float("inf")), Qt.Key.Key_Home)
+        self._action(view, "Go to End", lambda: self._pan(float("inf")), Qt.Key.Key_End)
+        self._action(view, "&Fit Whole File", self.fit, "0", "Show the whole file (0)")
+        self.harmonics_action = self._toggle(
+            view,
+            "&Harmonic Cursor",
+            lambda on: self.model.set_tools(harmonics=on),
+            "H",
+            "Marks at 2f, 3f, ... from the cursor",
+        )
         play = bar.addMenu("&Play")
         self._action(play, "Play / &Stop", self.toggle_play, Qt.Key.Key_Space, "Play from the cursor or the selection")
+        analysis = bar.addMenu("&Analysis")
+        self.pitch_action = self._toggle(
+            analysis,
+            "&Pitch Track",
+            lambda on: self.model.set_tools(pitch=on),
+            "P",
+            "Draw f0 (YIN) over the spectrogram",
+        )
+        self._action(
+            analysis,
+            "As a &Model Sees It...",
+            self.open_model_view,
+            "Ctrl+M",
+            "The AST input for 10.24 s from the view or selection",
+        )
+        self.compare_action = self._toggle(
+            analysis,
+            "A/B &Compare",
+            lambda on: self.model.set_compare(on=on),
+            "C",
+            "The same audio with a second window size below (B's window, hop and scale in the Analysis dock)",
+        )
+        analysis.addAction(self.slice_dock.toggleViewAction())
         self.help_menu = help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About", self._about)
-
-    def _file_only(self, action):
-        def run() -> None:
-            if not self.live.running:
-                action()
-
-        return run
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -263,20 +377,21 @@ class MainWindow(QMainWindow):
 
     def _fill_streams(self) -> None:
         self.stream_menu.clear()
-        if self.info is None:
+        info = self.info
+        if info is None:
             self.stream_menu.addAction("(no file)").setEnabled(False)
             return
         try:
-            names = audio_streams(self.info.path)
+            names = audio_streams(info.path)
         except AudioError as exc:
             self.stream_menu.addAction(str(exc)).setEnabled(False)
             return
         for i, name in enumerate(names or ["(one stream)"]):
             action = self.stream_menu.addAction(f"&{i + 1}: {name}")
             action.setCheckable(True)
-            action.setChecked(i == self.info.stream)
+            action.setChecked(i == info.stream)
             action.setEnabled(len(names) > 1)
-            action.triggered.connect(lambda _=False, k=i, p=self.info.path: self.open_file(p, stream=k))
+            action.triggered.connect(lambda _=False, k=i, p=info.path: self.open_file(p, stream=k))
 
     def show_properties(self) -> QDialog | None:
         """File > Properties: what the file is and how it is decoded."""
@@ -296,7 +411,7 @@ class MainWindow(QMainWindow):
             self.open_file(path)
 
     def open_file(self, path: str | os.PathLike[str], *, stream: int | None = None) -> bool:
-        """Open ``path`` (its audio ``stream``, 0-based); on failure say why and keep what was open.
+        """Open ``path`` (its audio ``stream``, 0-based); on failure say why and change nothing.
 
         A compressed file is scanned first (its true length, its seek index) in
         a worker thread, with progress in the status bar; the window stays
@@ -308,8 +423,6 @@ class MainWindow(QMainWindow):
             self._opener.cancel.set()
             self._pending_open = (path, stream)
             return False
-        if self.live.running:
-            self.set_live(False)
         result = self._probe(path, stream)
         pending, self._pending_open = self._pending_open, None
         if pending is not None:
@@ -319,35 +432,20 @@ class MainWindow(QMainWindow):
             self._report_error("Cannot open file", str(result))
             return False
         info: AudioInfo = result
-        settings = self.view_settings
-        if settings.channel is not None and settings.channel >= info.channels:
-            settings = dataclasses.replace(settings, channel=None)
-        params, note = self._params_for(settings, info.samplerate)
+        if self.live.running:
+            self.set_live(False)
         self._stop_playback()
-        self.info = info
-        self.view_settings = settings
-        self.params = params
-        self.controller.set_source(Path(info.path), info.frames, settings.channel, info.stream)
-        self.panel.set_document(info.duration)
-        self.panel.set_params(params)
-        self.controls.set_settings(settings, sr=info.samplerate, n_channels=info.channels)
-        self.controls.show_message(note)
-        self.controller.set_params(params)
-        if self.compare.active:
-            self.compare.start(info, params, settings.channel, self.compare.n_fft)
+        self.model.open(info)
         self.store.add_recent(info.path)
         self.store.last_directory = str(Path(info.path).parent)
         self.play_cursor = 0.0
-        self._update_title()
         self.readout.setText(f"{Path(info.path).name}: {info.describe()}")
         self.readout.setToolTip(_properties_text(info))
         if info.warnings:
             text = f"{Path(info.path).name}: " + "; ".join(info.warnings)
             log.warning("%s", text)
             self.statusBar().showMessage(text, 30000)
-        self.panel.fit()
-        self._request_view()
-        self.update_slice(info.duration / 2)  # something to look at before the mouse moves
+        self._request_slice(info.duration / 2)  # something to look at before the mouse moves
         self.fileOpened.emit(info.path)
         return True
 
@@ -359,7 +457,6 @@ class MainWindow(QMainWindow):
         box: list[object] = []
         name = Path(path).name
         started = time.monotonic()
-
         about: list[str] = []
 
         def estimate(seconds: float) -> None:
@@ -393,101 +490,232 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()
         return box[0]  # type: ignore[return-value]
 
-    def _params_for(self, settings: ViewSettings, sr: float) -> tuple[SpectrogramParams, str]:
-        """The settings' parameters for this rate; frequency limits the rate cannot hold are dropped."""
-        try:
-            return settings.params.with_sr(sr), ""
-        except ParameterError as exc:
-            relaxed = dataclasses.replace(settings.params, fmin=0.0, fmax=None)
-            try:
-                return relaxed.with_sr(sr), f"{exc}; using 0 Hz to Nyquist"
-            except ParameterError:
-                return SpectrogramParams(hop_length=512).with_sr(sr), f"{exc}; using the defaults"
+    # -- drawing the model ---------------------------------------------------------------------------
+    def _draw_shown(self, shown: Shown) -> None:
+        """Every pane, the controls and the title from one snapshot."""
+        old, self._drawn = self._drawn, shown
+        new_file = shown.info is not old.info
+        if new_file or shown.mode != old.mode:
+            self._stop_playback()
+            self._pitch = None
+            self.panel.set_pitch(None, None)
+        a = shown.a
+        if shown.mode == "live":
+            self.jobs_b.clear()
+            self.panel_b.hide()
+            if old.mode != "live":
+                self.panel.set_live(True)
+            if a is not None:
+                self.panel.set_params(a.params)
+                self.live.set_params(a.params)
+                self._update_live_display()
+            self.slice.clear("live mode: the spectrum slice shows files")
+        elif a is None or shown.info is None:
+            self.jobs.clear()
+            self.jobs_b.clear()
+            self.panel_b.hide()
+            self.panel.set_live(False)
+        else:
+            info = shown.info
+            ref = SourceRef(Path(info.path), info.frames, a.channel, info.stream)
+            if old.mode == "live":
+                self.panel.set_live(False)
+            if new_file or old.mode == "live" or self.panel.duration != max(info.duration, 1e-3):
+                self.panel.set_document(info.duration)
+            if old.a is None or old.a.params != a.params or old.mode == "live" or new_file:
+                self.panel.set_params(a.params)
+            self.jobs.reassigned = a.settings.reassigned
+            self.jobs.set_source(ref, a.params)
+            if shown.b is not None:
+                b = shown.b
+                if not self.panel_b.isVisible():
+                    self.panel_b.show()
+                    total = sum(self.splitter.sizes()) or self.height()
+                    self.splitter.setSizes([total // 2, total - total // 2])
+                if new_file or old.b is None or self.panel_b.duration != max(info.duration, 1e-3):
+                    self.panel_b.set_document(info.duration)
+                if old.b is None or old.b.params != b.params or new_file:
+                    self.panel_b.set_params(b.params)
+                self.jobs_b.set_source(ref, b.params)
+            else:
+                self.jobs_b.clear()
+                self.panel_b.hide()
+            if self.jobs.overview is not None:
+                self.jobs.request_strip(1000)  # the strip is back at once after live mode
+            if old.a is None or old.a.params != a.params or new_file or old.mode == "live":
+                self._redo_slice()
+            self._refresh_timer.start()
+        settings = a.settings if a is not None else self.model.requested
+        for pane in (self.panel, self.panel_b):
+            pane.set_colormap(settings.colormap, settings.db_floor, settings.db_ceiling)
+        self.controls.set_settings(settings, sr=shown.sr or 0.0, n_channels=shown.n_channels)
+        self.controls.set_compare(self.model.compare, active=shown.b is not None)
+        note = shown.note
+        self.controls.show_message(note)
+        if note and note != old.note:
+            self.statusBar().showMessage(note.replace("\n", "; "), 15000)
+        with QSignalBlocker(self.compare_action):
+            self.compare_action.setChecked(self.model.compare_on)
+        if shown.b is not None and (old.b is None or old.b.params != shown.b.params):
+            pa, pb, sr = shown.a.params, shown.b.params, shown.sr or 1.0  # type: ignore[union-attr]
+            self.statusBar().showMessage(
+                f"A: n_fft {pa.n_fft}, hop {pa.hop}  /  B: n_fft {pb.n_fft}, hop {pb.hop}, {pb.scale} "
+                f"({1000 * pb.n_fft / sr:.1f} ms, {sr / pb.n_fft:.1f} Hz per bin)",
+                10000,
+            )
+        self.store.save_view(self.model.requested)
+        self._update_title()
+
+    def _draw_range(self, t0: float, t1: float) -> None:
+        if self.model.mode != "file" or self.info is None:
+            return
+        p0, p1 = self.panel.visible_range()
+        if abs(p0 - t0) > 1e-9 or abs(p1 - t1) > 1e-9:
+            self.panel.set_time_range(t0, t1)
+        self._refresh_timer.start()
+
+    def _draw_selection(self, selection: tuple[float, float] | None) -> None:
+        shown = self.panel.selected_range()
+        if selection is None:
+            if shown is not None:
+                self.panel.clear_selection()
+        elif shown is None or abs(shown[0] - selection[0]) > 1e-9 or abs(shown[1] - selection[1]) > 1e-9:
+            self.panel.set_selection(*selection)
+        if selection is not None and self.model.tools.slice_mode == "selection":
+            self._request_slice(*selection)
+
+    def _draw_cursor(self, cursor: Cursor | None) -> None:
+        if cursor is None:
+            return
+        self.readout.setText(self.readout_text(cursor.t, cursor.hz))
+        other = self.panel_b if cursor.pane == "a" else self.panel
+        other.cursor_line.setPos(cursor.t)
+        other.cursor_line.setVisible(other.isVisible())
+        if self.model.tools.harmonics:
+            for pane in (self.panel, self.panel_b):
+                pane.set_harmonics(cursor.hz)
+        if self.model.tools.slice_mode == "cursor" and self.slice_dock.isVisible() and self.model.mode == "file":
+            self._request_slice(cursor.t)
+
+    def _draw_tools(self, tools: Tools) -> None:
+        with QSignalBlocker(self.pitch_action):
+            self.pitch_action.setChecked(tools.pitch)
+        with QSignalBlocker(self.harmonics_action):
+            self.harmonics_action.setChecked(tools.harmonics)
+        with QSignalBlocker(self.slice.mode):
+            self.slice.mode.setCurrentIndex(SLICE_MODES.index(tools.slice_mode))
+        if not tools.harmonics:
+            for pane in (self.panel, self.panel_b):
+                pane.set_harmonics(None)
+        self._update_pitch()
+        if tools.slice_mode == "selection" and self.model.selection is not None:
+            self._request_slice(*self.model.selection)
+
+    def _on_refused(self, message: str) -> None:
+        """An edit the rules refused: the controls go back to what is drawn, the reason shows."""
+        shown = self.model.shown
+        settings = shown.a.settings if shown.a is not None else self.model.requested
+        self.controls.set_settings(settings)
+        self.controls.show_message(message)
+        self.statusBar().showMessage(message, 15000)
 
     def _update_title(self) -> None:
+        if self.model.mode == "live" and self.live.mic is not None:
+            self.setWindowTitle(f"Live: {self.live.mic.device_name} - Spectroview")
+            return
         name = Path(self.info.path).name if self.info else "no file"
         self.setWindowTitle(f"{name} - Spectroview")
 
-    # -- settings --------------------------------------------------------------------------------
-    def _on_settings_changed(self, settings: ViewSettings) -> None:
-        old = self.view_settings
-        self.view_settings = settings
-        self.panel.set_colormap(settings.colormap, settings.db_floor, settings.db_ceiling)
-        self.panel_b.set_colormap(settings.colormap, settings.db_floor, settings.db_ceiling)
-        self.store.save_view(settings)
-        if self.live.running:
-            self._update_live_display()
-            if settings.params != old.params and self.live.engine is not None:
-                try:
-                    params = settings.params.with_sr(self.live.engine.sr)
-                except ParameterError as exc:
-                    self.controls.show_message(str(exc))
-                    return
-                self.panel.set_params(params)
-                self.live.set_params(params)
-                self._update_live_display()
+    # -- navigation ----------------------------------------------------------------------------------
+    def _on_panel_view(self, t0: float, t1: float, _width: int) -> None:
+        """The user zoomed or panned the panel, or it was resized: the model learns the range."""
+        if self.model.mode != "file":
             return
-        if self.info is None:
-            return
-        if settings.reassigned != old.reassigned:
-            self.controller.reassigned = settings.reassigned
-            self._request_view()
-        if settings.channel != old.channel:
-            self.controller.set_source(Path(self.info.path), self.info.frames, settings.channel, self.info.stream)
-            self.controller.params = None
-        if settings.params != old.params or settings.channel != old.channel:
-            try:
-                params = settings.params.with_sr(self.info.samplerate)
-            except ParameterError as exc:
-                self.controls.show_message(str(exc))
-                return
-            self.params = params
-            self.panel.set_params(params)
-            self.controller.set_params(params)
-            self.compare.set_params_a(params)
-            self._request_view()
+        self.model.set_time_range(t0, t1)
+        self._refresh_timer.start()  # a new width needs new images even for the same range
 
-    # -- views ---------------------------------------------------------------------------------------
-    def _request_view(self) -> None:
-        if self.info is None:
+    def _zoom(self, factor: float) -> None:
+        if self.model.mode != "file" or self.info is None:
             return
-        t0, t1 = self.panel.visible_range()
-        self.controller.request_view(t0, t1, self.panel.plot_width())
-        self.compare.refresh()
+        t0, t1 = self.model.time_range
+        centre, half = (t0 + t1) / 2, (t1 - t0) / 2 * factor
+        half = max(half, 5e-4)
+        self.model.set_time_range(centre - half, centre + half)
 
-    def _on_image(self, image) -> None:
+    def _pan(self, fraction: float) -> None:
+        if self.model.mode != "file" or self.info is None:
+            return
+        t0, t1 = self.model.time_range
+        span = t1 - t0
+        shift = fraction * span if np.isfinite(fraction) else (np.sign(fraction) * self.info.duration)
+        self.model.set_time_range(t0 + shift, t1 + shift)
+
+    def fit(self) -> None:
+        """Show the whole file (key 0)."""
+        if self.model.mode != "file" or self.info is None:
+            return
+        self.model.set_time_range(0.0, self.info.duration)
+        self.panel.fit()
+
+    # -- views -----------------------------------------------------------------------------------------
+    def _request_views(self) -> None:
+        if self.model.mode != "file" or self.info is None:
+            return
+        t0, t1 = self.model.time_range
+        width = self.panel.plot_width()
+        self.jobs.request_view(t0, t1, width)
+        if self.model.shown.b is not None:
+            self.jobs_b.request_view(t0, t1, width)
+
+    def _on_image(self, image: ViewImage) -> None:
         self.panel.show_image(image)
-        if self.pitch_on:
-            self._update_pitch()
+        self._update_pitch()
         self.viewComputed.emit()
+        self._check_idle()
+
+    def _on_image_b(self, image: ViewImage) -> None:
+        self.panel_b.show_image(image)
+        self.viewComputed.emit()
+
+    def _refresh_b_if_overview(self) -> None:
+        latest = self.jobs_b.latest
+        if latest is None or latest.origin == "overview":
+            self._refresh_timer.start()
 
     def _on_overview_progress(self, fraction: float) -> None:
         self.progress.show()
         self.progress.setValue(int(fraction * 1000))
         # Progressive rendering: zoomed-out views come from the overview being built.
-        latest = self.controller.latest
+        latest = self.jobs.latest
         if latest is None or latest.origin == "overview":
             self._refresh_timer.start()
         now = time.monotonic()
         if now - self._strip_shown > 0.5:  # the strip is small; twice a second is plenty
             self._strip_shown = now
-            self._show_overview_strip()
+            self.jobs.request_strip(1000)
 
     def _on_overview_ready(self) -> None:
         self.progress.hide()
-        self._show_overview_strip()
+        self.jobs.request_strip(1000)
         self._refresh_timer.start()
 
-    def _show_overview_strip(self) -> None:
-        self.controller.request_strip(1000)
+    def is_idle(self) -> bool:
+        """No job runs or waits for the panes shown, and no view request is due."""
+        return (
+            self.jobs.is_idle()
+            and self.jobs_b.is_idle()
+            and not self.scheduler.busy
+            and not self._refresh_timer.isActive()
+        )
 
-    def _on_job_failed(self, message: str) -> None:
-        self._report_error("Analysis failed", message)
+    def _check_idle(self) -> None:
+        if self.is_idle():
+            self.idle.emit()
 
     def _report_error(self, title: str, message: str) -> None:
         log.warning("%s: %s", title, message)
         self.statusBar().showMessage(message, 15000)
-        box = getattr(self, "_error_box", None)
+        box = self._error_box
         if box is not None and box.isVisible() and box.text() == message:
             return  # the same failure again (e.g. every view of a damaged part): one dialog
         if box is None:
@@ -499,129 +727,116 @@ class MainWindow(QMainWindow):
         box.setText(message)
         box.show()
 
-    # -- analysis tools ------------------------------------------------------------------------------
-    def _build_analysis(self) -> None:
-        self.slice = SpectrumSlice()
-        dock = QDockWidget("Spectrum", self)
-        dock.setObjectName("spectrum-dock")
-        dock.setWidget(self.slice)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.slice_dock = dock
-        self.pitch_on = False
-        self._pitch_cache: tuple[tuple[object, ...], np.ndarray, np.ndarray] | None = None
-        self._analysis_source: FileSource | None = None
-        menu = QMenu("&Analysis", self)
-        self.menuBar().insertMenu(self.help_menu.menuAction(), menu)
-        self._action(menu, "&Pitch Track", self.toggle_pitch, "P", "Draw f0 (YIN) over the spectrogram")
-        self._action(
-            menu,
-            "As a &Model Sees It...",
-            self.open_model_view,
-            "Ctrl+M",
-            "The AST input for 10.24 s from the view or selection",
-        )
-        self._action(menu, "A/B &Compare", self.toggle_compare, "C", "The same audio with a second window size below")
-        menu.addAction(dock.toggleViewAction())
-        self.slice.mode.currentIndexChanged.connect(lambda _: self._update_slice_for_mode())
-        self.panel.selectionChanged.connect(lambda *_: self._update_slice_for_mode())
-
-    def _source_for_analysis(self) -> FileSource | None:
-        """A FileSource for quick reads on the GUI thread (slices, pitch), reopened per file."""
-        if self.info is None:
+    # -- analysis tools: jobs ----------------------------------------------------------------------------
+    def _file_ref(self) -> tuple[SourceRef, Any] | None:
+        """Pane A's source and parameters in file mode (None otherwise)."""
+        shown = self.model.shown
+        if shown.mode != "file" or shown.info is None or shown.a is None:
             return None
-        source = self._analysis_source
-        if (
-            source is None
-            or str(source.path) != self.info.path
-            or source.info.stream != self.info.stream
-            or source.channel != self.view_settings.channel
-        ):
-            if source is not None:
-                source.close()
-            source = FileSource(self.info.path, channel=self.view_settings.channel, stream=self.info.stream)
-            self._analysis_source = source
-        return source
+        info = shown.info
+        return SourceRef(Path(info.path), info.frames, shown.a.channel, info.stream), shown.a.params
+
+    def _request_slice(self, t0: float, t1: float | None = None) -> None:
+        """The spectrum at ``t0`` (or over ``[t0, t1]``) as a job; drawn if still current."""
+        current = self._file_ref()
+        if current is None:
+            return
+        ref, params = current
+        self._slice_at = (t0, t1)
+        serial = self.model.shown.serial
+        cache = self._readers["slice"]
+
+        def work() -> Slice:
+            return slice_spectrum(cache.get(ref), params, t0, t1)
+
+        def done(result: Any) -> None:
+            if serial != self.model.shown.serial:
+                return  # another file or other parameters meanwhile
+            if isinstance(result, Exception):
+                self.slice.caption.setText(str(result))
+            else:
+                self.slice.show_slice(result, params)
+
+        self._slice_lane.submit(work, done)
+
+    def _redo_slice(self) -> None:
+        if self._slice_at is not None and self.info is not None:
+            t0, t1 = self._slice_at
+            if t0 <= self.info.duration:
+                self._request_slice(t0, t1)
+                return
+        if self.info is not None:
+            self._request_slice(self.info.duration / 2)
 
     def update_slice(self, t0: float, t1: float | None = None) -> None:
-        source = self._source_for_analysis()
-        if source is None or self.params is None or self.live.running:
-            return
-        try:
-            result = slice_spectrum(source, self.params, t0, t1)
-        except (AudioError, ParameterError) as exc:
-            self.slice.caption.setText(str(exc))
-            return
-        self.slice.show_slice(result, self.params)
-
-    def _update_slice_for_mode(self) -> None:
-        if self.slice.mode.currentIndex() == 2:
-            selection = self.panel.selected_range()
-            if selection:
-                self.update_slice(*selection)
+        """Show the spectrum at ``t0`` s (or averaged over ``[t0, t1]``); computed off the GUI thread."""
+        self._request_slice(t0, t1)
 
     def toggle_pitch(self) -> None:
-        self.pitch_on = not self.pitch_on
-        self._update_pitch()
+        self.model.set_tools(pitch=not self.model.tools.pitch)
 
     def _update_pitch(self) -> None:
-        if not self.pitch_on or self.info is None or self.live.running:
+        current = self._file_ref()
+        if not self.model.tools.pitch or current is None:
             self.panel.set_pitch(None, None)
             return
-        t0, t1 = self.panel.visible_range()
+        ref, _params = current
+        t0, t1 = self.model.time_range
         if t1 - t0 > PITCH_MAX_SECONDS:
             self.panel.set_pitch(None, None)
             self.statusBar().showMessage(f"pitch track: zoom in to {PITCH_MAX_SECONDS:.0f} s or less", 5000)
             return
-        source = self._source_for_analysis()
-        if source is None:
-            return
         # Images arrive often for the same range (the overview filling in, a
         # colour change): the track depends only on the audio, so keep it and
         # only redraw it (the row mapping may have changed).
-        key = (self.info.path, self.view_settings.channel, t0, t1)
-        if self._pitch_cache is None or self._pitch_cache[0] != key:
-            self._pitch_cache = (key, *pitch_track(source, t0, t1))
-        _, times, f0 = self._pitch_cache
-        self.panel.set_pitch(times, f0)
+        key = (ref, t0, t1)
+        if self._pitch is not None and self._pitch[0] == key:
+            self.panel.set_pitch(self._pitch[1], self._pitch[2])
+            return
+        cache = self._readers["pitch"]
+
+        def done(result: Any) -> None:
+            if isinstance(result, Exception) or self._file_ref() is None or self._file_ref()[0] != ref:  # type: ignore[index]
+                return
+            self._pitch = (key, *result)
+            if self.model.tools.pitch:
+                self.panel.set_pitch(*result)
+
+        self._pitch_lane.submit(lambda: pitch_track(cache.get(ref), t0, t1), done)
 
     def toggle_compare(self, n_fft: int | None = None) -> None:
-        """Show or hide panel B: the same audio with window size ``n_fft`` (default: far from A's)."""
-        if self.compare.active and n_fft is None:
-            self.compare.stop()
-            self.panel_b.hide()
-            return
-        if self.info is None or self.params is None or self.live.running:
-            return
-        s = self.view_settings
-        self.panel_b.set_colormap(s.colormap, s.db_floor, s.db_ceiling)
-        # B shows only the spectrogram (A has the waveform and the overview); half the height each.
-        self.panel_b.wave_plot.hide()
-        self.panel_b.over_plot.hide()
-        self.panel_b.show()
-        total = sum(self.splitter.sizes()) or self.height()
-        self.splitter.setSizes([total // 2, total - total // 2])
-        self.compare.start(self.info, self.params, s.channel, n_fft)
-        b = self.compare.n_fft
-        sr = self.info.samplerate
-        self.statusBar().showMessage(
-            f"A: n_fft {self.params.n_fft}  /  B: n_fft {b} ({1000 * b / sr:.1f} ms, {sr / b:.1f} Hz per bin)", 10000
-        )
+        """Show or hide panel B (with ``n_fft``: show it with that window size)."""
+        if n_fft is not None:
+            self.model.set_compare(on=True, n_fft=n_fft)
+        else:
+            self.model.set_compare(on=not self.model.compare_on)
 
-    def open_model_view(self) -> ModelView | None:
-        source = self._source_for_analysis()
-        if source is None:
+    def open_model_view(self) -> None:
+        """Analysis > As a Model Sees It: the AST input for the selection or the view, computed as a job."""
+        current = self._file_ref()
+        if current is None:
             self._report_error("As a model sees it", "open a file first")
-            return None
-        selection = self.panel.selected_range()
-        t0 = selection[0] if selection else self.panel.visible_range()[0]
-        try:
-            dialog = ModelView(source, t0, self, colormap=self.view_settings.colormap)
-        except (AudioError, ParameterError) as exc:
-            self._report_error("As a model sees it", str(exc))
-            return None
-        dialog.show()
-        self.model_view = dialog
-        return dialog
+            return
+        ref, _params = current
+        t0 = self.model.selection[0] if self.model.selection else self.model.time_range[0]
+        colormap = self.view_settings.colormap
+        self.statusBar().showMessage("computing the model's input...", 0)
+
+        def done(result: Any) -> None:
+            self.statusBar().clearMessage()
+            if isinstance(result, Exception):
+                self._report_error("As a model sees it", str(result))
+                return
+            data: ModelInput = result
+            dialog = ModelView(data, self, colormap=colormap)
+            dialog.show()
+            self.model_view = dialog
+
+        def work() -> ModelInput:
+            with ref.open() as source:
+                return model_input(source, t0)
+
+        self._model_lane.submit(work, done)
 
     # -- live mode --------------------------------------------------------------------------------
     def _build_live_toolbar(self) -> None:
@@ -675,8 +890,6 @@ class MainWindow(QMainWindow):
         self.drops_label.setStyleSheet("color: #e08060")
         self.drops_label.setToolTip("Input overflows, and samples dropped because the display fell behind")
         bar.addWidget(self.drops_label)
-        self.device_spec: int | str | None = None
-        self.live_samplerate: float | None = None  # None: the device's own rate
 
     def fill_devices(self) -> None:
         from spectroview.audio.devices import list_devices
@@ -694,30 +907,26 @@ class MainWindow(QMainWindow):
     def set_live(self, on: bool) -> None:
         """Start or stop live mode (the L key and the toolbar button)."""
         if on == self.live.running:
+            with QSignalBlocker(self.live_action):
+                self.live_action.setChecked(on)
             return
         if on:
             self._stop_playback()
             if self.device_box.count() == 0:
                 self.fill_devices()
+            request = dataclasses.replace(self.model.requested, channel=None)
             started = self.live.start(
-                self.view_settings.params,
+                lambda sr: resolve(request, sr, 1).params,
                 device=self.device_spec,
                 history_seconds=self.history_box.value(),
                 samplerate=self.live_samplerate,
             )
-            if not started:
-                with QSignalBlocker(self.live_action):
-                    self.live_action.setChecked(False)
-                return
-            assert self.live.engine is not None and self.live.mic is not None
-            self.panel.set_live(True)
-            self._update_live_display()
-            self.panel.set_params(self.live.engine.params)
-            self.panel.spec_plot.setYRange(0, self.live.engine.n_rows, padding=0)
-            self.controls.set_settings(self.view_settings, sr=self.live.engine.sr, n_channels=1)
-            for action in (self.freeze_action, self.record_action, self.save_history_action):
-                action.setEnabled(True)
-            self.setWindowTitle(f"Live: {self.live.mic.device_name} - Spectroview")
+            if started:
+                assert self.live.mic is not None
+                self.model.start_live(self.live.mic.samplerate)
+                for action in (self.freeze_action, self.record_action, self.save_history_action):
+                    action.setEnabled(True)
+                self._update_title()
         else:
             self.live.stop()
             for action in (self.freeze_action, self.record_action, self.save_history_action):
@@ -725,14 +934,12 @@ class MainWindow(QMainWindow):
             with QSignalBlocker(self.freeze_action):
                 self.freeze_action.setChecked(False)
             self.meter_label.setText("")
-            self.panel.set_live(False)
-            if self.info is not None:
-                params, _ = self._params_for(self.view_settings, self.info.samplerate)
-                self.panel.set_document(self.info.duration)
-                self.panel.set_params(params)
-                self.controls.set_settings(self.view_settings, sr=self.info.samplerate, n_channels=self.info.channels)
-                self.panel.fit()
-                self._request_view()
+            self.model.stop_live()
+            if self.info is None:
+                self.panel.set_live(False)
+            else:
+                t0, t1 = self.model.time_range
+                self.panel.set_time_range(t0, t1)
             self._update_title()
         with QSignalBlocker(self.live_action):
             self.live_action.setChecked(self.live.running)
@@ -743,6 +950,7 @@ class MainWindow(QMainWindow):
         if engine is not None:
             s = self.view_settings
             engine.set_display(s.db_floor, s.db_ceiling, rows=max(64, int(self.panel.spec_box.height())))
+            self.panel.spec_plot.setYRange(0, engine.n_rows, padding=0)
 
     def _on_device_chosen(self, index: int) -> None:
         self.device_spec = self.device_box.itemData(index)
@@ -750,13 +958,13 @@ class MainWindow(QMainWindow):
             self.set_live(False)
             self.set_live(True)
 
-    def _on_live_view(self, view) -> None:
+    def _on_live_view(self, view: Any) -> None:
         self.panel.show_live(view)
         problems = self.live.problems()
         self.drops_label.setText(f"lost: {problems}" if problems else "")
         self.viewComputed.emit()
 
-    def _on_live_levels(self, m) -> None:
+    def _on_live_levels(self, m: Any) -> None:
         def fmt(v: float) -> str:
             return "−∞" if v == float("-inf") else f"{v:.1f}".replace("-", "−")
 
@@ -768,15 +976,13 @@ class MainWindow(QMainWindow):
             self.controls.show_message(message)
             log.warning("live: %s", message)
         else:
-            self.controls.show_message("")
+            self.controls.show_message(self.model.shown.note)
 
     def save_history_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save history", self._export_name(".wav"), "WAV (*.wav);;FLAC (*.flac)"
-        )
+        path = self._save_path("Save history", "history", ".wav", "WAV (*.wav);;FLAC (*.flac)")
         if path:
             try:
-                frames = self.live.save_history(path)
+                frames = self.live.save_history(_audio_path(path))
             except (AudioError, OSError, RuntimeError) as exc:
                 self._report_error("Cannot save", str(exc))
                 return
@@ -784,9 +990,7 @@ class MainWindow(QMainWindow):
 
     def _on_record_toggled(self, on: bool) -> None:
         if on:
-            path, _ = QFileDialog.getSaveFileName(
-                self, "Record to", self._export_name(".flac"), "FLAC (*.flac);;WAV (*.wav)"
-            )
+            path = self._save_path("Record to", "recording", ".flac", "FLAC (*.flac);;WAV (*.wav)")
             try:
                 if not path:
                     raise AudioError("no file chosen")
@@ -808,58 +1012,47 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"recorded {frames} samples", 5000)
 
     # -- cursor readout ---------------------------------------------------------------------------
-    def readout_text(self, t: float, y: float) -> str:
+    def _on_pointer(self, panel: SpectrogramPanel, pane: str, t: float, y: float) -> None:
+        if panel.mapping is None or (self.info is None and self.model.mode != "live"):
+            return
+        self.model.set_cursor(Cursor(float(t), float(panel.mapping.y_to_hz(y)), pane))
+
+    def readout_text(self, t: float, hz: float) -> str:
+        """The readout at ``t`` s and ``hz`` Hz: pane A's level, and pane B's when A/B is on."""
         if self.panel.mapping is None:
             return ""
-        freq = float(self.panel.mapping.y_to_hz(y))
-        level = self.panel.level_at(t, y)
-        return format_readout(t, freq, level)
-
-    def _on_cursor(self, t: float, y: float) -> None:
-        if (self.info is None and not self.live.running) or self.panel.mapping is None:
-            return
-        self.readout.setText(self.readout_text(t, y))
-        if self.slice.mode.currentIndex() == 0 and self.slice_dock.isVisible():
-            self.update_slice(t)
-        if self.harmonic_cursor:
-            self.panel.set_harmonics(float(self.panel.mapping.y_to_hz(y)))
-
-    def _toggle_harmonics(self) -> None:
-        self.harmonic_cursor = not self.harmonic_cursor
-        if not self.harmonic_cursor:
-            self.panel.set_harmonics(None)
+        level = self.panel.level_at(t, float(self.panel.mapping.hz_to_y(hz)))
+        text = format_readout(t, hz, level)
+        if self.panel_b.isVisible() and self.panel_b.mapping is not None:
+            level_b = self.panel_b.level_at(t, float(self.panel_b.mapping.hz_to_y(hz)))
+            b = "—" if level_b is None else f"{level_b:.1f}".replace("-", "−") + " dBFS"
+            text = f"A: {text}    B: level = {b}"
+        return text
 
     def _on_click(self, t: float) -> None:
         self.play_cursor = max(0.0, t)
         self.panel.cursor_line.setPos(self.play_cursor)
         self.panel.cursor_line.show()
 
-    def _go_start(self) -> None:
-        t0, t1 = self.panel.visible_range()
-        self.panel.set_time_range(0.0, t1 - t0)
-
-    def _go_end(self) -> None:
-        t0, t1 = self.panel.visible_range()
-        self.panel.set_time_range(self.panel.duration - (t1 - t0), self.panel.duration)
-
     # -- playback -------------------------------------------------------------------------------------
     def toggle_play(self) -> None:
         if self.player is not None and self.player.state == "playing":
             self._stop_playback()
             return
-        if self.info is None:
+        info = self.info
+        if info is None or self.model.mode != "file":
             return
         from spectroview.audio.player import Player
 
-        selection = self.panel.selected_range()
+        selection = self.model.selection
         start, stop = selection if selection else (self.play_cursor, None)
         # Clamp to the file: a click on its very end plays its last moment.
-        last = max(0.0, self.info.duration - 1.0 / self.info.samplerate)
+        last = max(0.0, info.duration - 1.0 / info.samplerate)
         start = min(max(0.0, start), last)
-        stop = None if stop is None or stop >= self.info.duration else max(stop, start + 1.0 / self.info.samplerate)
+        stop = None if stop is None or stop >= info.duration else max(stop, start + 1.0 / info.samplerate)
         try:
             self._stop_playback()
-            self._play_source = FileSource(self.info.path, stream=self.info.stream)
+            self._play_source = FileSource(info.path, stream=info.stream)
             self.player = Player(self._play_source)
             self.player.play(start, stop)
         except AudioError as exc:
@@ -873,8 +1066,8 @@ class MainWindow(QMainWindow):
         if player is None:
             return
         self.panel.set_playhead(player.position)
-        if self.slice.mode.currentIndex() == 1 and self.slice_dock.isVisible():
-            self.update_slice(player.position)
+        if self.model.tools.slice_mode == "playhead" and self.slice_dock.isVisible():
+            self._request_slice(player.position)
         if player.state != "playing":
             if player.state == "error":
                 self.statusBar().showMessage(player.message, 10000)
@@ -885,50 +1078,88 @@ class MainWindow(QMainWindow):
         if self.player is not None:
             self.player.stop()
             self.player = None
-        source = getattr(self, "_play_source", None)
-        if source is not None:
-            source.close()
+        if self._play_source is not None:
+            self._play_source.close()
             self._play_source = None
         if not keep_head:
             self.panel.set_playhead(None)
 
-    # -- export ----------------------------------------------------------------------------------------
+    # -- saving and export ----------------------------------------------------------------------------
+    def _save_path(self, title: str, kind: str, suffix: str, filters: str) -> str:
+        """Ask where to save; never proposes, and refuses, the open file (or another input)."""
+        base = Path(self.info.path).stem if self.info else "spectrogram"
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        proposal = Path(self.store.last_directory) / f"{base}-{kind}-{stamp}{suffix}"
+        while True:
+            path, chosen = QFileDialog.getSaveFileName(self, title, str(proposal), filters)
+            if not path:
+                return ""
+            if "CSV" in chosen and Path(path).suffix.lower() != ".csv":
+                path += ".csv"
+            if not self._is_open_file(path):
+                return path
+            QMessageBox.warning(
+                self, title, f"{path} is the file that is open; choose another name (nothing was written)."
+            )
+
+    def _is_open_file(self, path: str | os.PathLike[str]) -> bool:
+        info = self.info
+        if info is None:
+            return False
+        try:
+            return os.path.samefile(path, info.path)
+        except OSError:
+            return os.path.realpath(path) == os.path.realpath(info.path)
+
     def export_image_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export image", self._export_name(".png"), "PNG image (*.png)")
+        path = self._save_path("Export image", "view", ".png", "PNG image (*.png)")
         if path:
             self.export_image(path)
 
     def export_image(self, path: str | os.PathLike[str]) -> bool:
-        """The view as shown, with axes and colour bar, as PNG."""
+        """The view as shown, with axes and colour bar, as PNG (written atomically)."""
+        if self._is_open_file(path):
+            self._report_error("Export failed", f"{path}: is the file that is open")
+            return False
         pixmap = self.panel.grab()
-        ok = pixmap.save(str(path), "PNG")
-        if not ok:
-            self._report_error("Export failed", f"{path}: cannot write the image")
-        return ok
+
+        def write(tmp: str) -> None:
+            if not pixmap.save(tmp, "PNG"):
+                raise OSError(f"cannot write the image to {tmp}")
+
+        try:
+            atomic_write(path, write)
+        except OSError as exc:
+            self._report_error("Export failed", f"{path}: {exc.strerror or exc}")
+            return False
+        return True
 
     def export_data_dialog(self) -> None:
-        path, chosen = QFileDialog.getSaveFileName(
-            self, "Export data", self._export_name(".npy"), "NumPy array (*.npy);;CSV table (*.csv)"
-        )
+        path = self._save_path("Export data", "view", ".npy", "NumPy array (*.npy);;CSV table (*.csv)")
         if path:
-            if "CSV" in chosen and Path(path).suffix.lower() != ".csv":
-                path += ".csv"
             self.export_data(path)
 
     def export_data(self, path: str | os.PathLike[str]) -> bool:
         """The visible matrix (dBFS, rows low to high frequency) as NPY or CSV, with a JSON sidecar."""
-        image = self.controller.latest
-        if image is None or self.info is None:
+        image = self.jobs.latest
+        info = self.info
+        if image is None or info is None:
             self._report_error("Export failed", "nothing to export yet")
             return False
         out = Path(path)
+        if out.suffix.lower() not in (".csv", ".npy"):
+            out = out.with_suffix(".npy")
+        if self._is_open_file(out) or self._is_open_file(out.with_suffix(".json")):
+            self._report_error("Export failed", f"{out}: is the file that is open")
+            return False
         centres, edges = row_frequencies(image.params)
         n_cols = image.levels.shape[1]
         col_edges = np.linspace(image.x0, image.x1, n_cols + 1)
+        channel = self.view_settings.channel
         meta = {
             "spectroview": __version__,
-            "source": self.info.path,
-            "channel": "mix" if self.view_settings.channel is None else self.view_settings.channel + 1,
+            "source": info.path,
+            "channel": "mix" if channel is None else channel + 1,
             "values": "level in dBFS (0 dB: a full-scale sine at the peak of its row); each column is the max over the frames it covers",
             "shape": list(image.levels.shape),
             "params": dataclasses.asdict(image.params),
@@ -939,6 +1170,11 @@ class MainWindow(QMainWindow):
                 "column_edge_s": col_edges.tolist(),
             },
         }
+
+        def save_npy(tmp: str) -> None:
+            with open(tmp, "wb") as f:
+                np.save(f, image.levels)
+
         try:
             if out.suffix.lower() == ".csv":
                 header = "freq_hz," + ",".join(f"{t:.6f}" for t in (col_edges[:-1] + col_edges[1:]) / 2)
@@ -947,18 +1183,13 @@ class MainWindow(QMainWindow):
                     out, lambda tmp: np.savetxt(tmp, table, delimiter=",", header=header, comments="", fmt="%.4f")
                 )
             else:
-                out = out if out.suffix.lower() == ".npy" else out.with_suffix(".npy")
-                atomic_write(out, lambda tmp: np.save(open(tmp, "wb"), image.levels))
-            atomic_write(out.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2)))
+                atomic_write(out, save_npy)
+            atomic_write(out.with_suffix(".json"), lambda tmp: _write_text(tmp, json.dumps(meta, indent=2)))
         except OSError as exc:
             self._report_error("Export failed", f"{out}: {exc.strerror or exc}")
             return False
         self.statusBar().showMessage(f"wrote {out}", 5000)
         return True
-
-    def _export_name(self, suffix: str) -> str:
-        base = Path(self.info.path).stem if self.info else "spectrogram"
-        return str(Path(self.store.last_directory) / (base + suffix))
 
     # -- drag and drop --------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -972,19 +1203,43 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     # -- lifetime ---------------------------------------------------------------------------------------
-    def closeEvent(self, event) -> None:
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self._opener is not None:
             self._opener.cancel.set()
         self.live.stop()
         self._stop_playback()
-        self.store.save_view(self.view_settings)
+        self.store.save_view(self.model.requested)
         self.store.save_geometry("main", self.saveGeometry())
         self.store.save_geometry("main-state", self.saveState())
         self.store.sync()
-        for controller in (self.controller, self.compare.controller):
-            controller._cancel_overview()
-            controller.wait_for_done(5000)
+        for jobs in (self.jobs, self.jobs_b):
+            jobs.cancel()
+        self.scheduler.shutdown(wait=True)
         super().closeEvent(event)
+
+
+class _ReaderCache:
+    """One open :class:`FileSource` per lane, reopened when the source changes.
+
+    Used only inside the lane's jobs, which run one at a time, so the reader
+    is never shared between threads.
+    """
+
+    def __init__(self) -> None:
+        self._ref: SourceRef | None = None
+        self._source: FileSource | None = None
+
+    def get(self, ref: SourceRef) -> FileSource:
+        if self._source is None or ref != self._ref:
+            if self._source is not None:
+                self._source.close()
+            self._source = ref.open()
+            self._ref = ref
+        return self._source
+
+
+def _write_text(path: str, text: str) -> None:
+    Path(path).write_text(text)
 
 
 def _properties_text(info: AudioInfo) -> str:
@@ -1013,8 +1268,8 @@ def _properties(info: AudioInfo) -> list[tuple[str, str]]:
 class FilePropertiesDialog(QDialog):
     """File > Properties: every fact of :class:`AudioInfo`, selectable for copying."""
 
-    def __init__(self, info: AudioInfo, parent: QObject | None = None) -> None:
-        super().__init__(parent)  # type: ignore[arg-type]
+    def __init__(self, info: AudioInfo, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.setWindowTitle(f"Properties of {Path(info.path).name}")
         self.setObjectName("file-properties")
         form = QFormLayout(self)

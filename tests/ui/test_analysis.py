@@ -38,17 +38,13 @@ def write(path: Path, y: np.ndarray, sr: int = SR) -> Path:
 
 
 def test_slice_at_the_cursor_refines_a_tone_between_bins(qtbot, window: MainWindow, tmp_path: Path) -> None:
-    import dataclasses
-
     freq = 1234.56  # between bins at n_fft 4096 (10.77 Hz apart)
     open_and_settle(qtbot, window, write(tmp_path / "t.wav", synth.tone(freq, 2.0, sr=SR, amplitude=0.5)))
-    settings = dataclasses.replace(
-        window.view_settings, params=dataclasses.replace(window.view_settings.params, n_fft=4096, hop_length=1024)
-    )
-    window.controls.set_settings(settings)
-    window.controls.settingsChanged.emit(settings)
+    window.controls.n_fft.slider.setValue(6)  # 4096: the user's slider move
     settle(qtbot, window)
+    assert window.params.n_fft == 4096 and window.params.hop_length == 1024  # the hop lock
     window.update_slice(1.0)
+    qtbot.waitUntil(lambda: window.slice.current is not None and window.slice.current.t0 == 1.0, timeout=10000)
     result = window.slice.current
     assert result is not None and result.peaks
     assert abs(result.peaks[0].frequency_hz - freq) < 0.1
@@ -63,6 +59,7 @@ def test_slice_averaged_over_a_selection(qtbot, window: MainWindow, tmp_path: Pa
     open_and_settle(qtbot, window, write(tmp_path / "two.wav", y))
     window.slice.mode.setCurrentIndex(2)
     window.panel.set_selection(0.2, 1.8)  # both tones
+    qtbot.waitUntil(lambda: window.slice.current is not None and window.slice.current.frames > 20, timeout=10000)
     result = window.slice.current
     assert result is not None and result.frames > 20
     found = sorted(round(p.frequency_hz) for p in result.peaks[:2])
@@ -72,21 +69,26 @@ def test_slice_averaged_over_a_selection(qtbot, window: MainWindow, tmp_path: Pa
 def test_pitch_track_follows_a_harmonic_tone(qtbot, window: MainWindow, tmp_path: Path) -> None:
     y = synth.harmonic_tone(220.0, 3.0, sr=SR, n_harmonics=8)
     open_and_settle(qtbot, window, write(tmp_path / "h.wav", y))
-    window.toggle_pitch()
+    window.pitch_action.trigger()  # the menu item (P)
+    assert window.pitch_action.isChecked()
+    qtbot.waitUntil(lambda: window.panel.pitch_curve.getData()[0] is not None, timeout=10000)
+    qtbot.waitUntil(lambda: len(window.panel.pitch_curve.getData()[0]) > 0, timeout=10000)
     x, ys = window.panel.pitch_curve.getData()
     assert x is not None and len(x) > 50
     f0 = np.asarray(window.panel.mapping.y_to_hz(ys[np.isfinite(ys)]))
     assert np.median(np.abs(f0 / 220.0 - 1)) < 0.01
-    window.toggle_pitch()
+    window.pitch_action.trigger()
+    assert not window.pitch_action.isChecked()
     x, _ = window.panel.pitch_curve.getData()
     assert x is None or len(x) == 0
 
 
 def test_model_view_shows_the_ast_input_and_its_patches(qtbot, window: MainWindow, tmp_path: Path) -> None:
     open_and_settle(qtbot, window, write(tmp_path / "t.wav", synth.tone(1000.0, 12.0, sr=SR, amplitude=0.5)))
-    dialog = window.open_model_view()
+    window.open_model_view()  # computed as a job: the window stays responsive
+    qtbot.waitUntil(lambda: window.model_view is not None, timeout=20000)
+    dialog = window.model_view
     assert dialog is not None
-    qtbot.addWidget(dialog)
     assert dialog.features.shape == (128, 1024) and dialog.features.dtype == np.float32
     assert dialog.patches.shape == (1212, 16, 16) and dialog.grid == (12, 101)
     assert dialog.patch_at(0, 0) == 0 and dialog.patch_at(15, 15) == 0 and dialog.patch_at(127, 0) is None
@@ -99,26 +101,23 @@ def test_model_view_shows_the_ast_input_and_its_patches(qtbot, window: MainWindo
 
 
 def test_reassigned_option_sharpens_zoomed_in_views(qtbot, window: MainWindow, tmp_path: Path) -> None:
-    import dataclasses
-
     open_and_settle(qtbot, window, write(tmp_path / "t.wav", synth.tone(1000.3, 3.0, sr=SR, amplitude=0.5)))
     window.panel.set_time_range(1.0, 2.0)
     settle(qtbot, window)
-    assert window.controller.latest.origin == "direct"
+    assert window.jobs.latest.origin == "direct"
     window.controls.reassigned.setChecked(True)  # the user's click, through the controls
     settle(qtbot, window)
-    assert window.view_settings.reassigned and window.controller.latest.origin == "reassigned"
-    window.controls.set_settings(dataclasses.replace(window.view_settings, reassigned=False))
-    window.controls.settingsChanged.emit(dataclasses.replace(window.view_settings, reassigned=False))
+    assert window.view_settings.reassigned and window.jobs.latest.origin == "reassigned"
+    window.controls.reassigned.setChecked(False)
     settle(qtbot, window)
-    assert window.controller.latest.origin == "direct"
+    assert window.jobs.latest.origin == "direct"
 
 
 def test_ab_compare_shows_a_second_window_size_with_linked_axes(qtbot, window: MainWindow, tmp_path: Path) -> None:
     open_and_settle(qtbot, window, write(tmp_path / "t.wav", synth.tone(1000.0, 3.0, sr=SR, amplitude=0.5)))
-    window.toggle_compare()
-    b = window.compare.controller
-    assert window.compare.active and window.panel_b.isVisible() and window.compare.n_fft == 256
+    window.compare_action.trigger()  # C
+    b = window.jobs_b
+    assert window.model.compare_on and window.panel_b.isVisible() and window.model.shown.b.params.n_fft == 256
     qtbot.waitUntil(
         lambda: b.latest is not None and b.latest.generation == b.generation and b.latest.complete and b.is_idle(),
         timeout=20000,
@@ -136,19 +135,19 @@ def test_ab_compare_shows_a_second_window_size_with_linked_axes(qtbot, window: M
     # The tone is in the right row of B, whose bins are 172 Hz wide.
     row = int(np.argmax(b.latest.levels[:, b.latest.levels.shape[1] // 2]))
     assert abs(row * SR / 256 - 1000.0) <= SR / 256
-    window.toggle_compare()
-    assert not window.compare.active and not window.panel_b.isVisible()
+    window.compare_action.trigger()  # C again: off
+    assert not window.model.compare_on and not window.panel_b.isVisible() and window.model.shown.b is None
 
 
 def test_harmonic_cursor_marks_the_harmonics_of_the_cursor_frequency(qtbot, window: MainWindow, tmp_path: Path) -> None:
     open_and_settle(qtbot, window, write(tmp_path / "h.wav", synth.harmonic_tone(220.0, 2.0, sr=SR, n_harmonics=8)))
-    window._toggle_harmonics()
+    window.harmonics_action.trigger()  # H
     y = float(window.panel.mapping.hz_to_y(220.0))
-    window._on_cursor(1.0, y)
+    window.panel.cursorMoved.emit(1.0, y)
     marks = [float(window.panel.mapping.y_to_hz(line.value())) for line in window.panel.harmonics]
     assert marks[:4] == pytest.approx([440.0, 660.0, 880.0, 1100.0], rel=1e-6)
     # Each mark sits on a bright row of the picture: the harmonics are really there.
     level = [window.panel.level_at(1.0, float(window.panel.mapping.hz_to_y(f))) for f in marks[:4]]
     assert all(v is not None and v > -40 for v in level)
-    window._toggle_harmonics()
+    window.harmonics_action.trigger()
     assert window.panel.harmonics == []

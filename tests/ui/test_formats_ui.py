@@ -21,7 +21,7 @@ from tests.ui.test_viewer import settle
 
 
 def brightest_hz(win: MainWindow) -> float:
-    image = win.controller.latest
+    image = win.jobs.latest
     assert image is not None
     row = int(np.argmax(image.levels.mean(axis=1)))
     return float(FrequencyMapping.from_params(image.params).y_to_hz(row + 0.5))

@@ -100,14 +100,10 @@ def test_live_picture_shows_tones_at_their_rows_in_order(
 def test_changing_the_window_size_while_live_recomputes_the_history(
     qtbot, live_window: MainWindow, pulse_running: PulseServer, tmp_path: Path
 ) -> None:
-    import dataclasses
 
     play(pulse_running, wav(tmp_path / "t.wav", gap(0.1), tone(1000.0, 0.8), gap(0.1)))
     wait_captured(qtbot, live_window, 0.2)
-    settings = live_window.view_settings
-    new = dataclasses.replace(settings, params=dataclasses.replace(settings.params, n_fft=4096, hop_length=512))
-    live_window.controls.set_settings(new)
-    live_window.controls.settingsChanged.emit(new)
+    live_window.controls.edited.emit({"n_fft": 4096, "hop_length": 512})
     view = live_window.live.engine.view()
     assert view.levels.shape[0] == 2049 and live_window.panel.n_rows == 2049
     rows, level = loud_rows(live_window)

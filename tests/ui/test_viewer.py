@@ -57,15 +57,9 @@ def settle(qtbot, win: MainWindow, timeout: int = 20000) -> None:
     """Wait until the latest requested view is on screen and nothing is computing."""
 
     def done() -> bool:
-        c = win.controller
-        latest = c.latest
-        return (
-            c.is_idle()
-            and latest is not None
-            and latest.generation == c.generation
-            and latest.complete
-            and not win._refresh_timer.isActive()
-        )
+        jobs = win.jobs
+        latest = jobs.latest
+        return win.is_idle() and latest is not None and latest.generation == jobs.generation and latest.complete
 
     qtbot.waitUntil(done, timeout=timeout)
 
@@ -76,16 +70,9 @@ def open_and_settle(qtbot, win: MainWindow, path: Path) -> None:
     settle(qtbot, win)
 
 
-def change(qtbot, win: MainWindow, **params: object) -> None:
-    """Change parameters as the controls do (through the same signal path)."""
-    import dataclasses
-
-    settings = win.view_settings
-    p = {k: v for k, v in params.items() if k in {f.name for f in dataclasses.fields(SpectrogramParams)}}
-    rest = {k: v for k, v in params.items() if k not in p}
-    new = dataclasses.replace(settings, params=dataclasses.replace(settings.params, **p), **rest)
-    win.controls.set_settings(new)
-    win.controls.settingsChanged.emit(new)
+def change(qtbot, win: MainWindow, **changes: object) -> None:
+    """Change settings as the controls do (through the same signal path: an edit to the model)."""
+    win.controls.edited.emit(changes)
     settle(qtbot, win)
 
 
@@ -93,7 +80,7 @@ def change(qtbot, win: MainWindow, **params: object) -> None:
 def test_brightest_row_is_the_tone_on_every_scale(qtbot, window: MainWindow, tmp_path: Path, scale: str) -> None:
     open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav"))
     change(qtbot, window, scale=scale, n_mels=128)
-    image = window.controller.latest
+    image = window.jobs.latest
     assert image is not None and image.params.scale == scale
     row = int(np.argmax(image.levels[:, image.levels.shape[1] // 2]))
     mapping = FrequencyMapping.from_params(image.params)
@@ -102,13 +89,13 @@ def test_brightest_row_is_the_tone_on_every_scale(qtbot, window: MainWindow, tmp
     lo, hi = float(mapping.y_to_hz(row)), float(mapping.y_to_hz(row + 1))
     assert lo - (hi - lo) <= 1000.0 <= hi + (hi - lo), (freq, lo, hi)
     # The axis labels the row with that frequency: the readout says so.
-    assert "Hz" in window.readout_text(1.5, row + 0.5)
+    assert f"{freq:.1f} Hz" in window.readout_text(1.5, freq)
 
 
 def test_click_train_shows_bright_columns_at_the_click_times(qtbot, window: MainWindow, tmp_path: Path) -> None:
     times = [2.0, 5.5, 9.25, 14.0, 18.5]
     open_and_settle(qtbot, window, write_clicks(tmp_path / "clicks.wav", times))
-    image = window.controller.latest
+    image = window.jobs.latest
     assert image is not None
     loud = image.levels.max(axis=0)
     bright = np.flatnonzero(loud > loud.max() - 20)
@@ -126,9 +113,9 @@ def test_halving_hop_doubles_the_columns(qtbot, window: MainWindow, tmp_path: Pa
     window.panel.set_time_range(1.0, 1.5)
     settle(qtbot, window)
     change(qtbot, window, hop_length=512, hop_locked=False)
-    first = window.controller.latest
+    first = window.jobs.latest
     change(qtbot, window, hop_length=256)
-    second = window.controller.latest
+    second = window.jobs.latest
     assert first is not None and second is not None
     assert first.origin == second.origin == "direct"
     assert second.levels.shape[1] in (
@@ -141,18 +128,18 @@ def test_halving_hop_doubles_the_columns(qtbot, window: MainWindow, tmp_path: Pa
 def test_mel_bands_set_the_image_height(qtbot, window: MainWindow, tmp_path: Path) -> None:
     open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav"))
     change(qtbot, window, scale="mel", n_mels=64)
-    assert window.controller.latest.levels.shape[0] == 64
+    assert window.jobs.latest.levels.shape[0] == 64
     change(qtbot, window, n_mels=40)
-    assert window.controller.latest.levels.shape[0] == 40
+    assert window.jobs.latest.levels.shape[0] == 40
     assert window.panel.n_rows == 40
 
 
 def test_colormap_changes_colours_not_data(qtbot, window: MainWindow, tmp_path: Path) -> None:
     open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav"))
-    before = window.controller.latest.levels.copy()
+    before = window.jobs.latest.levels.copy()
     pixels_before = window.panel.grab().toImage()
     change(qtbot, window, colormap="grey")
-    after = window.controller.latest.levels
+    after = window.jobs.latest.levels
     np.testing.assert_array_equal(before, after)
     pixels_after = window.panel.grab().toImage()
     assert pixels_before != pixels_after
@@ -164,7 +151,7 @@ def test_cursor_readout_at_a_known_point(qtbot, window: MainWindow, tmp_path: Pa
     open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav", freq=1000.0, amplitude=0.5))
     mapping = window.panel.mapping
     y = float(mapping.hz_to_y(1000.0))
-    text = window.readout_text(1.5, y)
+    text = window.readout_text(1.5, 1000.0)
     assert "1:" not in text.split("f")[0] or "0:01.5" in text  # time first
     assert "B5 +21 ct" in text  # 1000 Hz is 21 cents above B5 (987.77 Hz, A4 = 440 Hz)
     level = window.panel.level_at(1.5, y)
@@ -175,7 +162,7 @@ def test_cursor_readout_at_a_known_point(qtbot, window: MainWindow, tmp_path: Pa
 
 def test_export_data_matches_the_engine_output(qtbot, window: MainWindow, tmp_path: Path) -> None:
     open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav"))
-    image = window.controller.latest
+    image = window.jobs.latest
     assert window.export_data(tmp_path / "view.npy")
     saved = np.load(tmp_path / "view.npy")
     np.testing.assert_array_equal(saved, image.levels)
@@ -226,8 +213,7 @@ def test_settings_persist_between_windows(qtbot, store: SettingsStore, tmp_path:
         db_floor=-70.0,
         hop_locked=False,
     )
-    first.controls.set_settings(chosen)
-    first.controls.settingsChanged.emit(chosen)
+    first.model.set_settings(chosen)
     first.close()
     second = MainWindow(store)
     qtbot.addWidget(second)
@@ -238,10 +224,10 @@ def test_settings_persist_between_windows(qtbot, store: SettingsStore, tmp_path:
 def test_dragging_a_slider_builds_no_backlog(qtbot, window: MainWindow, tmp_path: Path) -> None:
     open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav", seconds=20.0))
     received = []
-    window.controller.imageReady.connect(lambda image: received.append(image.generation))
+    window.jobs.image_ready.connect(lambda image: received.append(image.generation))
     for i in range(40):
-        window.controller.request_view(0.0, 1.0 + i * 0.1, 800)
-    last = window.controller.generation
+        window.jobs.request_view(0.0, 1.0 + i * 0.1, 800)
+    last = window.jobs.generation
     settle(qtbot, window)
     assert received[-1] == last
     assert len(received) <= 2  # the one running when the burst began, and the last
@@ -294,7 +280,7 @@ def test_a_failing_worker_is_reported_and_the_app_goes_on(
     qtbot, window: MainWindow, tmp_path: Path, monkeypatch
 ) -> None:
     open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav"))
-    import spectroview.ui.workers as workers
+    import spectroview.session.jobs as workers
 
     real = workers.compute_view
 
@@ -302,15 +288,17 @@ def test_a_failing_worker_is_reported_and_the_app_goes_on(
         raise ZeroDivisionError("simulated bug")
 
     monkeypatch.setattr(workers, "compute_view", broken)
-    with qtbot.waitSignal(window.controller.failed, timeout=10000) as blocker:
-        window.panel.zoom_time(0.5)
-    assert "internal error: ZeroDivisionError: simulated bug" in blocker.args[0]
+    failures: list[str] = []
+    window.jobs.failed.connect(failures.append)
+    window.panel.zoom_time(0.5)
+    qtbot.waitUntil(lambda: bool(failures), timeout=10000)
+    assert "internal error: ZeroDivisionError: simulated bug" in failures[0]
     dialogs = [w for w in window.findChildren(QMessageBox) if w.objectName() == "error-dialog" and w.isVisible()]
     assert dialogs and "simulated bug" in dialogs[-1].text()
     monkeypatch.setattr(workers, "compute_view", real)
     window.panel.zoom_time(0.5)
     settle(qtbot, window)  # the next view works
-    assert window.controller.latest.origin in ("direct", "overview")
+    assert window.jobs.latest.origin in ("direct", "overview")
 
 
 def test_space_plays_the_selection_with_a_moving_playhead(

@@ -1,0 +1,233 @@
+"""The jobs behind one spectrogram pane, without Qt: views, the level-of-detail overview, the strip.
+
+:class:`PaneJobs` owns the work for one pane (one file, one parameter set):
+
+- **view** images (short jobs in the pane's ``view`` lane: the newest request
+  wins, a superseded result is dropped);
+- the **overview** (one long job per parameter set, cancellable, with
+  progress), started only once the view the user waits for is done, so a
+  view never waits behind an overview;
+- the **strip** (the whole file from the overview, for the overview strip).
+
+Results arrive on the scheduler's delivering thread (the GUI thread in the
+viewer) through psygnal signals.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from psygnal import Signal
+
+from spectroview.audio.files import FileSource
+from spectroview.dsp import SpectrogramParams
+from spectroview.session.scheduler import Scheduler
+from spectroview.session.view import Overview, ViewImage, compute_view
+
+__all__ = ["PaneJobs", "SourceRef", "ViewRequest"]
+
+#: Delay before an overview starts when no view is asked for (s).
+OVERVIEW_DELAY = 0.25
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Which audio a pane reads: a file's path, stream, channel (None: the mix) and length in samples."""
+
+    path: Path
+    n_samples: int
+    channel: int | None = None
+    stream: int = 0
+
+    def open(self) -> FileSource:
+        return FileSource(self.path, channel=self.channel, stream=self.stream)
+
+
+@dataclass(frozen=True)
+class ViewRequest:
+    generation: int
+    params: SpectrogramParams
+    t0: float
+    t1: float
+    width: int
+    reassigned: bool = False
+
+
+class PaneJobs:
+    """Jobs for one pane's source and parameter set, with generation ids.
+
+    Signals
+    -------
+    image_ready(ViewImage)
+        The latest requested view (superseded generations are never emitted).
+    overview_progress(float)
+        Fraction of the overview built, 0..1 (about 10 times a second).
+    overview_ready()
+    strip_ready(ViewImage)
+        The whole file from the overview, for the overview strip.
+    failed(str)
+        A job failed; the message is for the user.
+    """
+
+    image_ready = Signal(object)
+    strip_ready = Signal(object)
+    overview_progress = Signal(float)
+    overview_ready = Signal()
+    failed = Signal(str)
+
+    def __init__(self, scheduler: Scheduler, name: str = "a") -> None:
+        self.scheduler = scheduler
+        self._view_lane = scheduler.lane(f"{name}.view")
+        self._strip_lane = scheduler.lane(f"{name}.strip", background=True)
+        self.source: SourceRef | None = None
+        self.params: SpectrogramParams | None = None
+        self.reassigned = False  # reassigned spectrogram for direct (zoomed-in) views
+        self.overview: Overview | None = None
+        self.latest: ViewImage | None = None
+        self.last_error = ""  # the latest failure of a job for this source (for --screenshot)
+        self._overview_cancel = threading.Event()
+        self._overview_running = False
+        self._deferred: Overview | None = None
+        self._last_progress = 0.0
+
+    # -- source and parameters ----------------------------------------------------------
+    def set_source(self, source: SourceRef | None, params: SpectrogramParams | None) -> None:
+        """Show ``source`` under ``params`` (``sr`` set): everything of the previous one is dropped."""
+        if source == self.source and params == self.params and self.overview is not None:
+            return
+        if source != self.source:
+            self.latest = None
+            self.last_error = ""
+        self.source, self.params = source, params
+        self._view_lane.cancel()
+        self._strip_lane.cancel()
+        self._cancel_overview()
+        if source is not None and params is not None:
+            self.overview = Overview(source.n_samples, params)
+            # The view the user waits for goes first: the overview starts when
+            # that view is done (or shortly, if no view is asked for).
+            self._deferred = self.overview
+            overview = self.overview
+            timer = threading.Timer(OVERVIEW_DELAY, lambda: self.scheduler.post(lambda: self._start_deferred(overview)))
+            timer.daemon = True
+            timer.start()
+
+    def clear(self) -> None:
+        """Nothing to show (live mode, no file): pending work is dropped."""
+        self.set_source(None, None)
+
+    @property
+    def generation(self) -> int:
+        return self._view_lane.generation
+
+    # -- views ----------------------------------------------------------------------------
+    def request_view(self, t0: float, t1: float, width: int) -> int:
+        """Ask for the view ``[t0, t1]`` s at ``width`` px; returns its generation id."""
+        source, params, overview = self.source, self.params, self.overview
+        if source is None or params is None:
+            return self._view_lane.generation
+        generation = self._view_lane.generation + 1
+        request = ViewRequest(generation, params, float(t0), float(t1), max(1, int(width)), self.reassigned)
+
+        def work() -> ViewImage:
+            with source.open() as reader:
+                return compute_view(
+                    reader, request.params, request.t0, request.t1, request.width,
+                    overview=overview, generation=request.generation, reassigned=request.reassigned,
+                )  # fmt: skip
+
+        return self._view_lane.submit(work, lambda result: self._view_done(params, result))
+
+    def _view_done(self, params: SpectrogramParams, result: Any) -> None:
+        if params != self.params:
+            return
+        if isinstance(result, Exception):
+            self.last_error = str(result)
+            self.failed.emit(str(result))
+        else:
+            self.latest = result
+            self.image_ready.emit(result)
+        if not self._view_lane.busy:
+            self._start_deferred(self._deferred)
+
+    def request_strip(self, width: int) -> None:
+        """The whole file at ``width`` columns from the overview (the newest request wins)."""
+        overview = self.overview
+        if overview is None:
+            return
+        duration = overview.n_samples / overview.sr
+
+        def done(result: Any) -> None:
+            if overview is self.overview and not isinstance(result, Exception):
+                self.strip_ready.emit(result)
+
+        self._strip_lane.submit(lambda: overview.view(0.0, duration, width), done)
+
+    def is_idle(self) -> bool:
+        return not (self._view_lane.busy or self._strip_lane.busy or self._overview_running or self._deferred)
+
+    # -- the overview ------------------------------------------------------------------------
+    def _start_deferred(self, overview: Overview | None) -> None:
+        if overview is None or overview is not self._deferred or overview is not self.overview:
+            return
+        if self._view_lane.busy:
+            return  # the view the user waits for goes first; its end starts the overview
+        self._deferred = None
+        self._start_overview(overview)
+
+    def _cancel_overview(self) -> None:
+        # The cancelled job ends soon; its result is ignored (not self.overview).
+        self._overview_cancel.set()
+        self._overview_running = False
+        self._deferred = None
+        self.overview = None
+
+    def cancel(self) -> None:
+        """Stop the overview (closing the window); views still running finish and are dropped."""
+        self._view_lane.cancel()
+        self._strip_lane.cancel()
+        self._cancel_overview()
+
+    def _start_overview(self, overview: Overview) -> None:
+        source = self.source
+        assert source is not None
+        cancel = threading.Event()
+        self._overview_cancel = cancel
+        self._overview_running = True
+
+        def progress(fraction: float) -> None:  # worker thread
+            now = time.monotonic()
+            if fraction >= 1.0 or now - self._last_progress > 0.1:
+                self._last_progress = now
+                self.scheduler.post(lambda: self._overview_progress(overview, fraction))
+
+        def build() -> bool:
+            with source.open() as reader:
+                if overview.n_frames > 4 * overview.n_cols:  # long enough for the preview to pay off
+                    overview.build_preview(reader)
+                    progress(0.0)
+                # One engine thread: the other core stays free for the views
+                # the user is waiting for.
+                return overview.build(reader, cancelled=cancel.is_set, progress=progress, workers=1)
+
+        self.scheduler.submit(build, lambda result: self._overview_done(overview, result))
+
+    def _overview_progress(self, overview: Overview, fraction: float) -> None:
+        if overview is self.overview and self._overview_running:
+            self.overview_progress.emit(fraction)
+
+    def _overview_done(self, overview: Overview, result: Any) -> None:
+        if overview is not self.overview:
+            return  # a cancelled one; its successor runs
+        self._overview_running = False
+        if isinstance(result, Exception):
+            # E.g. a file damaged past its header: the views stay incomplete,
+            # so say so once instead of waiting for an overview that never ends.
+            self.last_error = str(result)
+            self.failed.emit(str(result))
+        elif result:
+            self.overview_ready.emit()
