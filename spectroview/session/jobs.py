@@ -26,7 +26,7 @@ from psygnal import Signal
 from spectroview.audio.files import FileSource
 from spectroview.dsp import SpectrogramParams
 from spectroview.session.scheduler import Scheduler
-from spectroview.session.view import Overview, ViewImage, compute_view
+from spectroview.session.view import Overview, ViewImage, compute_view, for_display
 
 __all__ = ["PaneJobs", "SourceRef", "ViewRequest"]
 
@@ -125,8 +125,22 @@ class PaneJobs:
         return self._view_lane.generation
 
     # -- views ----------------------------------------------------------------------------
-    def request_view(self, t0: float, t1: float, width: int) -> int:
-        """Ask for the view ``[t0, t1]`` s at ``width`` px; returns its generation id."""
+    def request_view(
+        self,
+        t0: float,
+        t1: float,
+        width: int,
+        height: int | None = None,
+        rows: tuple[float, float] | None = None,
+        levels: tuple[float, float] | None = None,
+    ) -> int:
+        """Ask for the view ``[t0, t1]`` s at ``width`` px; returns its generation id.
+
+        With ``height`` (px), the image also carries what to paint of the
+        visible ``rows`` (row coordinates; default all), pooled for that
+        height in the job (:func:`~spectroview.session.view.for_display`),
+        as colour indices for ``levels`` (floor, ceiling in dBFS) if given.
+        """
         source, params, overview = self.source, self.params, self.overview
         if source is None or params is None:
             return self._view_lane.generation
@@ -135,10 +149,11 @@ class PaneJobs:
 
         def work() -> ViewImage:
             with source.open() as reader:
-                return compute_view(
+                image = compute_view(
                     reader, request.params, request.t0, request.t1, request.width,
                     overview=overview, generation=request.generation, reassigned=request.reassigned,
                 )  # fmt: skip
+            return image if height is None else for_display(image, height, rows, levels)
 
         return self._view_lane.submit(work, lambda result: self._view_done(params, result))
 
@@ -154,18 +169,25 @@ class PaneJobs:
         if not self._view_lane.busy:
             self._start_deferred(self._deferred)
 
-    def request_strip(self, width: int) -> None:
-        """The whole file at ``width`` columns from the overview (the newest request wins)."""
+    def request_strip(self, width: int, height: int | None = None, levels: tuple[float, float] | None = None) -> None:
+        """The whole file at ``width`` columns from the overview (the newest request wins).
+
+        With ``height`` (px), rows are pooled for painting as in :meth:`request_view`.
+        """
         overview = self.overview
         if overview is None:
             return
         duration = overview.n_samples / overview.sr
 
+        def work() -> ViewImage:
+            image = overview.view(0.0, duration, width)
+            return image if height is None else for_display(image, height, levels=levels)
+
         def done(result: Any) -> None:
             if overview is self.overview and not isinstance(result, Exception):
                 self.strip_ready.emit(result)
 
-        self._strip_lane.submit(lambda: overview.view(0.0, duration, width), done)
+        self._strip_lane.submit(work, done)
 
     def is_idle(self) -> bool:
         return not (self._view_lane.busy or self._strip_lane.busy or self._overview_running or self._deferred)

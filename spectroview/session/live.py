@@ -21,7 +21,7 @@ import numpy as np
 from spectroview.audio.ringbuffer import RingBuffer, RingBufferError
 from spectroview.dsp import ParameterError, SpectrogramParams, StreamingSpectrogram
 from spectroview.dsp.pooling import max_by_segments, pixel_bounds
-from spectroview.session.view import SILENCE_DB, full_scale_reference, levels_dbfs
+from spectroview.session.view import SILENCE_DB, colour_indices, full_scale_reference, levels_dbfs
 
 __all__ = ["HISTORY_RANGE", "LiveSpectrogram", "LiveView", "Meter", "meter"]
 
@@ -247,8 +247,7 @@ class LiveSpectrogram:
         floor_db, ceiling_db, _ = self._display
         if self._display_starts is not None:
             levels = max_by_segments(levels, self._display_starts)
-        scaled = (levels - np.float32(floor_db)) * np.float32(256.0 / (ceiling_db - floor_db))
-        return np.clip(scaled, 0, 255).astype(np.uint8)
+        return colour_indices(levels, floor_db, ceiling_db)
 
     # -- reading ------------------------------------------------------------------------
     @property

@@ -184,6 +184,7 @@ class ViewerModel:
         self.tools = Tools()
         self.shown = Shown()
         self.time_range: tuple[float, float] = (0.0, 0.0)
+        self.freq_range: tuple[float, float] | None = None  # visible band in Hz; None: all of it
         self.cursor: Cursor | None = None
         self.selection: tuple[float, float] | None = None
         self.live_sr: float | None = None
@@ -204,6 +205,7 @@ class ViewerModel:
         """Show ``info``'s file (already opened by the caller); leaves live mode; whole file visible."""
         self.live_sr = None
         self.time_range = (0.0, info.duration)  # before the event: listeners read a consistent model
+        self.freq_range = None
         self.selection = None
         self.cursor = None
         self._publish(mode="file", info=info)
@@ -301,6 +303,13 @@ class ViewerModel:
         if new != self.time_range:
             self.time_range = new
             self.range_changed.emit(*new)
+
+    def set_freq_range(self, band: tuple[float, float] | None) -> None:
+        """The visible frequency band in Hz (None: all); kept across parameter changes, in Hz."""
+        if band is not None:
+            lo, hi = sorted(float(f) for f in band)
+            band = None if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo else (lo, hi)
+        self.freq_range = band
 
     def set_cursor(self, cursor: Cursor | None) -> None:
         if cursor != self.cursor:

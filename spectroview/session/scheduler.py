@@ -21,6 +21,7 @@ errors (:class:`~spectroview.audio.AudioError`,
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import traceback
@@ -48,6 +49,19 @@ def call_job(fn: Callable[[], Any]) -> Any:
     except Exception as exc:  # a bug: logged with its traceback, shown as an error
         log.error("job failed:\n%s", traceback.format_exc())
         return RuntimeError(f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _lower_priority(niceness: int) -> None:
+    """Run this worker thread at a lower CPU priority than the thread that delivers (the GUI).
+
+    With two cores and several jobs, the GUI thread would otherwise wait for
+    a core behind them; on Linux a thread's own niceness can be raised by
+    its thread id.  Elsewhere this does nothing.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (AttributeError, OSError):
+        pass
 
 
 @dataclass
@@ -124,8 +138,12 @@ class Scheduler:
     """
 
     def __init__(self, deliver: Deliver | None = None, *, max_workers: int = 2) -> None:
-        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="spectroview-job")
-        self._background = ThreadPoolExecutor(4, thread_name_prefix="spectroview-background")
+        self._executor = ThreadPoolExecutor(
+            max_workers, thread_name_prefix="spectroview-job", initializer=_lower_priority, initargs=(5,)
+        )
+        self._background = ThreadPoolExecutor(
+            4, thread_name_prefix="spectroview-background", initializer=_lower_priority, initargs=(10,)
+        )
         self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._deliver: Deliver = deliver if deliver is not None else self._queue.put
         self._lanes: dict[str, Lane] = {}

@@ -26,15 +26,17 @@ from functools import lru_cache
 import numpy as np
 
 from spectroview.audio.files import FileSource
-from spectroview.dsp import SpectrogramParams, StreamingSpectrogram, get_window, spectrogram
+from spectroview.dsp import ParameterError, SpectrogramParams, StreamingSpectrogram, get_window, spectrogram
 from spectroview.dsp.mel import row_projection
-from spectroview.dsp.pooling import ColumnPooler, max_by_segments, pixel_bounds
+from spectroview.dsp.pooling import ColumnPooler, max_by_segments, pixel_bounds, pool_rows
 
 __all__ = [
     "DIRECT_MAX_FRAMES",
     "Overview",
     "ViewImage",
+    "colour_indices",
     "compute_view",
+    "for_display",
     "full_scale_reference",
     "levels_dbfs",
 ]
@@ -136,6 +138,18 @@ class ViewImage:
         False while the overview it came from is still being built.
     wave_min, wave_max : (n_wave,) float32
         Waveform envelope over ``[wave_x0, wave_x1]`` seconds.
+    display : (n_display, n_cols) float32 or None
+        What to paint: rows ``display_rows`` of ``levels``, max-pooled to
+        about twice the screen's height when there are more (see
+        :func:`for_display`); None: paint ``levels``.  The numbers a user
+        reads (the readout, exports) always come from ``levels``.
+    display_rows : (int, int)
+        The rows ``[r0, r1)`` of ``levels`` that ``display`` covers.
+    indices, index_levels : (n_display, n_cols) uint8, (float, float)
+        ``display`` as colour-map indices for the levels ``index_levels``
+        (floor, ceiling in dBFS; :func:`colour_indices`), or None.  Painting
+        uint8 indices through a colour table is several times cheaper than
+        scaling floats on the GUI thread.
     """
 
     generation: int
@@ -150,6 +164,66 @@ class ViewImage:
     wave_max: np.ndarray
     wave_x0: float
     wave_x1: float
+    display: np.ndarray | None = None
+    display_rows: tuple[int, int] = (0, 0)
+    indices: np.ndarray | None = None
+    index_levels: tuple[float, float] | None = None
+
+    @property
+    def painted(self) -> tuple[np.ndarray, int, int]:
+        """The array to paint and the rows ``[r0, r1)`` it covers."""
+        if self.display is None:
+            return self.levels, 0, self.levels.shape[0]
+        return self.display, *self.display_rows
+
+
+def colour_indices(levels: np.ndarray, floor_db: float, ceiling_db: float) -> np.ndarray:
+    """Levels in dBFS as uint8 colour-map indices: ``floor_db`` and below -> 0, ``ceiling_db`` and above -> 255.
+
+    Linear in dB, 256 steps; NaN maps to 0.
+
+    Returns
+    -------
+    uint8 array of ``levels``' shape.
+    """
+    if not floor_db < ceiling_db:
+        raise ParameterError(f"floor_db={floor_db!r}: must be below ceiling_db={ceiling_db!r}")
+    scaled = (levels - np.float32(floor_db)) * np.float32(256.0 / (ceiling_db - floor_db))
+    return np.clip(np.nan_to_num(scaled, nan=0.0), 0, 255).astype(np.uint8)
+
+
+def for_display(
+    image: ViewImage,
+    height: int,
+    rows: tuple[float, float] | None = None,
+    levels: tuple[float, float] | None = None,
+) -> ViewImage:
+    """``image`` with what a screen ``height`` device pixels tall can show of ``rows`` (default: all).
+
+    Painting costs time in proportion to the pixels of the image, on the GUI
+    thread; a view at n_fft 32768 has 16385 rows, far more than a screen.
+    The visible rows (with half a view of margin on each side, for panning)
+    are max-pooled to at most ``height`` rows, one per device pixel, so a
+    line one row thick still shows (zoomed-out views never lose what
+    zoomed-in views show).  With ``levels`` (floor, ceiling in dBFS) the
+    result also carries uint8 colour indices for them.
+
+    Returns
+    -------
+    ViewImage with ``display``, ``display_rows`` (and ``indices``) set; ``levels`` unchanged.
+    """
+    n_rows = image.levels.shape[0]
+    lo, hi = (0.0, float(n_rows)) if rows is None else (float(min(rows)), float(max(rows)))
+    margin = (hi - lo) / 2
+    r0 = max(0, math.floor(lo - margin))
+    r1 = min(n_rows, math.ceil(hi + margin))
+    if r1 <= r0:
+        r0, r1 = 0, n_rows
+    limit = max(1, int(height))
+    block = image.levels[r0:r1]
+    display = pool_rows(block, limit) if r1 - r0 > limit else block
+    indices = None if levels is None else colour_indices(display, *levels)
+    return dataclasses.replace(image, display=display, display_rows=(r0, r1), indices=indices, index_levels=levels)
 
 
 def _frame_centre(frame: float, params: SpectrogramParams, sr: float) -> float:

@@ -41,6 +41,9 @@ class SpectrumSlice(QWidget):
         self.plot.setYRange(-100, 0)
         self.plot.setMouseEnabled(x=False, y=False)
         self.curve = self.plot.plot(pen=pg.mkPen((240, 200, 90), width=1))
+        # 16385 points at n_fft 32768: drawn as per-pixel peaks (the peaks stay; the GUI thread is spared).
+        self.curve.setDownsampling(auto=True, method="peak")
+        self.curve.setClipToView(True)
         layout.addWidget(self.plot, 1)
         self.caption = QLabel("")
         self.caption.setWordWrap(True)
@@ -48,13 +51,14 @@ class SpectrumSlice(QWidget):
         self.labels: list[pg.TextItem] = []
         self.mapping: FrequencyMapping | None = None
         self.current: Slice | None = None
+        self._rows = 0
 
     def clear(self, caption: str = "") -> None:
         """No spectrum (live mode, no file): an empty plot and ``caption``."""
         self.curve.setData([], [])
         for label in self.labels:
-            self.plot.removeItem(label)
-        self.labels = []
+            label.hide()
+        self.current = None
         self.caption.setText(caption)
 
     def show_slice(self, result: Slice, params: SpectrogramParams) -> None:
@@ -63,16 +67,22 @@ class SpectrumSlice(QWidget):
         self.axis.mapping = self.mapping
         rows = result.rows_db.size
         self.curve.setData(np.arange(rows) + 0.5, result.rows_db)
-        self.plot.setXRange(0, rows, padding=0)
-        for label in self.labels:
-            self.plot.removeItem(label)
-        self.labels = []
-        for peak in result.peaks[:5]:
-            x = float(self.mapping.hz_to_y(peak.frequency_hz))
-            label = pg.TextItem(f"{peak.frequency_hz:.2f} Hz", anchor=(0.5, 1.0), color=(255, 255, 255))
-            label.setPos(x, float(result.rows_db[min(rows - 1, max(0, int(x)))]))
+        if self._rows != rows:
+            self._rows = rows
+            self.plot.setXRange(0, rows, padding=0)
+        # The labels are kept and moved (creating text items costs ~1 ms each, per pointer move).
+        peaks = result.peaks[:5]
+        while len(self.labels) < len(peaks):
+            label = pg.TextItem("", anchor=(0.5, 1.0), color=(255, 255, 255))
             self.plot.addItem(label)
             self.labels.append(label)
+        for label, peak in zip(self.labels, peaks, strict=False):
+            x = float(self.mapping.hz_to_y(peak.frequency_hz))
+            label.setText(f"{peak.frequency_hz:.2f} Hz")
+            label.setPos(x, float(result.rows_db[min(rows - 1, max(0, int(x)))]))
+            label.show()
+        for label in self.labels[len(peaks) :]:
+            label.hide()
         where = (
             f"{result.t0:.3f} s"
             if result.t1 == result.t0

@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         self._pitch_lane = self.scheduler.lane("pitch")
         self._model_lane = self.scheduler.lane("model-view")
         self._drawn = Shown()  # the snapshot the panes show
+        self._drawing = False
         self._opener: _Opener | None = None
         self._pending_open: tuple[str, int | None] | None = None
         self.player: Any = None  # spectroview.audio.player.Player while playing
@@ -238,16 +239,21 @@ class MainWindow(QMainWindow):
         self.controls.edited.connect(lambda changes: self.model.request(**changes))
         self.controls.compareEdited.connect(lambda changes: self.model.set_compare(**changes))
         self.panel.viewChanged.connect(self._on_panel_view)
+        self.panel.spec_box.sigYRangeChanged.connect(lambda *_: self._on_rows_changed())
+        self.panel_b.spec_box.sigYRangeChanged.connect(lambda *_: self._on_rows_changed())
         self.panel.cursorMoved.connect(lambda t, y: self._on_pointer(self.panel, "a", t, y))
         self.panel_b.cursorMoved.connect(lambda t, y: self._on_pointer(self.panel_b, "b", t, y))
         self.panel.clicked.connect(self._on_click)
-        self.panel.selectionChanged.connect(lambda t0, t1: self.model.set_selection((t0, t1) if t1 > t0 else None))
+        self.panel.selectionChanged.connect(self._on_panel_selection)
         self.slice.mode.currentIndexChanged.connect(lambda i: self.model.set_tools(slice_mode=SLICE_MODES[i]))
         self.live.updated.connect(self._on_live_view)
         self.live.levels.connect(self._on_live_levels)
         self.live.statusChanged.connect(self._on_live_status)
 
         self._draw_shown(self.model.shown)
+        # Modules the analysis tools import on first use take ~1 s (scipy.signal): imported on a
+        # worker while the window opens, not in the middle of the user's first slice.
+        self.scheduler.submit(_warm_up, lambda _result: None)
         geometry = self.store.load_geometry("main")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -493,6 +499,13 @@ class MainWindow(QMainWindow):
     # -- drawing the model ---------------------------------------------------------------------------
     def _draw_shown(self, shown: Shown) -> None:
         """Every pane, the controls and the title from one snapshot."""
+        self._drawing = True  # the panels' own range signals are echoes now, not the user's
+        try:
+            self._draw_snapshot(shown)
+        finally:
+            self._drawing = False
+
+    def _draw_snapshot(self, shown: Shown) -> None:
         old, self._drawn = self._drawn, shown
         new_file = shown.info is not old.info
         if new_file or shown.mode != old.mode:
@@ -522,8 +535,17 @@ class MainWindow(QMainWindow):
                 self.panel.set_live(False)
             if new_file or old.mode == "live" or self.panel.duration != max(info.duration, 1e-3):
                 self.panel.set_document(info.duration)
+                self.panel.set_time_range(*self.model.time_range)
             if old.a is None or old.a.params != a.params or old.mode == "live" or new_file:
                 self.panel.set_params(a.params)
+                band = self.model.freq_range
+                if band is not None and self.panel.mapping is not None:
+                    # A parameter change keeps the frequency zoom (in Hz; the rows differ).
+                    mapping = self.panel.mapping
+                    y0, y1 = (float(mapping.hz_to_y(f)) for f in band)
+                    self.panel.spec_plot.setYRange(max(0.0, y0), min(float(self.panel.n_rows), y1), padding=0)
+                else:
+                    self.panel.spec_plot.setYRange(0, self.panel.n_rows, padding=0)
             self.jobs.reassigned = a.settings.reassigned
             self.jobs.set_source(ref, a.params)
             if shown.b is not None:
@@ -541,7 +563,9 @@ class MainWindow(QMainWindow):
                 self.jobs_b.clear()
                 self.panel_b.hide()
             if self.jobs.overview is not None:
-                self.jobs.request_strip(1000)  # the strip is back at once after live mode
+                self.jobs.request_strip(
+                    1000, height=self._strip_height(), levels=self.panel.levels
+                )  # the strip is back at once after live mode
             if old.a is None or old.a.params != a.params or new_file or old.mode == "live":
                 self._redo_slice()
             self._refresh_timer.start()
@@ -629,10 +653,14 @@ class MainWindow(QMainWindow):
     # -- navigation ----------------------------------------------------------------------------------
     def _on_panel_view(self, t0: float, t1: float, _width: int) -> None:
         """The user zoomed or panned the panel, or it was resized: the model learns the range."""
-        if self.model.mode != "file":
+        if self.model.mode != "file" or self._drawing:
             return
         self.model.set_time_range(t0, t1)
         self._refresh_timer.start()  # a new width needs new images even for the same range
+
+    def _on_panel_selection(self, t0: float, t1: float) -> None:
+        if not self._drawing:
+            self.model.set_selection((t0, t1) if t1 > t0 else None)
 
     def _zoom(self, factor: float) -> None:
         if self.model.mode != "file" or self.info is None:
@@ -663,9 +691,38 @@ class MainWindow(QMainWindow):
             return
         t0, t1 = self.model.time_range
         width = self.panel.plot_width()
-        self.jobs.request_view(t0, t1, width)
-        if self.model.shown.b is not None:
-            self.jobs_b.request_view(t0, t1, width)
+        # The jobs also pool the visible rows for the screen: painting stays
+        # cheap on the GUI thread whatever the window size (n_fft 32768: 16385 rows).
+        for pane, jobs in ((self.panel, self.jobs), (self.panel_b, self.jobs_b)):
+            if jobs is self.jobs_b and self.model.shown.b is None:
+                continue
+            _, (y0, y1) = pane.spec_box.viewRange()
+            height = max(1, int(pane.spec_box.height() * pane.devicePixelRatioF()))
+            jobs.request_view(t0, t1, width, height=height, rows=(y0, y1), levels=pane.levels)
+
+    def _strip_height(self) -> int:
+        return max(8, int(self.panel.over_plot.height() * self.panel.devicePixelRatioF()))
+
+    def _on_rows_changed(self) -> None:
+        """Frequency zoom or pan: new images once the visible rows leave what was pooled for the screen."""
+        if self.model.mode != "file" or self._drawing:
+            return
+        mapping = self.panel.mapping
+        if mapping is not None:
+            _, (y0, y1) = self.panel.spec_box.viewRange()
+            whole = y0 <= 0.5 and y1 >= self.panel.n_rows - 0.5
+            self.model.set_freq_range(None if whole else (float(mapping.y_to_hz(y0)), float(mapping.y_to_hz(y1))))
+        for pane, jobs in ((self.panel, self.jobs), (self.panel_b, self.jobs_b)):
+            image = jobs.latest
+            if image is None or image.display is None or not pane.isVisible():
+                continue
+            _, (y0, y1) = pane.spec_box.viewRange()
+            r0, r1 = image.display_rows
+            pooled = (r1 - r0) / image.display.shape[0]  # rows per painted row
+            visible_px = max(1.0, pane.spec_box.height())
+            if y0 < r0 - 0.5 or y1 > r1 + 0.5 or pooled > max(1.0, (y1 - y0) / visible_px):
+                self._refresh_timer.start()
+                return
 
     def _on_image(self, image: ViewImage) -> None:
         self.panel.show_image(image)
@@ -692,11 +749,11 @@ class MainWindow(QMainWindow):
         now = time.monotonic()
         if now - self._strip_shown > 0.5:  # the strip is small; twice a second is plenty
             self._strip_shown = now
-            self.jobs.request_strip(1000)
+            self.jobs.request_strip(1000, height=self._strip_height(), levels=self.panel.levels)
 
     def _on_overview_ready(self) -> None:
         self.progress.hide()
-        self.jobs.request_strip(1000)
+        self.jobs.request_strip(1000, height=self._strip_height(), levels=self.panel.levels)
         self._refresh_timer.start()
 
     def is_idle(self) -> bool:
@@ -1216,6 +1273,17 @@ class MainWindow(QMainWindow):
             jobs.cancel()
         self.scheduler.shutdown(wait=True)
         super().closeEvent(event)
+
+
+def _warm_up() -> None:
+    """Import what the first slice, pitch track and compressed file need (holding the GIL in bursts)."""
+    import importlib
+
+    for name in ("scipy.signal", "av"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # av is a dependency; a broken install shows when a file needs it
+            pass
 
 
 class _ReaderCache:

@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor
 
 from spectroview.dsp import SpectrogramParams
@@ -186,6 +186,8 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.live = False
         self._live_rect = QRectF()
         self.levels = (-90.0, 0.0)
+        self._colormap: tuple[str, float, float] | None = None
+        self.overview_image: ViewImage | None = None
 
     # -- configuration -------------------------------------------------------------------
     def set_live(self, live: bool) -> None:
@@ -247,30 +249,51 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.freq_axis.update()
 
     def set_colormap(self, name: str, floor: float, ceiling: float) -> None:
+        if self._colormap == (name, floor, ceiling):
+            return
+        self._colormap = (name, floor, ceiling)
         lut = colormap_lut(name)
         cmap = pg.ColorMap(pos=np.linspace(0.0, 1.0, lut.shape[0]), color=lut)
         self.colorbar.setColorMap(cmap)
         self.colorbar.setLevels((floor, ceiling))
         self.levels = (floor, ceiling)
         self.image_item.setLookupTable(lut)
-        if not (self.live and self.image is not None and getattr(self.image, "indices", None) is not None):
-            self.image_item.setLevels((floor, ceiling))
         self.over_image.setLookupTable(lut)
-        self.over_image.setLevels((floor, ceiling))
+        if self.live:
+            if not (self.image is not None and getattr(self.image, "indices", None) is not None):
+                self.image_item.setLevels((floor, ceiling))
+            return
+        # Indices made for other levels cannot show these: paint the floats until new images come.
+        if isinstance(self.image, ViewImage):
+            self._paint(self.image_item, self.image)
+        if self.overview_image is not None:
+            self._paint(self.over_image, self.overview_image)
 
     # -- data ----------------------------------------------------------------------------------
     def show_image(self, image: ViewImage) -> None:
+        """Paint ``image`` (its rows pooled for the screen, if it carries them); readouts use its levels."""
         self.image = image
-        self.image_item.setImage(image.levels, autoLevels=False, levels=self.levels)
-        self.image_item.setRect(QRectF(image.x0, 0.0, image.x1 - image.x0, image.levels.shape[0]))
+        self._paint(self.image_item, image)
         if image.wave_min.size:
             x = np.linspace(image.wave_x0, image.wave_x1, image.wave_min.size)
+            # The fill between the two curves is rebuilt on each curve's change: once is enough.
+            blocker = QSignalBlocker(self.wave_upper)
             self.wave_upper.setData(x, image.wave_max)
+            del blocker
             self.wave_lower.setData(x, image.wave_min)
 
     def show_overview(self, image: ViewImage) -> None:
-        self.over_image.setImage(image.levels, autoLevels=False)
-        self.over_image.setRect(QRectF(image.x0, 0.0, image.x1 - image.x0, image.levels.shape[0]))
+        self.overview_image = image
+        self._paint(self.over_image, image)
+
+    def _paint(self, item: pg.ImageItem, image: ViewImage) -> None:
+        """Colour indices when they were made for the levels in force (cheap), else the floats."""
+        painted, r0, r1 = image.painted
+        if image.indices is not None and image.index_levels == self.levels:
+            item.setImage(image.indices, autoLevels=False, levels=(0, 255))
+        else:
+            item.setImage(painted, autoLevels=False, levels=self.levels)
+        item.setRect(QRectF(image.x0, r0, image.x1 - image.x0, r1 - r0))
 
     def level_at(self, t: float, y: float) -> float | None:
         """dBFS of the shown cell at (t, y), or None outside the image."""

@@ -20,7 +20,6 @@ Figures (JSON, medians where repeated):
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
@@ -83,7 +82,7 @@ def _wait(app, predicate, timeout: float = 120.0) -> float:
 
 
 def _settled(window) -> bool:
-    c = window.controller
+    c = window.jobs
     return c.latest is not None and c.latest.generation == c.generation and not window._refresh_timer.isActive()
 
 
@@ -93,7 +92,7 @@ def slider_to_image(path: Path, repeats: int) -> dict[str, object]:
     window.resize(1920 + 380, 900)  # the dock takes the rest: the plot gets ~1920 px
     window.show()
     window.open_file(path)
-    _wait(app, lambda: window.controller.is_idle() and _settled(window))
+    _wait(app, lambda: window.jobs.is_idle() and _settled(window))
     window.resize(window.width() + 1920 - window.panel.plot_width(), 900)  # plot exactly 1920 px wide
     app.processEvents()
     window.panel.set_time_range(120.0, 150.0)
@@ -106,16 +105,13 @@ def slider_to_image(path: Path, repeats: int) -> dict[str, object]:
         n_fft = sizes[i % 3]
         if n_fft == settings.params.n_fft:
             n_fft = sizes[(i + 1) % 3]
-        params = dataclasses.replace(settings.params, n_fft=n_fft, hop_length=n_fft // 4)
-        new = dataclasses.replace(settings, params=params)
         start = time.perf_counter()
-        window.controls.set_settings(new)
-        window.controls.settingsChanged.emit(new)
-        target = window.controller.generation
-        _wait(app, lambda t=target: window.controller.latest is not None and window.controller.latest.generation >= t)
+        window.controls.edited.emit({"n_fft": n_fft})  # what the slider sends; the hop lock gives n_fft // 4
+        target = window.jobs.generation + 1
+        _wait(app, lambda t=target: window.jobs.latest is not None and window.jobs.latest.generation >= t)
         app.processEvents()  # the image is set on the item; let it paint
         times.append((time.perf_counter() - start) * 1000)
-    origin = window.controller.latest.origin
+    origin = window.jobs.latest.origin
     window.close()
     return {
         "view_s": 30.0,
@@ -139,7 +135,7 @@ def open_to_first_image(path: Path) -> dict[str, object]:
     def on_view() -> None:
         now = time.perf_counter()
         shown.append(now)
-        if float(window.controller.latest.levels.max()) > -200.0:  # not just the empty frame
+        if float(window.jobs.latest.levels.max()) > -200.0:  # not just the empty frame
             with_content.append(now)
 
     window.viewComputed.connect(on_view)
@@ -148,8 +144,8 @@ def open_to_first_image(path: Path) -> dict[str, object]:
     _wait(app, lambda: bool(with_content))
     first = shown[0] - start
     first_content = with_content[0] - start
-    first_complete = window.controller.latest.complete
-    _wait(app, lambda: window.controller.is_idle() and _settled(window) and window.controller.latest.complete, 600)
+    first_complete = window.jobs.latest.complete
+    _wait(app, lambda: window.jobs.is_idle() and _settled(window) and window.jobs.latest.complete, 600)
     complete = time.perf_counter() - start
     window.close()
     return {
