@@ -76,6 +76,7 @@ bench: $(VENV)/.deps-test system-deps
 	$(PY) -m tests.benchmarks.audio
 	$(PY) -m tests.benchmarks.decode
 	QT_QPA_PLATFORM=offscreen $(PY) -m tests.benchmarks.viewer
+	QT_QPA_PLATFORM=offscreen $(PY) -m tests.benchmarks.responsiveness
 	QT_QPA_PLATFORM=offscreen $(PY) -m tests.benchmarks.live
 
 clean:

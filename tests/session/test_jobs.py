@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,15 +60,6 @@ def wait_for(scheduler: Scheduler, condition: Callable[[], bool], timeout: float
         left = deadline - time.monotonic()
         assert left > 0, "timed out"
         scheduler.run_pending(min(left, 0.5))
-
-
-@pytest.fixture
-def scheduler() -> Iterator[Scheduler]:
-    s = Scheduler()
-    try:
-        yield s
-    finally:
-        s.shutdown(wait=True)
 
 
 @pytest.fixture(autouse=True)

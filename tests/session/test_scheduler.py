@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,15 +14,6 @@ from spectroview.dsp import ParameterError
 from spectroview.session.scheduler import Scheduler
 
 TIMEOUT = 10.0
-
-
-@pytest.fixture
-def scheduler() -> Iterator[Scheduler]:
-    s = Scheduler()
-    try:
-        yield s
-    finally:
-        s.shutdown(wait=True)
 
 
 def blocked_job(started: threading.Event, release: threading.Event, value: Any) -> Callable[[], Any]:

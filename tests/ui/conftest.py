@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,10 +22,20 @@ def store(tmp_path: Path) -> SettingsStore:
 
 
 @pytest.fixture
-def window(qtbot, store: SettingsStore) -> MainWindow:
-    win = MainWindow(store, settings=ViewSettings())
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
+def make_window(qtbot, store: SettingsStore) -> Callable[..., MainWindow]:
+    """A shown main window of ``size`` (px) on the test's settings store, with ``settings`` (default: the defaults)."""
+
+    def make(size: tuple[int, int] = (1000, 700), settings: ViewSettings | None = None) -> MainWindow:
+        win = MainWindow(store, settings=settings or ViewSettings())
+        qtbot.addWidget(win)
+        win.resize(*size)
+        win.show()
+        qtbot.waitExposed(win)
+        return win
+
+    return make
+
+
+@pytest.fixture
+def window(make_window: Callable[..., MainWindow]) -> MainWindow:
+    return make_window()

@@ -10,26 +10,17 @@ import soundfile
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings
 
 from spectroview.audio import synth
-from spectroview.session.settings import ViewSettings
 from spectroview.ui.main_window import MainWindow
-from spectroview.ui.settings_store import SettingsStore
 from tests.ui.test_viewer import open_and_settle, settle
 
 SR = 44100
 
 
 @pytest.fixture
-def window(qtbot, tmp_path: Path) -> MainWindow:
-    store = SettingsStore(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    win = MainWindow(store, settings=ViewSettings())
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
+def window(make_window) -> MainWindow:
+    return make_window((1200, 800))
 
 
 def write(path: Path, y: np.ndarray, sr: int = SR) -> Path:

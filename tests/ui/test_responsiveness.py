@@ -8,12 +8,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from spectroview.session.settings import ViewSettings
-from spectroview.ui.main_window import MainWindow
-from spectroview.ui.settings_store import SettingsStore
 from tests.benchmarks.responsiveness import make_file, scripted_run
 
 #: The event loop's 99th-percentile gap (ms) may not exceed a frame at 20 fps, and no single
@@ -25,14 +21,9 @@ MAX_GAP_MS = 150.0
 
 
 @pytest.mark.slow
-def test_the_event_loop_keeps_running_during_a_32768_window_pitch_track_and_slice(qtbot, tmp_path: Path) -> None:
+def test_the_event_loop_keeps_running_during_a_32768_window_pitch_track_and_slice(make_window, tmp_path: Path) -> None:
     path = make_file(tmp_path / "long.wav")
-    store = SettingsStore(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    window = MainWindow(store, settings=ViewSettings())
-    qtbot.addWidget(window)
-    window.resize(1600, 1000)
-    window.show()
-    qtbot.waitExposed(window)
+    window = make_window((1600, 1000))
     result = scripted_run(QApplication.instance(), window, path)
     # The work was done: the picture is the 32768 window, the pitch track is drawn.
     assert window.params.n_fft == 32768 and window.jobs.latest.params.n_fft == 32768

@@ -111,14 +111,8 @@ def settle_all(qtbot, win: MainWindow) -> None:
 
 
 @pytest.fixture
-def win(qtbot, tmp_path: Path) -> MainWindow:
-    store = SettingsStore(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    w = MainWindow(store, settings=ViewSettings())
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+def win(make_window) -> MainWindow:
+    return make_window((1280, 800))
 
 
 def open_file(qtbot, w: MainWindow, path: Path) -> None:
