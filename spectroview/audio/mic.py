@@ -267,7 +267,9 @@ class MicSource:
             return
         self._stopping = True
         try:
-            stream.stop()
+            # abort, not stop: stop() waits for PortAudio's pending buffers, which through
+            # PulseAudio takes up to 2 s right after a start; captured input needs no draining.
+            stream.abort()
         except Exception:  # a vanished device cannot be stopped; closing still frees it
             pass
         try:

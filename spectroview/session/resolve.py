@@ -110,7 +110,8 @@ def resolve(settings: ViewSettings, sr: float, n_channels: int = 1) -> Resolved:
     the mix; ``fmax`` above Nyquist becomes Nyquist; ``fmin`` at or above
     ``fmax`` becomes 0 Hz; more mel bands than the window can fill become the
     largest number that leaves no band empty.  Anything still refused falls
-    back to the defaults at this rate.
+    back to the defaults at this rate.  (On the linear scale f min and f max
+    shape nothing; adjusting them there is done without a note.)
 
     Parameters
     ----------
@@ -138,7 +139,9 @@ def resolve(settings: ViewSettings, sr: float, n_channels: int = 1) -> Resolved:
             fixed = _adjust(params, float(sr))
             if fixed is None or fixed == params:
                 break
-            notes.append(f"{exc}; {_describe_fix(params, fixed, float(sr))}")
+            if params.scale != "linear" or fixed.n_mels != params.n_mels:
+                # (f min and f max do not shape a linear picture: adjusting them there is no news)
+                notes.append(f"{exc}; {_describe_fix(params, fixed, float(sr))}")
             params = fixed
             continue
         settings = dataclasses.replace(settings, params=params)

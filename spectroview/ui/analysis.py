@@ -51,7 +51,6 @@ class SpectrumSlice(QWidget):
         self.labels: list[pg.TextItem] = []
         self.mapping: FrequencyMapping | None = None
         self.current: Slice | None = None
-        self._rows = 0
 
     def clear(self, caption: str = "") -> None:
         """No spectrum (live mode, no file): an empty plot and ``caption``."""
@@ -63,13 +62,16 @@ class SpectrumSlice(QWidget):
 
     def show_slice(self, result: Slice, params: SpectrogramParams) -> None:
         self.current = result
-        self.mapping = FrequencyMapping.from_params(params)
-        self.axis.mapping = self.mapping
+        mapping = FrequencyMapping.from_params(params)
         rows = result.rows_db.size
-        self.curve.setData(np.arange(rows) + 0.5, result.rows_db)
-        if self._rows != rows:
-            self._rows = rows
+        if mapping != self.mapping:
+            # Another file or other parameters: new tick labels and the whole axis.
+            self.mapping = mapping
+            self.axis.mapping = mapping
+            self.axis.picture = None
+            self.axis.update()
             self.plot.setXRange(0, rows, padding=0)
+        self.curve.setData(np.arange(rows) + 0.5, result.rows_db)
         # The labels are kept and moved (creating text items costs ~1 ms each, per pointer move).
         peaks = result.peaks[:5]
         while len(self.labels) < len(peaks):

@@ -9,27 +9,32 @@ window like pane A.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from spectroview.ui.panel import SpectrogramPanel
 
 __all__ = ["link_frequency_axes"]
 
 
-def link_frequency_axes(a: SpectrogramPanel, b: SpectrogramPanel) -> None:
-    """Link the time axes of ``a`` and ``b`` and keep their visible frequency bands equal in Hz."""
+def link_frequency_axes(a: SpectrogramPanel, b: SpectrogramPanel) -> Callable[[], None]:
+    """Link the time axes of ``a`` and ``b``; ``b`` shows ``a``'s visible frequency band in Hz.
+
+    One way: ``a`` leads (``b``'s rows may not reach ``a``'s band, e.g. a mel
+    scale at a small window, and must not narrow ``a``).  Returns the
+    function that re-syncs ``b`` (after ``b``'s parameters change).
+    """
     b.spec_plot.setXLink(a.spec_plot)
-    syncing = [False]
+    b.spec_plot.setMouseEnabled(x=True, y=False)
 
-    def sync(source: SpectrogramPanel, target: SpectrogramPanel) -> None:
-        if syncing[0] or not target.isVisible() or source.mapping is None or target.mapping is None:
+    def sync() -> None:
+        if not b.isVisible() or a.mapping is None or b.mapping is None:
             return
-        (_, _), (y0, y1) = source.spec_box.viewRange()
-        f0 = source.mapping.y_to_hz(max(0.0, y0))
-        f1 = source.mapping.y_to_hz(min(source.n_rows, y1))
-        syncing[0] = True
-        try:
-            target.spec_plot.setYRange(float(target.mapping.hz_to_y(f0)), float(target.mapping.hz_to_y(f1)), padding=0)
-        finally:
-            syncing[0] = False
+        (_, _), (y0, y1) = a.spec_box.viewRange()
+        f0 = a.mapping.y_to_hz(max(0.0, y0))
+        f1 = a.mapping.y_to_hz(min(a.n_rows, y1))
+        lo = max(0.0, float(b.mapping.hz_to_y(f0)))
+        hi = min(float(b.n_rows), float(b.mapping.hz_to_y(f1)))
+        b.spec_plot.setYRange(lo, hi if hi > lo else float(b.n_rows), padding=0)
 
-    a.spec_box.sigYRangeChanged.connect(lambda *_: sync(a, b))
-    b.spec_box.sigYRangeChanged.connect(lambda *_: sync(b, a))
+    a.spec_box.sigYRangeChanged.connect(lambda *_: sync())
+    return sync

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -52,6 +52,18 @@ class _LabeledSlider(QWidget):
         layout.addWidget(self.label)
         self.setToolTip(tooltip)
         self.slider.setToolTip(tooltip)
+
+
+class _WheelOnlyWhenFocused(QObject):
+    """Passes wheel events over an unfocused control to the scroll area instead of changing the control."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            parent = watched.parentWidget()
+            if parent is not None:
+                QCoreApplication.sendEvent(parent, event)  # unhandled there, it reaches the scroll area
+            return True
+        return super().eventFilter(watched, event)
 
 
 class ControlsPanel(QWidget):
@@ -151,10 +163,11 @@ class ControlsPanel(QWidget):
         self.b_scale.addItems(["as A", *SCALES])
         self.b_scale.setToolTip("A/B compare: frequency axis of pane B")
         form.addRow("B scale", self.b_scale)
-        self.message = QLabel()
+        # The note on adjusted settings: the window places it above the (scrolling) form.
+        self.message = QLabel(self)
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #e08060")
-        form.insertRow(0, self.message)  # at the top: always in view
+        self.message.hide()
 
         self.n_fft.slider.valueChanged.connect(self._on_n_fft)
         self.hop.slider.valueChanged.connect(lambda v: self._emit(hop_length=v))
@@ -162,10 +175,20 @@ class ControlsPanel(QWidget):
         self.n_mels.slider.valueChanged.connect(lambda v: self._emit(n_mels=v))
         self.scale.currentTextChanged.connect(lambda v: self._emit(scale=v))
         self.window_function.currentTextChanged.connect(lambda v: self._emit(window=v))
-        self.fmin.editingFinished.connect(lambda: self._emit_if_changed("fmin", self.fmin.value()))
-        self.fmax.editingFinished.connect(lambda: self._emit_if_changed("fmax", self.fmax.value() or None))
-        self.db_floor.editingFinished.connect(lambda: self._emit_if_changed("db_floor", self.db_floor.value()))
-        self.db_ceiling.editingFinished.connect(lambda: self._emit_if_changed("db_ceiling", self.db_ceiling.value()))
+        # Typed values apply on Enter or leaving the box; arrow keys and the wheel apply at once,
+        # so a box never shows a value the picture is not using.
+        for box in (self.fmin, self.fmax, self.db_floor, self.db_ceiling):
+            box.setKeyboardTracking(False)
+        self.fmin.valueChanged.connect(lambda v: self._emit_if_changed("fmin", v))
+        self.fmax.valueChanged.connect(lambda v: self._emit_if_changed("fmax", v or None))
+        self.db_floor.valueChanged.connect(lambda v: self._emit_if_changed("db_floor", v))
+        self.db_ceiling.valueChanged.connect(lambda v: self._emit_if_changed("db_ceiling", v))
+        # The wheel scrolls the dock; a control takes it only once focused (clicked or tabbed to).
+        self._wheel_guard = _WheelOnlyWhenFocused(self)
+        for widget in self.findChildren(QWidget):
+            if isinstance(widget, (QSlider, QComboBox, QDoubleSpinBox)):
+                widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+                widget.installEventFilter(self._wheel_guard)
         self.colormap.currentTextChanged.connect(lambda v: self._emit(colormap=v))
         self.reassigned.toggled.connect(lambda v: self._emit(reassigned=v))
         self.channel.currentIndexChanged.connect(lambda i: self._emit(channel=None if i <= 0 else i - 1))

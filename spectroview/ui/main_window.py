@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -178,16 +179,22 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.panel)
         self.splitter.addWidget(self.panel_b)
         self.setCentralWidget(self.splitter)
-        link_frequency_axes(self.panel, self.panel_b)
+        self._sync_b = link_frequency_axes(self.panel, self.panel_b)
         self.controls = ControlsPanel()
         dock = QDockWidget("Analysis", self)
         dock.setObjectName("analysis-dock")
         # In a scroll area: the window (and --screenshot --size) can be smaller than the whole form.
+        # The note on adjusted settings stays above it, in view however the form is scrolled.
         scroll = QScrollArea()
         scroll.setWidget(self.controls)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
-        dock.setWidget(scroll)
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.controls.message)
+        column.addWidget(scroll, 1)
+        dock.setWidget(holder)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.live = LiveController(self)
 
@@ -523,11 +530,16 @@ class MainWindow(QMainWindow):
                 self.live.set_params(a.params)
                 self._update_live_display()
             self.slice.clear("live mode: the spectrum slice shows files")
+            if self.model.compare_on:
+                self.statusBar().showMessage("A/B compare shows files; it comes back with the file", 5000)
         elif a is None or shown.info is None:
             self.jobs.clear()
             self.jobs_b.clear()
             self.panel_b.hide()
-            self.panel.set_live(False)
+            if old.mode == "live":
+                self.panel.set_live(False)
+                self.panel.image_item.clear()  # no file to return to: the live picture goes
+            self.slice.clear("")
         else:
             info = shown.info
             ref = SourceRef(Path(info.path), info.frames, a.channel, info.stream)
@@ -555,9 +567,11 @@ class MainWindow(QMainWindow):
                     total = sum(self.splitter.sizes()) or self.height()
                     self.splitter.setSizes([total // 2, total - total // 2])
                 if new_file or old.b is None or self.panel_b.duration != max(info.duration, 1e-3):
-                    self.panel_b.set_document(info.duration)
+                    self.panel_b.set_document(info.duration)  # (moves A too: the time axes are linked)
+                    self.panel.set_time_range(*self.model.time_range)
                 if old.b is None or old.b.params != b.params or new_file:
                     self.panel_b.set_params(b.params)
+                self._sync_b()
                 self.jobs_b.set_source(ref, b.params)
             else:
                 self.jobs_b.clear()
@@ -576,17 +590,23 @@ class MainWindow(QMainWindow):
         self.controls.set_compare(self.model.compare, active=shown.b is not None)
         note = shown.note
         self.controls.show_message(note)
-        if note and note != old.note:
-            self.statusBar().showMessage(note.replace("\n", "; "), 15000)
         with QSignalBlocker(self.compare_action):
             self.compare_action.setChecked(self.model.compare_on)
-        if shown.b is not None and (old.b is None or old.b.params != shown.b.params):
+        if note and note != old.note:
+            self.statusBar().showMessage(note.replace("\n", "; "), 15000)
+        elif not note and old.note and self.statusBar().currentMessage() == old.note.replace("\n", "; "):
+            self.statusBar().clearMessage()  # the adjustment it spoke of is gone
+        elif shown.b is not None and (old.b is None or old.b.params != shown.b.params):
             pa, pb, sr = shown.a.params, shown.b.params, shown.sr or 1.0  # type: ignore[union-attr]
             self.statusBar().showMessage(
                 f"A: n_fft {pa.n_fft}, hop {pa.hop}  /  B: n_fft {pb.n_fft}, hop {pb.hop}, {pb.scale} "
                 f"({1000 * pb.n_fft / sr:.1f} ms, {sr / pb.n_fft:.1f} Hz per bin)",
                 10000,
             )
+        if shown.mode != old.mode or new_file:
+            self.readout.setText("" if shown.mode == "live" else self.readout.text())
+        if self.model.cursor is not None and shown.mode == "file":
+            self._draw_cursor(self.model.cursor)  # the readout names the panes shown now
         self.store.save_view(self.model.requested)
         self._update_title()
 
@@ -612,9 +632,9 @@ class MainWindow(QMainWindow):
         if cursor is None:
             return
         self.readout.setText(self.readout_text(cursor.t, cursor.hz))
-        other = self.panel_b if cursor.pane == "a" else self.panel
-        other.cursor_line.setPos(cursor.t)
-        other.cursor_line.setVisible(other.isVisible())
+        # B marks where the pointer is in A (A's own line is the play cursor, set by a click).
+        self.panel_b.cursor_line.setPos(cursor.t)
+        self.panel_b.cursor_line.setVisible(cursor.pane == "a" and self.panel_b.isVisible())
         if self.model.tools.harmonics:
             for pane in (self.panel, self.panel_b):
                 pane.set_harmonics(cursor.hz)
@@ -1144,7 +1164,7 @@ class MainWindow(QMainWindow):
     # -- saving and export ----------------------------------------------------------------------------
     def _save_path(self, title: str, kind: str, suffix: str, filters: str) -> str:
         """Ask where to save; never proposes, and refuses, the open file (or another input)."""
-        base = Path(self.info.path).stem if self.info else "spectrogram"
+        base = "live" if self.model.mode == "live" else Path(self.info.path).stem if self.info else "spectrogram"
         stamp = time.strftime("%Y%m%d-%H%M%S")
         proposal = Path(self.store.last_directory) / f"{base}-{kind}-{stamp}{suffix}"
         while True:
@@ -1158,6 +1178,11 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(
                 self, title, f"{path} is the file that is open; choose another name (nothing was written)."
             )
+
+    def _drawn_channel(self) -> int | None:
+        """The channel drawn (None: the mix), as resolved for the open file."""
+        a = self.model.shown.a
+        return a.channel if a is not None and self.model.mode == "file" else None
 
     def _is_open_file(self, path: str | os.PathLike[str]) -> bool:
         info = self.info
@@ -1198,9 +1223,9 @@ class MainWindow(QMainWindow):
 
     def export_data(self, path: str | os.PathLike[str]) -> bool:
         """The visible matrix (dBFS, rows low to high frequency) as NPY or CSV, with a JSON sidecar."""
-        image = self.jobs.latest
+        image: Any = self.panel.image if self.model.mode == "live" else self.jobs.latest
         info = self.info
-        if image is None or info is None:
+        if image is None or (info is None and self.model.mode != "live"):
             self._report_error("Export failed", "nothing to export yet")
             return False
         out = Path(path)
@@ -1212,15 +1237,18 @@ class MainWindow(QMainWindow):
         centres, edges = row_frequencies(image.params)
         n_cols = image.levels.shape[1]
         col_edges = np.linspace(image.x0, image.x1, n_cols + 1)
-        channel = self.view_settings.channel
+        channel = self._drawn_channel()
+        live = self.model.mode == "live"
+        mic = self.live.mic
         meta = {
             "spectroview": __version__,
-            "source": info.path,
-            "channel": "mix" if channel is None else channel + 1,
+            "source": f"live: {mic.device_name if mic else 'input'}" if live else info.path,  # type: ignore[union-attr]
+            "channel": "mix" if channel is None or live else channel + 1,
             "values": "level in dBFS (0 dB: a full-scale sine at the peak of its row); each column is the max over the frames it covers",
             "shape": list(image.levels.shape),
             "params": dataclasses.asdict(image.params),
-            "frames_per_column": image.frames_per_column,
+            "frames_per_column": getattr(image, "frames_per_column", 1.0),
+            "time_axis": "seconds before now" if live else "seconds from the start of the file",
             "axes": {
                 "row_center_hz": centres.tolist(),
                 "row_edge_hz": edges.tolist(),

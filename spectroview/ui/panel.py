@@ -416,7 +416,7 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.selectionChanged.emit(a, b)
 
     def _on_mouse_moved(self, pos: QPointF) -> None:
-        if self.spec_plot.sceneBoundingRect().contains(pos):
+        if self.spec_box.sceneBoundingRect().contains(pos):  # the picture, not its axes
             p = self.spec_box.mapSceneToView(pos)
             self.cursorMoved.emit(p.x(), p.y())
 

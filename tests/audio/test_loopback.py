@@ -302,3 +302,15 @@ def test_devices_command_lists_the_loopback_devices(pulse_running: PulseServer) 
     assert any(" default " in row or row.split()[-5] == "default" for row in rows), proc.stdout
     default_row = next(row for row in rows if "default" in row)
     assert default_row.startswith("<>"), "the default input and output are marked"
+
+
+def test_closing_a_just_started_capture_does_not_wait_for_the_stream(pulse_running: PulseServer) -> None:
+    # Toggling live mode quickly (L, L, L...) must not block: PortAudio's stop() waits up to 2 s
+    # for pending buffers through PulseAudio right after a start; the capture aborts instead.
+    for _ in range(3):
+        mic = MicSource(buffer_seconds=5.0)
+        mic.start()
+        start = time.perf_counter()
+        mic.close()
+        assert time.perf_counter() - start < 0.5
+        assert mic.ring is None or mic.status.state != "running"

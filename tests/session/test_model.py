@@ -298,7 +298,7 @@ def test_a_request_resolve_adjusts_is_kept_for_a_file_that_can_hold_it(
 ) -> None:
     model = ViewerModel()
     model.open(mono16k)
-    assert model.request(fmax=30000.0)
+    assert model.request(scale="mel", n_mels=64, fmax=30000.0)
     shown = check_consistent(model, mono16k)
     assert shown.a is not None and shown.a.settings.params.fmax is None
     assert shown.a.params.fmax_for(16000) == 8000.0

@@ -32,7 +32,7 @@ def test_a_request_valid_as_is_is_used_unchanged() -> None:
 
 
 def test_fmax_above_nyquist_becomes_nyquist_and_says_so() -> None:
-    out = resolve(settings(fmax=30000.0), 16000, 1)
+    out = resolve(settings(fmax=30000.0, scale="mel", n_mels=64), 16000, 1)
     assert out.settings.params.fmax is None
     assert out.params.fmax_for(16000) == 8000.0
     assert out.params.sr == 16000
@@ -202,3 +202,9 @@ def test_a_missing_window_size_is_refused_naming_it() -> None:
 def test_an_unknown_field_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="no_such_field"):
         apply_changes(ViewSettings(), no_such_field=1)
+
+
+def test_on_the_linear_scale_an_unused_fmax_is_adjusted_without_a_note() -> None:
+    out = resolve(settings(fmax=30000.0), 16000, 1)
+    assert out.settings.params.fmax is None and out.params.sr == 16000
+    assert out.note == ""

@@ -183,11 +183,56 @@ def test_ab_compare_toggles_and_b_is_configurable(qtbot, win: MainWindow, tmp_pa
     # Both panes read out at the cursor.
     win.panel.cursorMoved.emit(1.5, float(win.panel.mapping.hz_to_y(1000.0)))
     assert "A:" in win.readout.text() and "B: level =" in win.readout.text()
+    # A note about B shows in view, above the scrolled form.
+    mel = win.controls.b_n_fft
+    mel.setFocus()
+    for _ in range(2):
+        qtbot.keyClick(mel, Qt.Key.Key_Up)  # 128: too small a window for A's... B's 128 mel bands
+    settle_all(qtbot, win)
+    assert win.model.shown.b.params.n_fft == 128 and win.model.shown.b.params.n_mels < 128
+    assert "B: " in win.controls.message.text() and not win.controls.message.visibleRegion().isEmpty()
+    # Another file at another rate: B's band still matches A's, in Hz.
+    open_file(qtbot, win, write(tmp_path / "b.wav", 1000.0, 2.0, 8000))
+    assert_coherent(win)
+    (_, _), (ya0, ya1) = win.panel.spec_box.viewRange()
+    (_, _), (yb0, yb1) = win.panel_b.spec_box.viewRange()
+    a_hz = [float(win.panel.mapping.y_to_hz(y)) for y in (max(ya0, 0.0), min(ya1, win.panel.n_rows))]
+    b_hz = [float(win.panel_b.mapping.y_to_hz(y)) for y in (max(yb0, 0.0), min(yb1, win.panel_b.n_rows))]
+    assert b_hz[1] == pytest.approx(a_hz[1], rel=0.02) and b_hz[1] > 3900
     # C again: off.
     win.setFocus()
     key(qtbot, win, "c")
     settle_all(qtbot, win)
     assert not win.compare_action.isChecked() and win.model.shown.b is None
+    assert_coherent(win)
+
+
+def test_ab_compare_keeps_the_zoom(qtbot, win: MainWindow, tmp_path: Path) -> None:
+    open_file(qtbot, win, write(tmp_path / "a.wav", 1000.0, 8.0, 22050))
+    key(qtbot, win, "+")
+    settle_all(qtbot, win)
+    zoomed = win.model.time_range
+    key(qtbot, win, "c")
+    settle_all(qtbot, win)
+    assert win.model.time_range == pytest.approx(zoomed)
+    assert win.panel.visible_range() == pytest.approx(zoomed, abs=1e-6)
+    assert win.panel_b.visible_range() == pytest.approx(zoomed, abs=1e-6)
+    assert_coherent(win)
+
+
+def test_level_boxes_apply_arrow_steps_at_once(qtbot, win: MainWindow, tmp_path: Path) -> None:
+    open_file(qtbot, win, write(tmp_path / "a.wav", 1000.0, 2.0, 22050))
+    floor = win.controls.db_floor
+    floor.setFocus()
+    qtbot.keyClick(floor, Qt.Key.Key_Up)  # one step, no Enter
+    assert win.model.requested.db_floor == pytest.approx(-89.0) and floor.value() == pytest.approx(-89.0)
+    settle_all(qtbot, win)
+    assert win.panel.levels == (-89.0, 0.0)
+    ceiling = win.controls.db_ceiling
+    ceiling.setFocus()
+    qtbot.keyClick(ceiling, Qt.Key.Key_Down)
+    assert win.model.requested.db_ceiling == pytest.approx(-1.0)
+    assert win.model.requested.db_floor == pytest.approx(-89.0)  # the floor kept its step
     assert_coherent(win)
 
 
@@ -290,6 +335,14 @@ def test_leaving_live_mode_restores_the_file_view(
     assert win.live.engine.params.n_fft == 4096
     win.resize(1000, 600)
     qtbot.wait(100)
+    # Export Data in live mode writes the live picture, on its own time axis.
+    assert win.export_data(tmp_path / "live.npy")
+    import json
+
+    meta = json.loads((tmp_path / "live.json").read_text())
+    assert meta["time_axis"] == "seconds before now" and meta["source"].startswith("live: ")
+    assert meta["params"]["n_fft"] == 4096 and meta["channel"] == "mix"
+    assert np.load(tmp_path / "live.npy").shape == tuple(meta["shape"]) and meta["shape"][0] == 2049
     win.live_action.trigger()  # L again
     assert not win.live.running and win.model.mode == "file"
     settle_all(qtbot, win)
