@@ -23,7 +23,7 @@ from typing import NoReturn
 import numpy as np
 
 from spectroview import __version__
-from spectroview._atomic import atomic_write
+from spectroview._atomic import atomic_files, atomic_write, output_clash, same_file
 from spectroview._resources import DEMO_NAME, resource_path
 from spectroview.audio.errors import AudioError
 from spectroview.audio.files import AUDIO_EXTENSIONS, FileSource, is_audio_path
@@ -284,6 +284,13 @@ def _open_source(path: str | None, channel: int | None, stream: int | None = Non
     return source
 
 
+def _refuse_clash(inputs: list[str | os.PathLike[str] | None], outputs: list[Path | None]) -> None:
+    """Before anything is computed: no output may land on an input or on another output."""
+    message = output_clash([p for p in inputs if p is not None], [p for p in outputs if p is not None])
+    if message:
+        raise CliError(message)
+
+
 def _check_output(path: str, suffix: str) -> Path:
     out = Path(path)
     if out.suffix.lower() != suffix:
@@ -400,6 +407,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from spectroview.render.png import write_png
 
     out = _check_output(args.output, ".png")
+    _refuse_clash([args.file], [out])
     options = ImageOptions(width=args.width, height=args.height, colormap=args.colormap, db_range=args.db_range)
     with _open_source(args.file, args.channel, args.stream) as source:
         params = _params_from(args, source.info.samplerate, scale=args.scale)
@@ -476,6 +484,7 @@ def cmd_features(args: argparse.Namespace) -> int:
     if directory:
         return _features_dir(args)
     out = _check_output(args.output, ".npy")
+    _refuse_clash([args.file], [out, out.with_suffix(".json")])
     done = _logmel_file(args.file, out, args, normalize=bool(args.normalize), show_progress=True)
     for text in done.warnings:
         _warn(f"{done.source}: {text}")
@@ -523,7 +532,11 @@ def _logmel_file(
         source_entry,
     )
 
-    with _open_source(os.fspath(path), args.channel, getattr(args, "stream", None)) as source:
+    # The NPY and its sidecar are replaced together, or neither is.
+    group: contextlib.AbstractContextManager[tuple[str, ...]] = (
+        atomic_files([out, out.with_suffix(".json")]) if out is not None else contextlib.nullcontext(("", ""))
+    )
+    with group as temps, _open_source(os.fspath(path), args.channel, getattr(args, "stream", None)) as source:
         info = source.info
         sr = args.sr or info.samplerate
         params = _params_from(args, sr, scale="mel")
@@ -556,7 +569,7 @@ def _logmel_file(
                         raise
                     writer.close()
 
-                atomic_write(out, write)
+                write(temps[0])
         finally:
             if progress is not None:
                 progress.close()
@@ -596,7 +609,7 @@ def _logmel_file(
             },
             "nonfinite_samples_zeroed": done.nonfinite,
         }
-    _write_json(out.with_suffix(".json"), meta)
+        Path(temps[1]).write_text(json.dumps(meta, indent=2) + "\n")
     return done
 
 
@@ -613,8 +626,9 @@ def _features_ast(args: argparse.Namespace) -> int:
     patches_out = None
     if args.patches is not None:
         patches_out = out.with_suffix(".patches.npy") if args.patches == "" else _check_output(args.patches, ".npy")
-        if patches_out.resolve() == out.resolve():
+        if same_file(patches_out, out):
             raise CliError(f"--patches {args.patches}: is the -o file; choose another name")
+    _refuse_clash([args.file], [out, patches_out, out.with_suffix(".json")])
     done = _ast_file(args.file, out, patches_out, args.channel, args.stream)
     for text in done.warnings:
         _warn(f"{done.source}: {text}")
@@ -735,10 +749,14 @@ def _ast_file(
     def write_sidecar(tmp: str) -> None:
         Path(tmp).write_text(json.dumps(meta, indent=2) + "\n")
 
-    atomic_write(out, lambda tmp: _save_npy(tmp, features))
-    if patches is not None and patches_out is not None:
-        atomic_write(patches_out, lambda tmp: _save_npy(tmp, patches))
-    atomic_write(sidecar, write_sidecar)
+    # The matrix, its patches and the sidecar are replaced together, or none is.
+    with_patches = patches is not None and patches_out is not None
+    group = [out, sidecar] + ([patches_out] if with_patches else [])
+    with atomic_files(group) as temps:  # type: ignore[arg-type]
+        _save_npy(temps[0], features)
+        write_sidecar(temps[1])
+        if patches is not None and with_patches:
+            _save_npy(temps[2], patches)
     return _LogmelDone(
         source=source.path,
         nonfinite=nonfinite,
@@ -1112,8 +1130,10 @@ def _gui(argv: Sequence[str]) -> int:
         "--db-range", type=float, default=None, metavar="DB", help="dB shown below 0 dBFS (sets the floor)"
     )
     args = parser.parse_args(argv)
-    if args.screenshot:
-        _check_output(args.screenshot, ".png")
+    if args.screenshot is not None:
+        if not args.screenshot.strip():
+            raise CliError("--screenshot '': give the PNG file to write")
+        _refuse_clash([args.file], [_check_output(args.screenshot, ".png")])
     if args.mic and args.file is not None:
         raise CliError("--mic: give either FILE or --mic, not both")
     if (args.device is not None or args.seconds is not None) and not args.mic:

@@ -7,9 +7,19 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
-from PySide6.QtWidgets import QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from spectroview._atomic import atomic_write
+from spectroview._atomic import atomic_write, output_clash
 from spectroview.dsp import SpectrogramParams
 from spectroview.dsp.ast import AST_SR, patch_index_at
 from spectroview.render.colormaps import colormap_lut
@@ -105,8 +115,16 @@ class ModelView(QDialog):
 
     patchHovered = Signal(int)
 
-    def __init__(self, data: ModelInput, parent: QWidget | None = None, *, colormap: str = "magma") -> None:
+    def __init__(
+        self,
+        data: ModelInput,
+        parent: QWidget | None = None,
+        *,
+        colormap: str = "magma",
+        protected: list[str] | None = None,
+    ) -> None:
         super().__init__(parent)
+        self.protected = list(protected or [])  # files an export must never replace (the open file)
         self.setWindowTitle("As a model sees it: AST input (128 mel x 1024 frames)")
         self.t0 = data.t0
         self.features, self.patches, self.grid = data.features, data.patches, data.grid
@@ -165,11 +183,29 @@ class ModelView(QDialog):
         self.patchHovered.emit(index)
 
     def export(self, path: str | Path, *, patches: bool = False) -> None:
+        """Write the matrix (or the patches) as NPY, atomically.
+
+        Raises
+        ------
+        OSError
+            ``path`` is a protected file (the open one), or it cannot be written.
+        """
+        clash = output_clash(self.protected, [path])
+        if clash:
+            raise OSError(clash)
         array = self.patches if patches else self.features
-        atomic_write(path, lambda tmp: np.save(open(tmp, "wb"), array))
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:
+                np.save(f, array)
+
+        atomic_write(path, write)
 
     def _export(self, patches: bool) -> None:
         name = "ast_patches.npy" if patches else "ast_input.npy"
         path, _ = QFileDialog.getSaveFileName(self, "Export", name, "NumPy array (*.npy)")
         if path:
-            self.export(path if path.endswith(".npy") else path + ".npy", patches=patches)
+            try:
+                self.export(path if path.endswith(".npy") else path + ".npy", patches=patches)
+            except OSError as exc:
+                QMessageBox.warning(self, "Export", str(exc.strerror or exc))

@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
+from spectroview._atomic import atomic_write
 from spectroview.session.resolve import apply_changes
 from spectroview.session.settings import ViewSettings
 from spectroview.ui.main_window import MainWindow
@@ -129,10 +130,17 @@ def _save_when(
             state["status"] = 2
         elif answer:
             app.processEvents()
-            if window.grab().save(path, "PNG"):
+            pixmap = window.grab()
+
+            def write(tmp: str) -> None:
+                if not pixmap.save(tmp, "PNG"):
+                    raise OSError(f"cannot write {path}")
+
+            try:
+                atomic_write(path, write)  # a full disk leaves the old file, a symlink is replaced
                 state["status"] = 0
-            else:
-                print(f"spectroview: error: cannot write {path}", file=sys.stderr)
+            except OSError as exc:
+                print(f"spectroview: error: {path}: {exc.strerror or exc}", file=sys.stderr)
                 state["status"] = 2
         elif time.monotonic() > deadline:
             print(f"spectroview: error: not ready after {timeout:.0f} s", file=sys.stderr)

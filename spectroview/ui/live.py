@@ -18,6 +18,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from spectroview._atomic import atomic_files, atomic_write
 from spectroview.audio.errors import AudioError
 from spectroview.audio.mic import MicSource
 from spectroview.dsp import ParameterError, SpectrogramParams
@@ -46,8 +47,19 @@ class Recorder:
 
         assert mic.ring is not None
         self.path = Path(path)
-        subtype = "PCM_24" if self.path.suffix.lower() == ".flac" else "FLOAT"
-        self._file = soundfile.SoundFile(str(self.path), "w", int(mic.samplerate), 1, subtype=subtype)
+        flac = self.path.suffix.lower() == ".flac"
+        # Written beside the target and renamed over it when the recording ends well: a file
+        # that was at ``path`` stays until then, and a failed recording leaves nothing.
+        self._group = atomic_files([self.path])
+        (self._tmp,) = self._group.__enter__()
+        self._file = soundfile.SoundFile(
+            self._tmp,
+            "w",
+            int(mic.samplerate),
+            1,
+            subtype="PCM_24" if flac else "FLOAT",
+            format="FLAC" if flac else "WAV",
+        )
         self._ring = mic.ring
         self._ring.pop()  # start from now: drop what the ring held before
         self._dropped_at_start = self._ring.dropped
@@ -83,7 +95,12 @@ class Recorder:
         self._stop.set()
         self._thread.join()
         if self.error:
+            self._group.__exit__(AudioError, AudioError(self.error), None)  # the temporary file goes
             raise AudioError(f"{self.path}: recording failed: {self.error}")
+        try:
+            self._group.__exit__(None, None, None)  # renamed over the target
+        except OSError as exc:
+            raise AudioError(f"{self.path}: recording failed: {exc.strerror or exc}") from None
         return self.frames
 
 
@@ -304,8 +321,13 @@ class LiveController(QObject):
             raise AudioError("nothing captured yet: start live mode first")
         start, stop = self.engine.history_samples()
         samples = self.mic.ring.read(start, stop, copy=True)
-        subtype = "PCM_24" if Path(path).suffix.lower() == ".flac" else "FLOAT"
-        soundfile.write(str(path), samples, int(self.mic.samplerate), subtype=subtype)
+        flac = Path(path).suffix.lower() == ".flac"
+        rate = int(self.mic.samplerate)
+
+        def write(tmp: str) -> None:
+            soundfile.write(tmp, samples, rate, subtype="PCM_24" if flac else "FLOAT", format="FLAC" if flac else "WAV")
+
+        atomic_write(path, write)  # a failure leaves whatever was at ``path``
         return samples.shape[0]
 
     def start_recording(self, path: str | Path) -> None:

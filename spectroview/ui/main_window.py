@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from spectroview import __version__
-from spectroview._atomic import atomic_write
+from spectroview._atomic import atomic_files, atomic_write, same_file
 from spectroview.audio.errors import AudioError
 from spectroview.audio.files import AUDIO_EXTENSIONS, AudioInfo, FileSource, audio_streams, estimated_duration, probe
 from spectroview.dsp.mel import row_frequencies
@@ -905,7 +905,7 @@ class MainWindow(QMainWindow):
                 self._report_error("As a model sees it", str(result))
                 return
             data: ModelInput = result
-            dialog = ModelView(data, self, colormap=colormap)
+            dialog = ModelView(data, self, colormap=colormap, protected=[str(ref.path)])
             dialog.show()
             self.model_view = dialog
 
@@ -1186,12 +1186,7 @@ class MainWindow(QMainWindow):
 
     def _is_open_file(self, path: str | os.PathLike[str]) -> bool:
         info = self.info
-        if info is None:
-            return False
-        try:
-            return os.path.samefile(path, info.path)
-        except OSError:
-            return os.path.realpath(path) == os.path.realpath(info.path)
+        return info is not None and same_file(path, info.path)
 
     def export_image_dialog(self) -> None:
         path = self._save_path("Export image", "view", ".png", "PNG image (*.png)")
@@ -1261,15 +1256,15 @@ class MainWindow(QMainWindow):
                 np.save(f, image.levels)
 
         try:
-            if out.suffix.lower() == ".csv":
-                header = "freq_hz," + ",".join(f"{t:.6f}" for t in (col_edges[:-1] + col_edges[1:]) / 2)
-                table = np.column_stack([centres, image.levels])
-                atomic_write(
-                    out, lambda tmp: np.savetxt(tmp, table, delimiter=",", header=header, comments="", fmt="%.4f")
-                )
-            else:
-                atomic_write(out, save_npy)
-            atomic_write(out.with_suffix(".json"), lambda tmp: _write_text(tmp, json.dumps(meta, indent=2)))
+            # The matrix and its sidecar are replaced together, or neither is.
+            with atomic_files([out, out.with_suffix(".json")]) as (tmp, tmp_json):
+                if out.suffix.lower() == ".csv":
+                    header = "freq_hz," + ",".join(f"{t:.6f}" for t in (col_edges[:-1] + col_edges[1:]) / 2)
+                    table = np.column_stack([centres, image.levels])
+                    np.savetxt(tmp, table, delimiter=",", header=header, comments="", fmt="%.4f")
+                else:
+                    save_npy(tmp)
+                _write_text(tmp_json, json.dumps(meta, indent=2))
         except OSError as exc:
             self._report_error("Export failed", f"{out}: {exc.strerror or exc}")
             return False

@@ -89,6 +89,12 @@ def test_model_view_shows_the_ast_input_and_its_patches(qtbot, window: MainWindo
     np.testing.assert_array_equal(np.load(out), dialog.features)
     dialog.export(tmp_path / "patches.npy", patches=True)
     assert np.load(tmp_path / "patches.npy").shape == (1212, 16, 16)
+    # The open file can never be the export's target.
+    source = tmp_path / "t.wav"
+    before = source.read_bytes()
+    with pytest.raises(OSError, match="is the input"):
+        dialog.export(source)
+    assert source.read_bytes() == before
 
 
 def test_reassigned_option_sharpens_zoomed_in_views(qtbot, window: MainWindow, tmp_path: Path) -> None:

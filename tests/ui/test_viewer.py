@@ -185,6 +185,14 @@ def test_export_image_is_the_view_with_axes(qtbot, window: MainWindow, tmp_path:
 
     image = QImage(str(out))
     assert image.width() == window.panel.width() and image.height() == window.panel.height()
+    # A symlink at the target is replaced, never written through.
+    precious = tmp_path / "precious.png"
+    precious.write_bytes(b"the user's own picture")
+    link = tmp_path / "link.png"
+    link.symlink_to(precious)
+    assert window.export_image(link)
+    assert precious.read_bytes() == b"the user's own picture" and not link.is_symlink()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # no temporary file left
 
 
 def test_corrupt_file_keeps_the_previous_one(qtbot, window: MainWindow, tmp_path: Path) -> None:

@@ -1,0 +1,182 @@
+"""Nothing the user has is lost: no output lands on an input, every write is whole or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from spectroview._atomic import atomic_files, atomic_write, output_clash
+from tests.cli.helpers import REPO_ROOT, run_cli, tone
+
+SR = 16000
+
+
+def wav_named(path: Path, seconds: float = 1.0) -> Path:
+    """A WAV file under ``path``'s name, whatever its ending (users' files are named anything)."""
+    soundfile.write(path, tone(1000.0, SR, seconds), SR, subtype="PCM_16", format="WAV")
+    return path
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_error_line(proc: subprocess.CompletedProcess[str], *mentions: str) -> str:
+    lines = proc.stderr.splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("spectroview: error: "), lines
+    for text in mentions:
+        assert text in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [
+        ("a.png", ["render", "{in}", "-o", "{in}"]),
+        ("a.npy", ["features", "{in}", "-o", "{in}"]),
+        ("a.json", ["features", "{in}", "-o", "{dir}/a.npy"]),  # the sidecar would be the input
+        ("a.json", ["features", "{in}", "--preset", "ast", "-o", "{dir}/a.npy"]),
+        ("a.npy", ["features", "{in}", "--preset", "ast", "-o", "{dir}/b.npy", "--patches", "{in}"]),
+        ("a.png", ["{in}", "--screenshot", "{in}"]),
+    ],
+)
+def test_an_output_on_the_input_is_refused_before_anything_is_written(
+    tmp_path: Path, name: str, command: list[str]
+) -> None:
+    source = wav_named(tmp_path / name)
+    before = digest(source)
+    args = [c.replace("{in}", str(source)).replace("{dir}", str(tmp_path)) for c in command]
+    proc = run_cli(*args)
+    one_error_line(proc, "is the input", name)
+    assert digest(source) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing else written, no temp file
+
+
+def test_an_output_through_a_link_to_the_input_is_refused(tmp_path: Path) -> None:
+    source = wav_named(tmp_path / "take.png")
+    link = tmp_path / "link.png"
+    link.symlink_to(source)
+    before = digest(source)
+    one_error_line(run_cli("render", source, "-o", link), "is the input")
+    assert digest(source) == before and link.is_symlink()
+
+
+def test_two_outputs_of_one_run_may_not_be_the_same_file(tmp_path: Path) -> None:
+    source = wav_named(tmp_path / "a.wav", seconds=11.0)
+    proc = run_cli("features", source, "--preset", "ast", "-o", tmp_path / "x.npy", "--patches", tmp_path / "x.npy")
+    one_error_line(proc, "x.npy")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]
+
+
+def test_an_empty_screenshot_name_is_refused(tmp_path: Path) -> None:
+    proc = run_cli(wav_named(tmp_path / "a.wav"), "--screenshot", "")
+    one_error_line(proc, "--screenshot")
+
+
+def test_a_symlink_at_the_output_is_replaced_not_written_through(tmp_path: Path) -> None:
+    source = wav_named(tmp_path / "a.wav")
+    precious = tmp_path / "precious.png"
+    precious.write_bytes(b"the user's own picture")
+    out = tmp_path / "out.png"
+    out.symlink_to(precious)
+    proc = run_cli("render", source, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert precious.read_bytes() == b"the user's own picture"
+    assert not out.is_symlink() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _run_with_file_size_limit(limit: int, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run(
+        [sys.executable, "-m", "spectroview", *map(str, args)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=limited,
+    )
+
+
+def test_a_full_disk_leaves_the_previous_outputs_whole(tmp_path: Path) -> None:
+    source = wav_named(tmp_path / "a.wav", seconds=3.0)
+    out = tmp_path / "a.npy"
+    first = run_cli("features", source, "-o", out)
+    assert first.returncode == 0, first.stderr
+    npy, sidecar = digest(out), digest(out.with_suffix(".json"))
+    # Again with other parameters, but files may not grow past 4 kB: the new NPY cannot be written.
+    proc = _run_with_file_size_limit(4096, "features", source, "-o", out, "--n-mels", "96")
+    one_error_line(proc)
+    assert digest(out) == npy and digest(out.with_suffix(".json")) == sidecar  # the old pair, both
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.npy", "a.wav"]  # no temp files
+    png = tmp_path / "a.png"
+    assert run_cli("render", source, "-o", png).returncode == 0
+    picture = digest(png)
+    one_error_line(_run_with_file_size_limit(2048, "render", source, "-o", png, "--width", "1600"))
+    assert digest(png) == picture
+
+
+# -- the write primitives ----------------------------------------------------------------
+
+
+def test_a_group_is_replaced_together_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    npy, sidecar = tmp_path / "x.npy", tmp_path / "x.json"
+    npy.write_text("old matrix")
+    sidecar.write_text("old sidecar")
+    real_replace = os.replace
+    calls = []
+
+    def failing_second(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_second)
+    with pytest.raises(OSError), atomic_files([npy, sidecar]) as (t1, t2):
+        Path(t1).write_text("new matrix")
+        Path(t2).write_text("new sidecar")
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert npy.read_text() == "old matrix" and sidecar.read_text() == "old sidecar"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json", "x.npy"]
+    with atomic_files([npy, sidecar]) as (t1, t2):
+        Path(t1).write_text("new matrix")
+        Path(t2).write_text("new sidecar")
+    assert npy.read_text() == "new matrix" and sidecar.read_text() == "new sidecar"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json", "x.npy"]
+
+
+def test_a_failed_write_leaves_the_target_and_no_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / "t.npy"
+    np.save(target, np.arange(3))
+
+    def broken(tmp: str) -> None:
+        Path(tmp).write_text("half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, broken)
+    np.testing.assert_array_equal(np.load(target), np.arange(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["t.npy"]
+
+
+def test_output_clash_names_both_files(tmp_path: Path) -> None:
+    a = wav_named(tmp_path / "a.wav")
+    hard = tmp_path / "hard.npy"
+    os.link(a, hard)
+    assert output_clash([a], [tmp_path / "b.npy"]) is None
+    assert "is the input" in (output_clash([a], [hard]) or "")
+    assert "also written" in (output_clash([], [tmp_path / "c.npy", tmp_path / "c.npy"]) or "")
