@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import queue
 import sys
@@ -36,6 +37,7 @@ from spectroview.dsp import (
     row_frequencies,
 )
 from spectroview.render.colormaps import COLORMAPS
+from spectroview.session.settings import DB_MIN
 
 PROG = "spectroview"
 SUBCOMMANDS = ("render", "features", "devices")
@@ -1158,8 +1160,8 @@ def _gui(argv: Sequence[str]) -> int:
     if args.colormap:
         overrides["colormap"] = "grey" if args.colormap == "gray" else args.colormap
     if args.db_range is not None:
-        if args.db_range <= 0:
-            raise CliError(f"--db-range {args.db_range}: must be > 0 dB")
+        if not math.isfinite(args.db_range) or not 0 < args.db_range <= -DB_MIN:
+            raise CliError(f"--db-range {args.db_range}: must be a number of dB in (0, {-DB_MIN:g}]")
         overrides["db_floor"] = -args.db_range
     if args.channel is not None:
         overrides["channel"] = args.channel - 1

@@ -50,8 +50,8 @@ class ImageOptions:
                 raise ParameterError(f"{name}={value!r}: must be an integer in [1, 32768] pixels")
         if self.colormap.strip().lower() not in (*COLORMAPS, "gray"):
             raise ParameterError(f"colormap={self.colormap!r}: unknown; choose one of {', '.join(COLORMAPS)}")
-        if not np.isfinite(self.db_range) or self.db_range <= 0:
-            raise ParameterError(f"db_range={self.db_range!r}: must be a number of dB > 0")
+        if not np.isfinite(self.db_range) or not 0 < self.db_range <= 300:
+            raise ParameterError(f"db_range={self.db_range!r}: must be a number of dB > 0 and <= 300")
 
 
 def spectrogram_image(

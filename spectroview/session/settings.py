@@ -8,16 +8,23 @@ field by field, so a damaged settings store never stops the app.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from spectroview.dsp import ParameterError, SpectrogramParams
 from spectroview.render.colormaps import COLORMAPS
 
-__all__ = ["DB_CEILING_DEFAULT", "DB_FLOOR_DEFAULT", "ViewSettings"]
+__all__ = ["DB_CEILING_DEFAULT", "DB_FLOOR_DEFAULT", "DB_MAX", "DB_MIN", "ViewSettings"]
+
+log = logging.getLogger(__name__)
 
 DB_FLOOR_DEFAULT = -90.0
 DB_CEILING_DEFAULT = 0.0
+#: Levels a floor or ceiling may take (dBFS); the controls offer the same range.
+DB_MIN = -300.0
+DB_MAX = 50.0
 
 #: The SpectrogramParams fields the viewer exposes and persists.
 PARAM_FIELDS = (
@@ -66,6 +73,15 @@ class ViewSettings:
     def __post_init__(self) -> None:
         if self.colormap not in COLORMAPS:
             raise ParameterError(f"colormap={self.colormap!r}: unknown; choose one of {', '.join(COLORMAPS)}")
+        for name in ("db_floor", "db_ceiling"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or not DB_MIN <= value <= DB_MAX
+            ):
+                raise ParameterError(f"{name}={value!r}: must be a level in dBFS in [{DB_MIN:g}, {DB_MAX:g}]")
         if not self.db_floor < self.db_ceiling:
             raise ParameterError(f"db_floor={self.db_floor!r}: must be below db_ceiling={self.db_ceiling!r}")
         if self.channel is not None and (not isinstance(self.channel, int) or self.channel < 0):
@@ -95,12 +111,14 @@ class ViewSettings:
         """
         settings = cls()
         params = settings.params
+        rejected: list[str] = []
         for name in PARAM_FIELDS:
             if name not in values:
                 continue
             try:
                 params = dataclasses.replace(params, **{name: _coerce(values[name], _FIELD_TYPES[name])})
-            except (ParameterError, TypeError, ValueError):
+            except (ParameterError, TypeError, ValueError, OverflowError):
+                rejected.append(f"{name}={values[name]!r}")
                 continue
         settings = dataclasses.replace(settings, params=params)
         groups: tuple[tuple[str, ...], ...] = (
@@ -117,13 +135,16 @@ class ViewSettings:
             try:
                 changes = {name: _coerce(values[name], _FIELD_TYPES[name]) for name in present}
                 settings = dataclasses.replace(settings, **changes)
-            except (ParameterError, TypeError, ValueError):
+            except (ParameterError, TypeError, ValueError, OverflowError):
                 # A pair that fails together may still have one good member.
                 for name in present:
                     try:
                         settings = dataclasses.replace(settings, **{name: _coerce(values[name], _FIELD_TYPES[name])})
-                    except (ParameterError, TypeError, ValueError):
+                    except (ParameterError, TypeError, ValueError, OverflowError):
+                        rejected.append(f"{name}={values[name]!r}")
                         continue
+        if rejected:
+            log.warning("settings: out of bounds, using the defaults for %s", ", ".join(rejected))
         return settings
 
 

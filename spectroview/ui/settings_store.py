@@ -28,14 +28,20 @@ meaning of a ``view`` key changes)::
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import stat
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 from spectroview.session.settings import ViewSettings
+
+log = logging.getLogger(__name__)
 
 __all__ = ["MAX_RECENT", "SCHEMA_VERSION", "SettingsStore"]
 
@@ -65,6 +71,27 @@ _NONE_TEXT = "none"
 _FLOAT_OR_NONE_KEYS = ("fmax",)
 
 
+def _user_settings() -> QSettings:
+    """The user's store; if its file is not a regular file (a FIFO, a device, a folder), a scratch one.
+
+    Qt reads the file when the QSettings is made: a FIFO there would hang the
+    viewer at every start.  The problem is logged in one line; the scratch
+    store lasts for this run.
+    """
+    if sys.platform.startswith("linux"):
+        base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation)
+        path = Path(base) / ORGANIZATION / f"{APPLICATION}.conf"
+        try:
+            mode = path.stat().st_mode if path.exists() or path.is_symlink() else None
+        except OSError:
+            mode = None
+        if mode is not None and not stat.S_ISREG(mode):
+            log.warning("settings: %s is not a regular file; settings are not kept this time", path)
+            scratch = Path(tempfile.mkdtemp(prefix="spectroview-settings-")) / "settings.ini"
+            return QSettings(str(scratch), QSettings.Format.IniFormat)
+    return QSettings(ORGANIZATION, APPLICATION)
+
+
 class SettingsStore:
     """The viewer's settings, read forgivingly and written as plain values.
 
@@ -77,7 +104,7 @@ class SettingsStore:
     """
 
     def __init__(self, settings: QSettings | None = None) -> None:
-        self._settings = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
+        self._settings = settings if settings is not None else _user_settings()
 
     @property
     def settings(self) -> QSettings:

@@ -180,3 +180,28 @@ def test_output_clash_names_both_files(tmp_path: Path) -> None:
     assert output_clash([a], [tmp_path / "b.npy"]) is None
     assert "is the input" in (output_clash([a], [hard]) or "")
     assert "also written" in (output_clash([], [tmp_path / "c.npy", tmp_path / "c.npy"]) or "")
+
+
+# -- parameters with bounds: one line, at once ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "mentions"),
+    [
+        (["--hop", "4611686018427387904"], "--hop"),
+        (["--n-mels", "100000", "--scale", "mel"], "--n-mels"),
+        (["--n-mels", "20000", "--scale", "mel"], "--n-mels"),
+    ],
+)
+def test_out_of_bounds_parameters_are_one_line_at_once(tmp_path: Path, options: list[str], mentions: str) -> None:
+    source = wav_named(tmp_path / "a.wav")
+    proc = run_cli("render", source, "-o", tmp_path / "a.png", *options)
+    one_error_line(proc, mentions)
+    assert not (tmp_path / "a.png").exists()
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-3", "1e9"])
+def test_a_db_range_that_is_not_a_finite_positive_level_is_refused(tmp_path: Path, value: str) -> None:
+    source = wav_named(tmp_path / "a.wav")
+    one_error_line(run_cli("render", source, "-o", tmp_path / "a.png", "--db-range", value), "--db-range")
+    one_error_line(run_cli(source, "--screenshot", tmp_path / "b.png", "--db-range", value), "--db-range")

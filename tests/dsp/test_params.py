@@ -221,3 +221,17 @@ def test_mel_validation_agrees_with_librosa_zero_rows(
         warnings.simplefilter("ignore", UserWarning)
         weights = librosa.filters.mel(**kw)
     assert accepted == bool((weights.max(axis=1) > 0).all())
+
+
+@pytest.mark.parametrize(
+    ("sr", "n_fft", "fmin", "fmax", "htk"),
+    [(44100, 256, 0.0, 22050.0, False), (16000, 512, 50.0, 8000.0, True), (8000, 2048, 0.0, 4000.0, False)],
+)
+def test_largest_n_mels_by_bisection_equals_the_scan(sr: int, n_fft: int, fmin: float, fmax: float, htk: bool) -> None:
+    from spectroview.dsp.params import largest_n_mels, mel_filter_is_empty
+
+    mel = {"sr": sr, "n_fft": n_fft, "fmin": fmin, "fmax": fmax, "htk": htk}
+    scan = next(n for n in range(n_fft + 2, 0, -1) if not mel_filter_is_empty(n_mels=n, **mel).any())
+    assert largest_n_mels(start=100_000, **mel) == scan
+    assert largest_n_mels(start=scan - 3, **mel) == scan - 3
+    assert mel_filter_is_empty(n_mels=scan + 1, **mel).any()

@@ -403,3 +403,49 @@ def test_default_store_is_the_users_spectroview_store(tmp_path: Path) -> None:
     path = Path(filename)
     assert path.is_relative_to(tmp_path) and path.is_file()
     assert _store(path).load_view().colormap == "plasma"
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        (b"db_floor=-inf", "db_floor"),
+        (b"db_floor=nan", "db_floor"),
+        (b"db_ceiling=inf", "db_ceiling"),
+        (b"hop_length=4611686018427387904", "hop_length"),
+        (b"n_mels=1000000", "n_mels"),
+        (b"bins_per_octave=100000", "bins_per_octave"),
+        (b"n_fft=1e400", "n_fft"),
+    ],
+)
+def test_out_of_bounds_values_take_their_default_with_one_logged_line(
+    ini: Path, line: bytes, field: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ini.write_bytes(b"[General]\nschema=1\n\n[view]\nscale=mel\n" + line + b"\n")
+    with caplog.at_level("WARNING"):
+        view = _store(ini).load_view()
+    default = ViewSettings()
+    assert view.to_dict()[field] == default.to_dict()[field]
+    assert view.params.scale == "mel"  # the good value next to it is kept
+    logged = [r.getMessage() for r in caplog.records if "out of bounds" in r.getMessage()]
+    assert len(logged) == 1 and field in logged[0]
+    # And the viewer starts on it, drawing a file at once (no hang, no huge allocation).
+    view.params.with_sr(44100)
+
+
+def test_a_fifo_where_the_settings_file_is_does_not_hang_the_start(tmp_path: Path) -> None:
+    folder = tmp_path / "config" / "Spectroview"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "Spectroview.conf")
+    code = (
+        "from PySide6.QtCore import QCoreApplication; app = QCoreApplication([]);"
+        "from spectroview.ui.settings_store import SettingsStore; s = SettingsStore();"
+        "print(s.settings.fileName()); print(s.load_view().params.n_fft)"
+    )
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    name, n_fft = proc.stdout.split()
+    assert name.endswith("settings.ini") and "Spectroview.conf" not in name and n_fft == "2048"
+    assert "is not a regular file" in proc.stderr
