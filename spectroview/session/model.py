@@ -359,7 +359,8 @@ class ViewerModel:
             sr = float(file_info.samplerate)
             a = resolve(self.requested, sr, file_info.channels)
             if self.compare_on:
-                b = resolve(self.compare.settings_for(a.settings), sr, file_info.channels)
+                # B is resolved from the request, as A is: its note speaks of what the user asked for.
+                b = resolve(self.compare.settings_for(self.requested), sr, file_info.channels)
         self._serial += 1
         self.shown = Shown(mode=mode, info=file_info, sr=sr, a=a, b=b, serial=self._serial)
         self.shown_changed.emit(self.shown)

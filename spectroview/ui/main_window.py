@@ -580,7 +580,13 @@ class MainWindow(QMainWindow):
                 self.jobs.request_strip(
                     1000, height=self._strip_height(), levels=self.panel.levels
                 )  # the strip is back at once after live mode
-            if old.a is None or old.a.params != a.params or new_file or old.mode == "live":
+            if (
+                old.a is None
+                or old.a.params != a.params
+                or old.a.channel != a.channel
+                or new_file
+                or old.mode == "live"
+            ):
                 self._redo_slice()
             self._refresh_timer.start()
         settings = a.settings if a is not None else self.model.requested
@@ -980,6 +986,8 @@ class MainWindow(QMainWindow):
         for d in inputs:
             mark = "* " if d.is_default_input else ""
             self.device_box.addItem(f"{mark}{d.name} ({d.default_samplerate:g} Hz)", d.index)
+            if d.is_default_input and self.device_spec is None:
+                self.device_box.setCurrentIndex(self.device_box.count() - 1)  # what "no choice" opens
 
     def set_live(self, on: bool) -> None:
         """Start or stop live mode (the L key and the toolbar button)."""
@@ -1049,11 +1057,12 @@ class MainWindow(QMainWindow):
 
     def _on_live_status(self, message: str, is_error: bool) -> None:
         self.statusBar().showMessage(message, 0 if is_error else 5000)
+        note = self.model.shown.note  # the note on adjusted settings stays beside the device's trouble
         if is_error:
-            self.controls.show_message(message)
+            self.controls.show_message("\n".join(t for t in (note, f"live: {message}") if t))
             log.warning("live: %s", message)
         else:
-            self.controls.show_message(self.model.shown.note)
+            self.controls.show_message(note)
 
     def save_history_dialog(self) -> None:
         path = self._save_path("Save history", "history", ".wav", "WAV (*.wav);;FLAC (*.flac)")

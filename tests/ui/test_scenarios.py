@@ -385,3 +385,31 @@ def test_no_attribute_is_created_after_init(qtbot, win: MainWindow, tmp_path: Pa
     key(qtbot, win, "h")
     settle_all(qtbot, win)
     assert set(vars(win)) == before, set(vars(win)) ^ before
+
+
+def test_a_channel_change_moves_the_slice_too(qtbot, win: MainWindow, tmp_path: Path) -> None:
+    sr = 44100
+    left = synth.tone(440.0, 3.0, sr=sr, amplitude=0.5)
+    right = synth.tone(2500.0, 3.0, sr=sr, amplitude=0.5)
+    path = tmp_path / "lr.wav"
+    soundfile.write(path, np.stack([left, right], axis=1).astype(np.float32), sr, subtype="FLOAT")
+    open_file(qtbot, win, path)
+    qtbot.waitUntil(lambda: win.slice.current is not None, timeout=10000)
+    assert sorted(round(p.frequency_hz) for p in win.slice.current.peaks[:2]) == [440, 2500]  # the mix
+    combo = win.controls.channel
+    combo.setFocus()
+    qtbot.keyClick(combo, Qt.Key.Key_Down)  # mix -> 1
+    qtbot.keyClick(combo, Qt.Key.Key_Down)  # 1 -> 2: the right channel
+    settle_all(qtbot, win)
+    assert win.model.shown.a.channel == 1
+
+    def right_only() -> bool:
+        current = win.slice.current
+        return (
+            current is not None
+            and [round(p.frequency_hz) for p in current.peaks[:1]] == [2500]
+            and all(abs(p.frequency_hz - 440.0) > 5 for p in current.peaks)
+        )
+
+    qtbot.waitUntil(right_only, timeout=10000)  # no pointer move needed
+    assert_coherent(win)
