@@ -65,7 +65,7 @@ def slice_spectrum(source: FileSource, params: SpectrogramParams, t0: float, t1:
     rows = (values if projection is None else projection @ values).mean(axis=1)
     reference = full_scale_reference(params)
     rows_db = levels_dbfs(rows[:, None], reference, params.power)[:, 0]
-    sine = full_scale_reference(dataclasses.replace(params, scale="linear"))[0]
+    sine = full_scale_reference(dataclasses.replace(params, scale="linear"))[1]  # a sine (row 0 is DC)
     peaks = find_peaks(
         power / sine, sr=sr, n_fft=params.n_fft, max_peaks=8, min_prominence_db=10.0, floor_db=-100.0,
         window=params.window, win_length=params.win,

@@ -43,6 +43,7 @@ __all__ = [
     "format_readout",
     "format_time",
     "note_name",
+    "time_axis_label",
     "time_ticks",
 ]
 
@@ -517,6 +518,22 @@ _CLOCK_STEPS: tuple[int, ...] = (
 _SECONDS_STEPS = (1, 2, 5, 10, 20, 50)
 
 
+def time_axis_label(t_min: float, t_max: float) -> str:
+    """The time axis' title for the span ``[t_min, t_max]`` s, naming the unit its ticks are in.
+
+    "time (s)" while :func:`time_ticks` labels in seconds, "time (m:ss)" in
+    the clock style (the span or either end reaches 60 s), "time (h:mm:ss)"
+    from an hour.
+    """
+    far = max(abs(t_min), abs(t_max)) if math.isfinite(t_min) and math.isfinite(t_max) else 0.0
+    span = abs(t_max - t_min) if math.isfinite(t_min) and math.isfinite(t_max) else 0.0
+    if far >= 3600.0:
+        return "time (h:mm:ss)"
+    if span >= 60.0 or far >= 60.0:
+        return "time (m:ss)"
+    return "time (s)"
+
+
 def time_ticks(t_min: float, t_max: float, max_ticks: int = 10) -> list[Tick]:
     """Labelled ticks at round times inside ``[t_min, t_max]`` (seconds).
 
@@ -591,9 +608,15 @@ def _format_freq_readout(freq_hz: float) -> str:
     return f"{_fixed(freq_hz, 1, strip=False)} Hz"
 
 
+#: Levels at or below this are digital silence (the views' floor of zero power, -300 dBFS).
+SILENCE_LEVEL_DB = -299.0
+
+
 def _format_level(level_db: float) -> str:
     if math.isnan(level_db):
         return "—"
+    if level_db <= SILENCE_LEVEL_DB:
+        return MINUS + "∞"  # silence, not a made-up number
     if math.isinf(level_db):
         return "∞" if level_db > 0 else MINUS + "∞"
     return _fixed(level_db, 1, strip=False)

@@ -53,11 +53,15 @@ SILENCE_DB = -300.0
 
 @lru_cache(maxsize=32)
 def full_scale_reference(params: SpectrogramParams) -> np.ndarray:
-    """Largest value a full-scale sine gives in each row, so that it reads 0 dBFS.
+    """The value that reads 0 dBFS in each row: a full-scale sine's peak there (DC and Nyquist: see below).
 
     A unit-amplitude sine at ``f`` puts ``|W(k - f/df)| / 2`` into bin ``k``
     (``W``: the window's spectrum).  A linear row is one bin, whose peak is
-    ``sum(window) / 2``.  A mel or log row weighs several bins, and a sine
+    ``sum(window) / 2``.  Bin 0 and (even ``n_fft``) bin ``n_fft / 2`` hold
+    no sine: there 0 dBFS is a full-scale DC and a full-scale cosine at
+    Nyquist, which put all of ``sum(window)`` into the bin (a sine's two
+    halves of the spectrum fall together), so their reference is
+    ``sum(window)``; without this a DC of 0.25 would read -6 dBFS, not -12.  A mel or log row weighs several bins, and a sine
     near its centre feeds all of them (the window's main lobe is several
     bins wide), so the reference is the row's response maximized over sine
     frequencies across the row's band.
@@ -75,7 +79,11 @@ def _full_scale_reference(params: SpectrogramParams) -> np.ndarray:
     window = get_window(params.window, params.win, n_fft=params.n_fft).astype(np.float64)
     projection = row_projection(params)
     if projection is None:
-        return np.full(params.n_fft // 2 + 1, (window.sum() / 2.0) ** params.power)
+        out = np.full(params.n_fft // 2 + 1, (window.sum() / 2.0) ** params.power)
+        out[0] = window.sum() ** params.power  # full-scale DC
+        if params.n_fft % 2 == 0:
+            out[-1] = out[0]  # a full-scale cosine at Nyquist: (-1)^n against e^(-i pi n) sums the window too
+        return out
     return _projected_sine_reference(window, projection, params)
 
 

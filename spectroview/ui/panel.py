@@ -18,7 +18,7 @@ from PySide6.QtGui import QColor
 
 from spectroview.dsp import SpectrogramParams
 from spectroview.render.colormaps import colormap_lut
-from spectroview.session.axes import FrequencyMapping, format_time, time_ticks
+from spectroview.session.axes import FrequencyMapping, format_time, time_axis_label, time_ticks
 from spectroview.session.view import ViewImage
 
 __all__ = ["SpectrogramPanel"]
@@ -140,7 +140,8 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.freq_axis.setLabel("frequency", units="Hz")
         self.freq_axis.enableAutoSIPrefix(False)
         self.time_axis = TimeAxis("bottom")
-        self.time_axis.setLabel("time")
+        self.time_axis.enableAutoSIPrefix(False)  # the ticks are seconds or m:ss, never "x0.001"
+        self.time_axis.setLabel("time (s)")
         self.spec_box = _TimeViewBox()
         self.spec_plot = self.addPlot(
             row=1, col=0, viewBox=self.spec_box, axisItems={"left": self.freq_axis, "bottom": self.time_axis}
@@ -194,7 +195,7 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         """Live mode: no time limits (the stream grows), no overview strip."""
         self.live = live
         self._live_rect = QRectF()
-        self.time_axis.setLabel("seconds before now" if live else "time")
+        self.time_axis.setLabel("seconds before now" if live else time_axis_label(0.0, self.duration))
         self.over_plot.setVisible(not live)
         if live:
             self.spec_box.setLimits(xMin=None, xMax=None)
@@ -387,6 +388,9 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         if self.live:
             return
         t0, t1 = self.visible_range()
+        label = time_axis_label(t0, t1)
+        if label != self.time_axis.labelText:
+            self.time_axis.setLabel(label)
         if not self._syncing_region:
             self._syncing_region = True
             self.over_region.setRegion((t0, t1))

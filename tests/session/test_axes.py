@@ -20,6 +20,7 @@ from spectroview.session.axes import (
     format_readout,
     format_time,
     note_name,
+    time_axis_label,
     time_ticks,
 )
 
@@ -422,3 +423,26 @@ def test_format_readout() -> None:
     # Below 20 Hz there is no note; without a level the field is left out.
     assert format_readout(3725.0, 10.0, None) == "t = 1:02:05.000  f = 10.0 Hz"
     assert format_readout(1.0, 9999.96, -1.25).split("  ")[1].startswith("f = 10.000 kHz")
+
+
+@pytest.mark.parametrize(
+    ("t0", "t1", "label"),
+    [
+        (0.0, 0.01, "time (s)"),  # 10 ms: seconds, never "x0.001"
+        (0.0, 1.5, "time (s)"),
+        (12.0, 59.9, "time (s)"),
+        (0.0, 60.0, "time (m:ss)"),
+        (100.0, 101.0, "time (m:ss)"),
+        (0.0, 7200.0, "time (h:mm:ss)"),
+    ],
+)
+def test_the_time_axis_title_names_the_unit_of_its_ticks(t0: float, t1: float, label: str) -> None:
+    assert time_axis_label(t0, t1) == label
+    ticks = time_ticks(t0, t1, max_ticks=8)
+    clock = any(":" in text for _, text in ticks)
+    assert clock == (label != "time (s)")
+
+
+def test_digital_silence_reads_minus_infinity_not_a_number() -> None:
+    assert format_readout(1.0, 1000.0, -300.0).endswith("level = −∞ dBFS")
+    assert format_readout(1.0, 1000.0, -120.0).endswith("level = −120.0 dBFS")

@@ -9,7 +9,7 @@ import pytest
 import soundfile
 
 from spectroview.audio.files import FileSource
-from spectroview.dsp import SpectrogramParams, fft_frequencies, row_frequencies
+from spectroview.dsp import WINDOWS, SpectrogramParams, fft_frequencies, row_frequencies, spectrogram
 from spectroview.session.view import Overview, compute_direct, compute_view, full_scale_reference, levels_dbfs
 
 SR = 8000
@@ -138,3 +138,22 @@ def test_reassigned_view_is_sharper_and_reads_the_same_level(tmp_path: Path) -> 
     col_plain, col_sharp = plain.levels[:, 30], sharp.levels[:, 30]
     assert (col_sharp > col_sharp.max() - 10).sum() < (col_plain > col_plain.max() - 10).sum()
     assert col_sharp.max() == pytest.approx(-6.02, abs=0.3)  # a 0.5 sine is -6 dBFS, all its energy in one row
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+def test_full_scale_dc_sine_and_nyquist_cosine_read_0_dbfs_on_every_window(window: str) -> None:
+    # 0 dBFS per bin: a full-scale sine in its bin, a full-scale DC in bin 0, a full-scale
+    # cosine at Nyquist in the last bin; so a DC of 0.25 reads -12.04 and a 0.05 Nyquist cosine -26.02.
+    sr, n_fft = 16000, 1024
+    params = SpectrogramParams(n_fft=n_fft, hop_length=256, window=window).with_sr(sr)
+    reference = full_scale_reference(params)
+    n = np.arange(sr)
+
+    def level(y: np.ndarray, row: int) -> float:
+        return float(levels_dbfs(spectrogram(y.astype(np.float32), params), reference, params.power)[row, 20])
+
+    assert level(np.full(sr, 0.25), 0) == pytest.approx(20 * np.log10(0.25), abs=0.01)
+    assert level(0.05 * (-1.0) ** n, n_fft // 2) == pytest.approx(20 * np.log10(0.05), abs=0.01)
+    k = 100  # a sine on bin k
+    assert level(0.5 * np.sin(2 * np.pi * k * n / n_fft), k) == pytest.approx(20 * np.log10(0.5), abs=0.01)
+    assert level(np.full(sr, 1.0), 0) == pytest.approx(0.0, abs=0.01)

@@ -359,3 +359,11 @@ def test_screenshot_of_a_file_damaged_in_its_header_fails_fast(tmp_path: Path) -
     lines = [line for line in proc.stderr.splitlines() if line.startswith("spectroview: error: ")]
     assert len(lines) == 1 and "bad.flac" in lines[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("seconds", "label"), [(0.01, "time (s)"), (3.0, "time (s)"), (90.0, "time (m:ss)")])
+def test_the_time_axis_names_its_unit(qtbot, window: MainWindow, tmp_path: Path, seconds: float, label: str) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "t.wav", seconds=seconds))
+    axis = window.panel.time_axis
+    assert axis.labelText == label
+    assert "x0.0" not in axis.labelString() and "(x" not in axis.labelString()  # no automatic SI prefix
