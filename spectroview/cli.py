@@ -611,13 +611,13 @@ def _logmel_file(
             },
             "nonfinite_samples_zeroed": done.nonfinite,
         }
-        Path(temps[1]).write_text(json.dumps(meta, indent=2) + "\n")
+        Path(temps[1]).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
     return done
 
 
 def _write_json(path: Path, doc: dict) -> None:
     def write(tmp: str) -> None:
-        Path(tmp).write_text(json.dumps(doc, indent=2) + "\n")
+        Path(tmp).write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
 
     atomic_write(path, write)
 
@@ -749,7 +749,7 @@ def _ast_file(
     }
 
     def write_sidecar(tmp: str) -> None:
-        Path(tmp).write_text(json.dumps(meta, indent=2) + "\n")
+        Path(tmp).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
 
     # The matrix, its patches and the sidecar are replaced together, or none is.
     with_patches = patches is not None and patches_out is not None

@@ -33,6 +33,7 @@ from spectroview.audio.errors import AudioError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "SAMPLE_LIMIT",
     "AudioFileError",
     "AudioInfo",
     "FileSource",
@@ -46,6 +47,12 @@ __all__ = [
 class AudioFileError(AudioError):
     """A file cannot be opened or read as audio; the message names the file."""
 
+
+#: Largest sample magnitude read (full scale is 1.0): 120 dB over full scale.  Beyond it
+#: (float files written at 1e30, float32's max) samples are clipped, counted and named,
+#: so that frame power (up to (limit * sum(window))**2 = 4e21 at n_fft 65536) stays finite
+#: in float32.
+SAMPLE_LIMIT = 1e6
 
 #: File name endings (lower case) of the files the Open dialog, drag and drop
 #: and ``features DIR`` offer: containers libsndfile or FFmpeg read that carry
@@ -491,7 +498,11 @@ class FileSource:
     -----
     The source reads what is asked, so its memory does not grow with the
     file's length.  Non-finite samples (NaN, +-Inf in float files) are
-    replaced by 0 and counted in :attr:`nonfinite_count`.  A source must be
+    replaced by 0 and counted in :attr:`nonfinite_count`; samples beyond
+    :data:`SAMPLE_LIMIT` (float files at 1e30 and the like) are clipped to it,
+    counted in :attr:`clipped_count` and named in :attr:`warnings`, so no
+    power computed from them overflows float32 (a picture or a feature file
+    is never all +inf).  A source must be
     used by one thread at a time; open one per thread (the scan of a
     compressed file is shared, so the second opening is quick).
     """
@@ -518,12 +529,19 @@ class FileSource:
             self.close()
             raise
         self.nonfinite_count = 0
+        self.clipped_count = 0
 
     @property
     def warnings(self) -> tuple[str, ...]:
         """Damage found while opening, then while reading: one line each (without the file name)."""
         late = getattr(self._backend, "late_warnings", None)
-        return self.info.warnings + (late() if late is not None else ())
+        found = self.info.warnings + (late() if late is not None else ())
+        if self.clipped_count:
+            found += (
+                f"{self.clipped_count} samples beyond +-{SAMPLE_LIMIT:g} "
+                f"({20 * np.log10(SAMPLE_LIMIT):.0f} dB over full scale) clipped to it",
+            )
+        return found
 
     # -- channel selection -------------------------------------------------
     @property
@@ -616,10 +634,18 @@ class FileSource:
             yield self.read(b0, min(stop, b0 + blocksize))
 
     def _sanitize(self, x: np.ndarray) -> np.ndarray:
+        # One pass for the common case: every sample finite and within the limit
+        # (a NaN fails the comparison too).
+        if x.size == 0 or np.abs(x).max() <= SAMPLE_LIMIT:
+            return x
         finite = np.isfinite(x)
         if not finite.all():
             self.nonfinite_count += int(x.size - np.count_nonzero(finite))
             x[~finite] = 0.0
+        over = np.abs(x) > SAMPLE_LIMIT
+        if over.any():
+            self.clipped_count += int(np.count_nonzero(over))
+            np.clip(x, -SAMPLE_LIMIT, SAMPLE_LIMIT, out=x)
         return x
 
     # -- lifetime --------------------------------------------------------------

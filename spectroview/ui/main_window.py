@@ -1273,7 +1273,7 @@ class MainWindow(QMainWindow):
                     np.savetxt(tmp, table, delimiter=",", header=header, comments="", fmt="%.4f")
                 else:
                     save_npy(tmp)
-                _write_text(tmp_json, json.dumps(meta, indent=2))
+                _write_text(tmp_json, json.dumps(meta, indent=2, allow_nan=False))
         except OSError as exc:
             self._report_error("Export failed", f"{out}: {exc.strerror or exc}")
             return False

@@ -205,3 +205,52 @@ def test_a_db_range_that_is_not_a_finite_positive_level_is_refused(tmp_path: Pat
     source = wav_named(tmp_path / "a.wav")
     one_error_line(run_cli("render", source, "-o", tmp_path / "a.png", "--db-range", value), "--db-range")
     one_error_line(run_cli(source, "--screenshot", tmp_path / "b.png", "--db-range", value), "--db-range")
+
+
+# -- very loud input: finite output, named -----------------------------------------------------
+
+
+@pytest.mark.parametrize("amplitude", [1e30, float(np.finfo(np.float32).max)])
+def test_very_loud_float_input_gives_finite_output_and_says_so(tmp_path: Path, amplitude: float) -> None:
+    import json
+
+    from spectroview.render.png import read_png
+
+    n = np.arange(2 * SR)
+    y = (amplitude * np.sin(2 * np.pi * 1000.0 * n / SR)).astype(np.float32)
+    source = tmp_path / "loud.wav"
+    soundfile.write(source, y, SR, subtype="FLOAT")
+    proc = run_cli("features", source, "-o", tmp_path / "loud.npy")
+    assert proc.returncode == 0, proc.stderr
+    assert "clipped" in proc.stderr and "120 dB over full scale" in proc.stderr
+    features = np.load(tmp_path / "loud.npy")
+    assert np.isfinite(features).all()
+    sidecar = json.loads((tmp_path / "loud.json").read_text())  # strict JSON: no NaN, no Infinity
+    assert any("clipped" in w for w in sidecar["source"]["warnings"])
+    # The brightest mel band is the 1 kHz tone's.
+    centres = np.asarray(sidecar["axes"]["mel_center_hz"])
+    assert abs(centres[int(np.argmax(features[:, features.shape[1] // 2]))] - 1000.0) < 150.0
+    proc = run_cli("render", source, "-o", tmp_path / "loud.png", "--colormap", "gray")
+    assert proc.returncode == 0 and "clipped" in proc.stderr
+    picture = read_png(tmp_path / "loud.png")
+    assert picture.std() > 10  # a picture, not a black (or white) field
+
+
+def test_dataset_stats_over_a_folder_with_a_very_loud_file_stay_valid_json(tmp_path: Path) -> None:
+    import json
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    wav_named(folder / "quiet.wav")
+    n = np.arange(SR)
+    soundfile.write(
+        folder / "loud.wav", (1e30 * np.sin(2 * np.pi * 500.0 * n / SR)).astype(np.float32), SR, subtype="FLOAT"
+    )
+    proc = run_cli("features", folder, "-o", tmp_path / "out", "--dataset-stats")
+    assert proc.returncode == 0, proc.stderr
+    for path in (tmp_path / "out").rglob("*.json"):
+        constants: list[str] = []
+        json.loads(path.read_text(), parse_constant=constants.append)
+        assert constants == [], f"{path}: {constants} in JSON"
+    for path in (tmp_path / "out").rglob("*.npy"):
+        assert np.isfinite(np.load(path)).all(), path
