@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -69,42 +71,62 @@ def run(
     saved settings are neither read nor written then.
     """
     app = _application()
-    if screenshot:
-        # A throwaway store: a scripted screenshot must not change the user's settings.
-        scratch = Path(tempfile.mkdtemp(prefix="spectroview-shot-"))
-        store = SettingsStore(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
-        base = ViewSettings()
-    else:
+    if not screenshot:
         store = SettingsStore()
-        base = store.load_view()
-    settings = _apply_overrides(base, overrides or {})
-    window = MainWindow(store, settings=settings)
-    if size is not None:
-        window.resize(*size)
-    window.show()
-    if mic:
-        window.device_spec = device
-        window.set_live(True)
-        if screenshot:
+        window = _window(store, store.load_view(), overrides, size)
+        if mic:
+            window.device_spec = device
+            window.set_live(True)
+            return app.exec()
+        target = file if file is not None else (str(demo) if demo else None)
+        if target:
+            window.open_file(target, stream=stream if file is not None else None)
+        return app.exec()
+    # A throwaway store: a scripted screenshot must not change the user's settings.  It goes
+    # whatever ends the run (an error, Ctrl-C or SIGTERM while the file is still opening).
+    scratch = Path(tempfile.mkdtemp(prefix="spectroview-shot-"))
+
+    def early_stop(signum: int, _frame: object) -> None:
+        # Before the wait for the picture (while the window is made and the file opens, in
+        # nested event loops): nothing is written yet, so leave at once, tidy.
+        print("spectroview: interrupted", file=sys.stderr)
+        shutil.rmtree(scratch, ignore_errors=True)
+        os._exit(128 + signum)
+
+    previous = {sig: signal.signal(sig, early_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    keep_alive = QTimer()  # Python must run now and then for a signal handler to be called
+    keep_alive.timeout.connect(lambda: None)
+    keep_alive.start(100)
+    try:
+        store = SettingsStore(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
+        window = _window(store, ViewSettings(), overrides, size)
+        if mic:
+            window.device_spec = device
+            window.set_live(True)
             if not window.live.running:
                 print(f"spectroview: error: {window.statusBar().currentMessage()}", file=sys.stderr)
                 return 2
-            try:
-                return _live_screenshot(app, window, screenshot, seconds)
-            finally:
-                shutil.rmtree(scratch, ignore_errors=True)
-        return app.exec()
-    target = file if file is not None else (str(demo) if demo else None)
-    opened = window.open_file(target, stream=stream if file is not None else None) if target else True
-    if screenshot:
-        try:
-            if not opened:
-                print(f"spectroview: error: {window.statusBar().currentMessage()}", file=sys.stderr)
-                return 2
-            return _screenshot(app, window, screenshot)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-    return app.exec()
+            return _live_screenshot(app, window, screenshot, seconds)
+        target = file if file is not None else (str(demo) if demo else None)
+        if target and not window.open_file(target, stream=stream if file is not None else None):
+            print(f"spectroview: error: {window.statusBar().currentMessage()}", file=sys.stderr)
+            return 2
+        return _screenshot(app, window, screenshot)
+    finally:
+        keep_alive.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _window(
+    store: SettingsStore, base: ViewSettings, overrides: dict[str, object] | None, size: tuple[int, int] | None
+) -> MainWindow:
+    window = MainWindow(store, settings=_apply_overrides(base, overrides or {}))
+    if size is not None:
+        window.resize(*size)
+    window.show()
+    return window
 
 
 def _apply_overrides(settings: ViewSettings, overrides: dict[str, object]) -> ViewSettings:
@@ -123,7 +145,20 @@ def _save_when(
     deadline = time.monotonic() + timeout
     state: dict[str, int] = {}
 
+    def stop(signum: int, _frame: object) -> None:
+        # Ctrl-C or SIGTERM: no screenshot, one line, 130 / 143 (the 50 ms timer below lets
+        # Python see the signal while Qt's loop runs; the default handler's KeyboardInterrupt
+        # would only print a traceback from inside a slot).
+        if "status" not in state:
+            state["status"] = 128 + signum
+            print("spectroview: interrupted", file=sys.stderr)
+            app.quit()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+
     def check() -> None:
+        if "status" in state:
+            return
         answer = ready()
         if isinstance(answer, str):
             print(f"spectroview: error: {answer}", file=sys.stderr)
@@ -152,8 +187,12 @@ def _save_when(
     timer.setInterval(50)
     timer.timeout.connect(check)
     timer.start()
-    app.exec()
-    timer.stop()
+    try:
+        app.exec()
+    finally:
+        timer.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     window.close()
     return state.get("status", 1)
 

@@ -367,3 +367,36 @@ def test_the_time_axis_names_its_unit(qtbot, window: MainWindow, tmp_path: Path,
     axis = window.panel.time_axis
     assert axis.labelText == label
     assert "x0.0" not in axis.labelString() and "(x" not in axis.labelString()  # no automatic SI prefix
+
+
+@pytest.mark.parametrize(("signum", "status"), [(2, 130), (15, 143)])
+@pytest.mark.parametrize("delay", [1.5, 3.0])
+def test_an_interrupted_screenshot_quits_cleanly(tmp_path: Path, signum: int, status: int, delay: float) -> None:
+    import signal
+    import time
+
+    # A long file at n_fft 32768: the picture takes many seconds, so the signal lands while it is computed.
+    seconds = 1200
+    long = tmp_path / "long.wav"
+    with soundfile.SoundFile(long, "w", SR, 1, subtype="PCM_16") as f:
+        for _ in range(seconds // 60):
+            f.write((0.3 * np.sin(2 * np.pi * 440 * np.arange(SR * 60) / SR)).astype(np.float32))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    out = tmp_path / "shot.png"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spectroview", str(long), "--screenshot", str(out), "--n-fft", "32768"],
+        cwd=ROOT,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen", TMPDIR=str(scratch)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(delay)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == status, err  # (the whole picture takes ~10 s here: the signal comes well before)
+    assert err.strip().splitlines() == ["spectroview: interrupted"], err
+    assert not out.exists()
+    assert list(scratch.iterdir()) == []  # the throwaway settings folder is gone
+    assert signal.Signals(signum)  # (a real signal number)
