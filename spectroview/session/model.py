@@ -139,10 +139,8 @@ class Shown:
     @property
     def note(self) -> str:
         """Why what is drawn differs from the request (empty if it does not)."""
-        notes = [r.note for r in (self.a, self.b) if r is not None and r.note]
-        if self.b is not None and self.b.note:
-            notes[-1] = "B: " + notes[-1]
-        return "\n".join(notes)
+        notes = [self.a.note if self.a is not None else "", "B: " + self.b.note if self.b and self.b.note else ""]
+        return "\n".join(n for n in notes if n)
 
 
 @dataclass

@@ -24,6 +24,7 @@ import logging
 import os
 import queue
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -192,8 +193,6 @@ class Scheduler:
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Run pending results until no job is outstanding (without ``deliver``: tests, scripts)."""
-        import time
-
         deadline = time.monotonic() + timeout
         while self.busy or not self._queue.empty():
             left = deadline - time.monotonic()

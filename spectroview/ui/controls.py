@@ -274,10 +274,8 @@ class ControlsPanel(QWidget):
         self._emit(n_fft=N_FFT_CHOICES[index])
 
     def _emit_if_changed(self, name: str, value: Any) -> None:
-        current = getattr(self.settings.params, name) if hasattr(self.settings.params, name) else None
-        if name in ("db_floor", "db_ceiling"):
-            current = getattr(self.settings, name)
-        if value != current:
+        owner = self.settings if name in ("db_floor", "db_ceiling") else self.settings.params
+        if value != getattr(owner, name):
             self._emit(**{name: value})
 
     def _emit(self, **changes: Any) -> None:

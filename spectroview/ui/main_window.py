@@ -288,26 +288,34 @@ class MainWindow(QMainWindow):
 
     # -- menus and keys -----------------------------------------------------------------------
     def _action(
-        self, menu: QMenu, text: str, slot: Callable[[], object], shortcut: Any = None, tip: str = ""
+        self,
+        menu: QMenu,
+        text: str,
+        slot: Callable[..., object],
+        shortcut: Any = None,
+        tip: str = "",
+        *,
+        checkable: bool = False,
     ) -> QAction:
+        """A menu action with its shortcut (active with the menu bar hidden too).
+
+        ``slot()`` on trigger; a ``checkable`` action calls ``slot(checked)`` on each change.
+        """
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setStatusTip(tip)
-        action.triggered.connect(lambda _checked=False: slot())
-        menu.addAction(action)
-        self.addAction(action)  # shortcuts work with the menu bar hidden too
-        return action
-
-    def _toggle(self, menu: QMenu, text: str, slot: Callable[[bool], object], shortcut: str, tip: str) -> QAction:
-        action = QAction(text, self)
-        action.setCheckable(True)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        action.toggled.connect(slot)
+        if checkable:
+            action.setCheckable(True)
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda _checked=False: slot())
         menu.addAction(action)
         self.addAction(action)
         return action
+
+    def _toggle(self, menu: QMenu, text: str, slot: Callable[[bool], object], shortcut: str, tip: str) -> QAction:
+        return self._action(menu, text, slot, shortcut, tip, checkable=True)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -609,8 +617,8 @@ class MainWindow(QMainWindow):
                 f"({1000 * pb.n_fft / sr:.1f} ms, {sr / pb.n_fft:.1f} Hz per bin)",
                 10000,
             )
-        if shown.mode != old.mode or new_file:
-            self.readout.setText("" if shown.mode == "live" else self.readout.text())
+        if shown.mode == "live" and old.mode != "live":
+            self.readout.setText("")  # the file's readout does not describe the live picture
         if self.model.cursor is not None and shown.mode == "file":
             self._draw_cursor(self.model.cursor)  # the readout names the panes shown now
         self.store.save_view(self.model.requested)

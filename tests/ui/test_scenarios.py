@@ -334,7 +334,7 @@ def test_leaving_live_mode_restores_the_file_view(
     win.controls.n_fft.slider.setValue(N_FFT_CHOICES.index(4096))
     assert win.live.engine.params.n_fft == 4096
     win.resize(1000, 600)
-    qtbot.wait(100)
+    qtbot.waitUntil(lambda: win.height() == 600, timeout=5000)
     # Export Data in live mode writes the live picture, on its own time axis.
     assert win.export_data(tmp_path / "live.npy")
     import json
