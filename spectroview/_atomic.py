@@ -28,6 +28,12 @@ def _temp_beside(path: Path) -> str:
     return tmp
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
 
@@ -57,8 +63,9 @@ def atomic_files(paths: Sequence[str | os.PathLike[str]]) -> Iterator[tuple[str,
         for target in targets:
             temps.append(_temp_beside(target))
         yield tuple(temps)
+        mode = 0o666 & ~_umask()  # what a plain open() would give (mkstemp makes 0o600)
         for tmp in temps:
-            os.chmod(tmp, 0o644)
+            os.chmod(tmp, mode)
         _replace_all(targets, temps)
     except BaseException:
         for tmp in temps:

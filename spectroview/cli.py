@@ -14,6 +14,7 @@ import json
 import math
 import os
 import queue
+import shutil
 import sys
 import threading
 import time
@@ -293,6 +294,58 @@ def _refuse_clash(inputs: list[str | os.PathLike[str] | None], outputs: list[Pat
         raise CliError(message)
 
 
+def _check_hop(args: argparse.Namespace, n: int, sr: float) -> None:
+    """A hop given on the command line must not exceed the signal (``n`` samples at ``sr``)."""
+    if args.hop is not None and n > 0 and args.hop > n:
+        raise CliError(f"--hop {args.hop}: longer than the signal ({n} samples, {n / sr:.3g} s); at most {n}")
+
+
+def _check_image_memory(params: SpectrogramParams, n_samples: int, width: int, height: int) -> None:
+    """Refuse an image that cannot fit in memory, before allocating it; name a size that fits."""
+    from spectroview._memory import available_bytes, format_bytes
+    from spectroview.render.image import image_memory
+
+    budget = 0.9 * available_bytes()
+    need = image_memory(params, n_samples, width, height)
+    if need <= budget:
+        return
+    lo, hi = 0.0, 1.0  # the largest scale of both sides that fits, by bisection
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        w, h = max(1, int(width * mid)), max(1, int(height * mid))
+        lo, hi = (mid, hi) if image_memory(params, n_samples, w, h) <= budget else (lo, mid)
+    w, h = int(width * lo), int(height * lo)
+    fits = (
+        f"at most {w}x{h} fits (the same shape)" if w >= 1 and h >= 1 else "no image size fits: try a smaller --n-fft"
+    )
+    raise CliError(
+        f"--width {width} --height {height}: the image needs about {format_bytes(need)} of memory and "
+        f"{format_bytes(budget)} is available; {fits}"
+    )
+
+
+def _check_disk(out: Path, need: int, params: SpectrogramParams) -> None:
+    """Refuse an output larger than the free space of its folder, before writing; name a hop that fits."""
+    from spectroview._memory import format_bytes
+
+    try:
+        free = shutil.disk_usage(out.parent).free
+    except OSError:
+        return  # cannot tell: the write itself reports a full disk
+    margin = 1 << 20  # the sidecar and the file system's own needs
+    if need + margin <= free:
+        return
+    # Columns (and bytes) fall as 1 / hop.
+    fits = (
+        f"a --hop of at least {math.ceil(params.hop * need / (free - margin))} fits"
+        if free > margin
+        else "free some space"
+    )
+    raise CliError(
+        f"-o {out}: the features need about {format_bytes(need)} and {out.parent} has {format_bytes(free)} free; {fits}"
+    )
+
+
 def _check_output(path: str, suffix: str) -> Path:
     out = Path(path)
     if out.suffix.lower() != suffix:
@@ -413,6 +466,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     options = ImageOptions(width=args.width, height=args.height, colormap=args.colormap, db_range=args.db_range)
     with _open_source(args.file, args.channel, args.stream) as source:
         params = _params_from(args, source.info.samplerate, scale=args.scale)
+        _check_hop(args, source.info.frames, source.info.samplerate)
+        _check_image_memory(params, source.info.frames, options.width, options.height)
         progress = _Progress("rendering", source.info.frames)
         # closing(): on any exception the reader thread is stopped and joined
         # before the file it reads from is closed.
@@ -525,6 +580,7 @@ def _logmel_file(
     the file's own mean and std (a second pass over the written matrix),
     ``dataset`` by the given ``(mean, std)``.
     """
+    from spectroview.audio.resample import resampled_length
     from spectroview.batch.features import (
         LOGMEL_AMIN,
         NpyColumnWriter,
@@ -542,7 +598,10 @@ def _logmel_file(
         info = source.info
         sr = args.sr or info.samplerate
         params = _params_from(args, sr, scale="mel")
+        _check_hop(args, resampled_length(info.frames, info.samplerate, sr), sr)
         n_frames = logmel_frames(info.frames, info.samplerate, params)
+        if out is not None:
+            _check_disk(out, 4 * params.n_mels * n_frames, params)
         stats = RunningStats()
         progress = _Progress("features", info.frames) if show_progress else None
         entry: dict | None = None

@@ -11,6 +11,7 @@ sample, the log-mel of the whole signal computed at once
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -76,17 +77,14 @@ def logmel_blocks(
     done = 0
     for block in source.blocks(BLOCK_SAMPLES):
         done += block.shape[0]
-        columns = stream.push(resampler.process(block))
-        if columns.shape[1]:
-            yield _db(columns, amin)
+        for columns in stream.push_bounded(resampler.process(block)):
+            if columns.shape[1]:
+                yield _db(columns, amin)
         if progress is not None:
             progress(done)
-    columns = stream.push(resampler.flush())
-    if columns.shape[1]:
-        yield _db(columns, amin)
-    columns = stream.flush()
-    if columns.shape[1]:
-        yield _db(columns, amin)
+    for columns in itertools.chain(stream.push_bounded(resampler.flush()), stream.flush_bounded()):
+        if columns.shape[1]:
+            yield _db(columns, amin)
 
 
 def _db(power: np.ndarray, amin: float) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -39,6 +40,10 @@ __all__ = [
 #: n_fft 2048 run as fast as 512).
 _BLOCK_SAMPLES = 1 << 18
 _WORKERS = max(1, os.cpu_count() or 1)
+
+#: Most bytes of output one step of :meth:`StreamingSpectrogram.push_bounded` makes
+#: (a 65536-point FFT at a hop of 1 sample would otherwise make 128 KiB per input sample).
+COLUMN_BUDGET = 32 * 2**20
 
 
 @lru_cache(maxsize=64)
@@ -244,6 +249,23 @@ class StreamingSpectrogram:
             self._left_pending = False
         return self._frames(x, out)
 
+    def push_bounded(self, block: np.ndarray, *, max_bytes: int = COLUMN_BUDGET) -> Iterator[np.ndarray]:
+        """:meth:`push` in steps whose output stays near ``max_bytes``; yields each step's columns.
+
+        The concatenation of the yielded arrays equals ``push(block)``; memory
+        is bounded by ``max_bytes`` whatever the hop (at least one frame per
+        step).
+
+        Yields
+        ------
+        (n_rows, n_new) float32, possibly with ``n_new == 0``.
+        """
+        x = np.asarray(block)
+        frames = max(1, max_bytes // (4 * self.n_rows))
+        step = frames * self.params.hop
+        for start in range(0, x.shape[0], step):
+            yield self.push(x[start : start + step])
+
     def pending_frames(self, n_more: int = 0) -> int:
         """Frames that ``push`` of ``n_more`` samples then ``flush`` would return."""
         n_fft, hop = self.params.n_fft, self.params.hop
@@ -267,25 +289,35 @@ class StreamingSpectrogram:
         (n_rows, n_tail) float32
             Empty when ``center=False`` (uncentred frames need real samples).
         """
+        tail = self._end()
+        return self._engine.empty_output(0) if tail is None else self._frames(tail, out)
+
+    def flush_bounded(self, *, max_bytes: int = COLUMN_BUDGET) -> Iterator[np.ndarray]:
+        """:meth:`flush` in steps whose output stays near ``max_bytes`` (see :meth:`push_bounded`)."""
+        tail = self._end()
+        if tail is None:
+            return
+        step = max(1, max_bytes // (4 * self.n_rows)) * self.params.hop
+        for start in range(0, tail.shape[0], step):
+            yield self._frames(tail[start : start + step], None)
+
+    def _end(self) -> np.ndarray | None:
+        """Mark the stream ended; the padding (or padded signal) still to be framed, if any."""
         if self._flushed:
-            return self._engine.empty_output(0)
+            return None
         self._flushed = True
-        if self.n_samples == 0:
-            return self._engine.empty_output(0)
-        if not self.params.center:
-            return self._engine.empty_output(0)
+        if self.n_samples == 0 or not self.params.center:
+            return None
         mode = self.params.pad_mode
         if self._left_pending:
             # Shorter than n_fft//2 + 1 samples: pad the whole signal at once.
             if self._head.shape[0] == 0:
-                return self._engine.empty_output(0)
+                return None
             self._carry = np.zeros(0, dtype=np.float32)
-            return self._frames(_pad(self._head, (self._half, self._half), mode), out)
+            return _pad(self._head, (self._half, self._half), mode)
         if mode == "constant":
-            right = np.zeros(self._half, dtype=np.float32)
-        else:
-            right = _pad(self._recent, (0, self._half), mode)[-self._half :]
-        return self._frames(right, out)
+            return np.zeros(self._half, dtype=np.float32)
+        return _pad(self._recent, (0, self._half), mode)[-self._half :]
 
     def _frames(self, x: np.ndarray, out: np.ndarray | None) -> np.ndarray:
         """Frames of the virtual stream ``carry ++ x``; keeps the rest as carry."""

@@ -17,7 +17,7 @@ from spectroview.dsp import ParameterError, SpectrogramParams, StreamingSpectrog
 from spectroview.dsp.pooling import ColumnPooler, pool_rows
 from spectroview.render.colormaps import COLORMAPS, apply_colormap
 
-__all__ = ["ImageOptions", "colorize", "spectrogram_image"]
+__all__ = ["IMAGE_BYTES_PER_PIXEL", "ImageOptions", "colorize", "image_memory", "spectrogram_image"]
 
 #: Amplitude floor of the dB scale in power units (-100 dB re 1.0).
 _AMIN = 1e-10
@@ -85,19 +85,60 @@ def spectrogram_image(
         raise ParameterError(
             f"n_fft={params.n_fft}: the signal ({n_samples} samples) is too short for one frame with center=False"
         )
-    pooler = ColumnPooler(stream.n_rows, n_frames, width)
+    # Max pooling is separable: pooling each frame's rows to the image height
+    # before the columns gives the same pixels.  Done only when the full-row
+    # accumulator would be large (a 65536-point FFT on a wide image), since
+    # it pools every frame's rows instead of every column's.
+    rows_first = _rows_first(stream.n_rows, n_frames, width, height)
+    pooler = ColumnPooler(height if rows_first else stream.n_rows, n_frames, width)
     consumed = 0
+
+    def add(columns: np.ndarray) -> None:
+        pooler.push(pool_rows(columns, height) if rows_first and columns.shape[1] else columns)
+
     for block in blocks:
-        pooler.push(stream.push(block))
+        for columns in stream.push_bounded(block):
+            add(columns)
         consumed += block.shape[0]
         if progress is not None:
             progress(consumed)
-    pooler.push(stream.flush())
+    for columns in stream.flush_bounded():
+        add(columns)
     if pooler.frames_seen != n_frames:
         raise ParameterError(
             f"got {pooler.frames_seen} frames, expected {n_frames}: n_samples does not match the blocks"
         )
     return np.ascontiguousarray(pool_rows(pooler.result(), height)[::-1])
+
+
+#: Largest full-row accumulator :func:`spectrogram_image` keeps before pooling rows first (bytes).
+_ROW_ACCUMULATOR_MAX = 256 * 2**20
+
+#: Bytes per output pixel at the peak of a render: the pooled power and its
+#: flipped copy (float32 each), then the power beside its RGB (3 bytes).
+IMAGE_BYTES_PER_PIXEL = 8
+
+
+def _rows_first(n_rows: int, n_frames: int, width: int, height: int) -> bool:
+    return height < n_rows and 4 * n_rows * min(width, n_frames) > _ROW_ACCUMULATOR_MAX
+
+
+def image_memory(params: SpectrogramParams, n_samples: int, width: int, height: int) -> int:
+    """Peak bytes :func:`spectrogram_image` then :func:`colorize` and PNG writing need, about.
+
+    The accumulator (rows x columns, float32), the image stage
+    (:data:`IMAGE_BYTES_PER_PIXEL` per pixel) and the engine's bounded
+    working set (:data:`~spectroview.dsp.stft.COLUMN_BUDGET` of columns,
+    the FFT of one block of frames).
+    """
+    from spectroview.dsp.stft import COLUMN_BUDGET
+
+    stream = StreamingSpectrogram(params.require_sr(), params)
+    n_frames = max(1, stream.pending_frames(n_samples))
+    rows = height if _rows_first(stream.n_rows, n_frames, width, height) else stream.n_rows
+    accumulator = 4 * rows * min(width, n_frames)
+    engine = COLUMN_BUDGET + 64 * params.n_fft * 16
+    return accumulator + IMAGE_BYTES_PER_PIXEL * width * height + engine
 
 
 def colorize(power: np.ndarray, options: ImageOptions) -> np.ndarray:
@@ -109,8 +150,14 @@ def colorize(power: np.ndarray, options: ImageOptions) -> np.ndarray:
         A silent signal (all power below -100 dB re 1.0) is all bottom colour.
     """
     peak = float(power.max()) if power.size else 0.0
-    if peak <= _AMIN:
-        db = np.full(power.shape, -np.inf, dtype=np.float32)
-    else:
-        db = power_to_db(power, ref=peak, amin=_AMIN, top_db=None)
-    return apply_colormap(db, options.colormap, vmin=-float(options.db_range), vmax=0.0)
+    rgb = np.empty((*power.shape, 3), dtype=np.uint8)
+    # In strips of rows: the dB values of the whole image are never held.
+    rows = max(1, (4 << 20) // max(1, power.shape[1]))
+    for r0 in range(0, power.shape[0], rows):
+        strip = power[r0 : r0 + rows]
+        if peak <= _AMIN:
+            db = np.full(strip.shape, -np.inf, dtype=np.float32)
+        else:
+            db = power_to_db(strip, ref=peak, amin=_AMIN, top_db=None)
+        rgb[r0 : r0 + rows] = apply_colormap(db, options.colormap, vmin=-float(options.db_range), vmax=0.0)
+    return rgb

@@ -13,13 +13,14 @@ https://www.w3.org/TR/png-3/.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 import struct
 import zlib
+from collections.abc import Iterator
 
 import numpy as np
+
+from spectroview._atomic import atomic_write
 
 __all__ = ["decode_png", "encode_png", "read_png", "write_png"]
 
@@ -83,61 +84,64 @@ def encode_png(rgb: np.ndarray, *, compress_level: int = 6) -> bytes:
         If `rgb` has the wrong dtype or shape, or `compress_level` is
         not an int in 0..9.
     """
+    return b"".join(_png_pieces(rgb, compress_level))
+
+
+#: Scanline bytes encoded per step (the encoder's memory, whatever the image size).
+_STRIP_BYTES = 4 << 20
+
+
+def _png_pieces(rgb: np.ndarray, compress_level: int) -> Iterator[bytes | memoryview]:
+    """The bytes of a PNG file, in order, made strip by strip (validation happens before the first)."""
     rgb, height, width, colour_type = _validate_image(rgb)
     if isinstance(compress_level, bool) or not isinstance(compress_level, int) or not 0 <= compress_level <= 9:
         raise ValueError(f"compress_level={compress_level!r}: expected an int from 0 to 9")
+    return _png_stream(rgb, height, width, colour_type, compress_level)
 
-    # Each scanline is a filter-type byte followed by the raw samples. Using
-    # filter 0 (None) everywhere lets numpy build the whole buffer in one copy
-    # instead of a Python loop per row.
-    row_bytes = rgb.size // height
-    scanlines = np.empty((height, 1 + row_bytes), dtype=np.uint8)
-    scanlines[:, 0] = 0
-    scanlines[:, 1:] = rgb.reshape(height, row_bytes)
-    compressed = memoryview(zlib.compress(scanlines.data, compress_level))
 
+def _png_stream(
+    rgb: np.ndarray, height: int, width: int, colour_type: int, compress_level: int
+) -> Iterator[bytes | memoryview]:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
-    parts: list[bytes | memoryview] = [PNG_SIGNATURE, *_chunk(b"IHDR", ihdr)]
-    for start in range(0, len(compressed), _MAX_IDAT_LENGTH):
-        parts += _chunk(b"IDAT", compressed[start : start + _MAX_IDAT_LENGTH])
-    parts += _chunk(b"IEND", b"")
-    return b"".join(parts)
+    yield PNG_SIGNATURE
+    yield from _chunk(b"IHDR", ihdr)
+    # Each scanline is a filter-type byte followed by the raw samples. Using
+    # filter 0 (None) everywhere lets numpy build a strip of them in one copy
+    # instead of a Python loop per row; each strip's compressed bytes go out
+    # as IDAT chunks (a PNG may split its zlib stream over any number).
+    row_bytes = rgb.size // height
+    rows = max(1, _STRIP_BYTES // (1 + row_bytes))
+    compressor = zlib.compressobj(compress_level)
+    scanlines = np.zeros((min(rows, height), 1 + row_bytes), dtype=np.uint8)
+    for r0 in range(0, height, rows):
+        strip = rgb[r0 : r0 + rows]
+        lines = scanlines[: strip.shape[0]]
+        lines[:, 1:] = strip.reshape(strip.shape[0], row_bytes)
+        yield from _idat(compressor.compress(lines.data))
+    yield from _idat(compressor.flush())
+    yield from _chunk(b"IEND", b"")
 
 
-def _open_temp_beside(path: str) -> tuple[str, int]:
-    """Create and open a new, uniquely named file in the directory of `path`.
-
-    Returns ``(temp_path, fd)``. The file is created with mode 0o666 so the
-    process umask applies, giving the final file the same permissions a plain
-    ``open(path, "wb")`` would (``tempfile.mkstemp`` would force 0o600).
-    """
-    directory, name = os.path.split(os.path.abspath(path))
-    # Keep the temporary name within common 255-byte file name limits.
-    stem = name[:100]
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        temp_path = os.path.join(directory, f".{stem}.{secrets.token_hex(6)}.tmp")
-        try:
-            return temp_path, os.open(temp_path, flags, 0o666)
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file in {directory!r}")
+def _idat(data: bytes) -> Iterator[bytes | memoryview]:
+    view = memoryview(data)
+    for start in range(0, len(view), _MAX_IDAT_LENGTH):
+        yield from _chunk(b"IDAT", view[start : start + _MAX_IDAT_LENGTH])
 
 
 def write_png(path: str | os.PathLike[str], rgb: np.ndarray, *, compress_level: int = 6) -> None:
-    """Write an image to a PNG file atomically.
+    """Write an image to a PNG file atomically, encoding it strip by strip.
 
-    The data is written to a temporary file in the destination directory,
-    flushed to disk, then renamed over `path` with :func:`os.replace`, so
-    `path` either keeps its old contents or gets the complete new file; a
-    failure never leaves a partial file or the temporary file behind.
+    The data goes to a temporary file in the destination directory, flushed
+    to disk, then renamed over `path` (:func:`spectroview._atomic.atomic_write`),
+    so `path` either keeps its old contents or gets the complete new file; a
+    failure never leaves a partial file or the temporary file behind.  The
+    encoder holds a few MiB whatever the image size (no copy of the image).
 
     Parameters
     ----------
     path : str or os.PathLike
         Destination file. Its directory must exist. An existing file is
-        replaced (as a new file: its permissions are not kept, and a symbolic
-        link is replaced rather than followed).
+        replaced (as a new file: a symbolic link is replaced rather than followed).
     rgb : numpy.ndarray
         dtype uint8; shape (height, width, 3) for RGB or (height, width) for
         greyscale.
@@ -151,22 +155,18 @@ def write_png(path: str | os.PathLike[str], rgb: np.ndarray, *, compress_level: 
     OSError
         If the file cannot be created, written or renamed.
     """
-    # Encode first so invalid input never touches the file system.
-    data = encode_png(rgb, compress_level=compress_level)
-    path = os.fsdecode(path)
-    temp_path, fd = _open_temp_beside(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+    pieces = _png_pieces(rgb, compress_level)  # validates before the file system is touched
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            for piece in pieces:
+                f.write(piece)
             f.flush()
             # Without fsync a crash soon after the rename can leave an empty
             # file on some file systems.
             os.fsync(f.fileno())
-        os.replace(temp_path, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_path)
-        raise
+
+    atomic_write(os.fsdecode(path), write)
 
 
 def _unfilter_average(line: np.ndarray, prior: np.ndarray, bpp: int) -> None:

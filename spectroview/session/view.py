@@ -32,6 +32,7 @@ from spectroview.dsp.pooling import ColumnPooler, max_by_segments, pixel_bounds,
 
 __all__ = [
     "DIRECT_MAX_FRAMES",
+    "DIRECT_MAX_WORK",
     "Overview",
     "ViewImage",
     "colour_indices",
@@ -44,6 +45,9 @@ __all__ = [
 #: Largest view computed directly from the file; wider views come from the
 #: overview even if it is coarser than the screen (keeps a view under ~0.3 s).
 DIRECT_MAX_FRAMES = 40_000
+#: The same limit as samples analysed (frames x n_fft): a 65536-point window
+#: at a hop of one sample makes a short view as costly as a long one.
+DIRECT_MAX_WORK = DIRECT_MAX_FRAMES * 2048
 #: Memory budget of one overview's power columns (bytes).
 OVERVIEW_BUDGET = 96 * 2**20
 OVERVIEW_MAX_COLUMNS = 16_384
@@ -331,11 +335,13 @@ class Overview:
                 return False
             self._add_waveform(block, pos, wave_edges)
             pos += block.shape[0]
-            self._pooler.push(stream.push(block))
+            for columns in stream.push_bounded(block):
+                self._pooler.push(columns)
             self.frames_done = self._pooler.frames_seen
             if progress is not None:
                 progress(self.fraction_done)
-        self._pooler.push(stream.flush())
+        for columns in stream.flush_bounded():
+            self._pooler.push(columns)
         self.frames_done = self._pooler.frames_seen
         self.complete = True
         if progress is not None:
@@ -493,12 +499,13 @@ def compute_direct(
     if reassigned:
         levels = _reassigned_levels(x, params, b - a, min(width, b - a))
     else:
-        frames = spectrogram(x, dataclasses.replace(params, center=False))
-        if frames.shape[1] > width:
-            pooler = ColumnPooler(frames.shape[0], frames.shape[1], width)
-            pooler.push(frames)
-            frames = pooler.result()
-        levels = levels_dbfs(frames, full_scale_reference(params), params.power)
+        # In bounded steps, pooled as they come: memory stays one step of
+        # columns plus the image, whatever n_fft and hop.
+        stream = StreamingSpectrogram(sr, dataclasses.replace(params, center=False))
+        pooler = ColumnPooler(stream.n_rows, b - a, min(width, b - a))
+        for columns in stream.push_bounded(x):
+            pooler.push(columns)
+        levels = levels_dbfs(pooler.result(), full_scale_reference(params), params.power)
     hop_s = params.hop / sr
     wave_min, wave_max = _envelope(x[lo - start : hi - start] if hi > lo else x[:0], width)
     return ViewImage(
@@ -538,6 +545,6 @@ def compute_view(
     a, b = visible_frames(t0, t1, params, n_frames)
     if overview is not None and overview.params == params:
         fine_enough = (b - a) / overview.frames_per_column >= width
-        if fine_enough or b - a > DIRECT_MAX_FRAMES:
+        if fine_enough or b - a > DIRECT_MAX_FRAMES or (b - a) * params.n_fft > DIRECT_MAX_WORK:
             return overview.view(t0, t1, width, generation=generation)
     return compute_direct(source, params, t0, t1, width, generation=generation, reassigned=reassigned)

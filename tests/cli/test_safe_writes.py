@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +16,9 @@ import numpy as np
 import pytest
 import soundfile
 
+from spectroview import cli
 from spectroview._atomic import atomic_files, atomic_write, output_clash
+from spectroview.render.png import read_png
 from tests.cli.helpers import REPO_ROOT, run_cli, tone
 
 SR = 16000
@@ -254,3 +258,68 @@ def test_dataset_stats_over_a_folder_with_a_very_loud_file_stay_valid_json(tmp_p
         assert constants == [], f"{path}: {constants} in JSON"
     for path in (tmp_path / "out").rglob("*.npy"):
         assert np.isfinite(np.load(path)).all(), path
+
+
+# -- memory and disk checked before allocating ----------------------------------------------
+
+
+def _run_with_memory_limit(limit: int, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "spectroview", *map(str, args)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
+    )
+
+
+def test_an_image_larger_than_memory_is_refused_with_a_size_that_fits(tmp_path: Path) -> None:
+    source = wav_named(tmp_path / "a.wav")
+    out = tmp_path / "a.png"
+    proc = _run_with_memory_limit(3 << 30, "render", source, "-o", out, "--width", "32768", "--height", "32768")
+    line = one_error_line(proc, "--width 32768 --height 32768", "of memory", "fits")
+    fits = re.search(r"at most (\d+)x(\d+) fits", line)
+    assert fits, line
+    w, h = int(fits[1]), int(fits[2])
+    assert 1000 < w < 32768 and w == h
+    assert not out.exists()
+    # ... and the size it names does render under the same limit.
+    ok = _run_with_memory_limit(3 << 30, "render", source, "-o", out, "--width", str(w // 2), "--height", "500")
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_a_one_sample_hop_on_a_long_window_renders_in_bounded_memory(tmp_path: Path) -> None:
+    # 0.3 s at a hop of one sample: 46 000 frames of 32769 rows would be 6 GB at once.
+    source = wav_named(tmp_path / "a.wav", seconds=0.3)
+    out = tmp_path / "a.png"
+    proc = _run_with_memory_limit(
+        2 << 30, "render", source, "-o", out, "--n-fft", "65536", "--hop", "1", "--width", "400", "--height", "200"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert read_png(out).shape == (200, 400, 3)
+
+
+def test_a_hop_longer_than_the_signal_is_refused(tmp_path: Path) -> None:
+    source = wav_named(tmp_path / "a.wav", seconds=0.5)
+    for command, out in (("render", tmp_path / "a.png"), ("features", tmp_path / "a.npy")):
+        proc = run_cli(command, source, "-o", out, "--hop", "100000")
+        one_error_line(proc, "--hop 100000", "longer than the signal", "at most")
+        assert not out.exists()
+
+
+def test_features_larger_than_the_free_disk_are_refused_with_a_hop_that_fits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = wav_named(tmp_path / "a.wav", seconds=2.0)
+    out = tmp_path / "a.npy"
+    real = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: real(p)._replace(free=2 << 20))
+    assert cli.main(["features", str(source), "-o", str(out), "--hop", "1"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("spectroview: error: -o") and "free" in line, line
+    hop = int(re.search(r"a --hop of at least (\d+) fits", line)[1])  # type: ignore[index]
+    assert not out.exists()
+    assert cli.main(["features", str(source), "-o", str(out), "--hop", str(hop)]) == 0
+    assert out.stat().st_size < 2 << 20

@@ -232,3 +232,31 @@ def test_template_params_are_bound_to_the_stream_rate() -> None:
     assert stream.params.sr == 16000 and stream.n_rows == 40
     with pytest.raises(ParameterError, match=r"^fmax=6000\.0: must be <= sr/2 = 4000 Hz"):
         StreamingSpectrogram(8000, SpectrogramParams(fmax=6000.0))
+
+
+@pytest.mark.parametrize(
+    ("n_fft", "hop", "center", "pad_mode", "n"),
+    [
+        (512, 1, True, "constant", 3000),
+        (512, 1, True, "reflect", 3000),
+        (512, 1, True, "constant", 200),  # shorter than n_fft // 2 + 1: the whole signal padded at flush
+        (256, 3, False, "constant", 4000),
+        (64, 200, True, "edge", 5000),  # hop > n_fft
+    ],
+)
+def test_bounded_steps_equal_one_push_and_stay_under_the_budget(
+    n_fft: int, hop: int, center: bool, pad_mode: str, n: int
+) -> None:
+    params = SpectrogramParams(sr=8000, n_fft=n_fft, hop_length=hop, center=center, pad_mode=pad_mode)
+    y = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    whole = StreamingSpectrogram(8000, params)
+    expected = np.concatenate([whole.push(y), whole.flush()], axis=1)
+    stream = StreamingSpectrogram(8000, params)
+    budget = 40 * 4 * stream.n_rows  # 40 columns a step
+    pieces = [*stream.push_bounded(y[:1234], max_bytes=budget), *stream.push_bounded(y[1234:], max_bytes=budget)]
+    pieces += list(stream.flush_bounded(max_bytes=budget))
+    assert max(p.shape[1] for p in pieces) <= 40
+    got = np.concatenate(pieces, axis=1)
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+    assert list(stream.flush_bounded()) == []  # ended: nothing more

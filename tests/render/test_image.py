@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import spectroview.render.image as image_module
 from spectroview.dsp import ParameterError, SpectrogramParams, row_frequencies, spectrogram
 from spectroview.dsp.pooling import ColumnPooler, pixel_bounds, pool_rows
 from spectroview.render.colormaps import colormap_lut
-from spectroview.render.image import ImageOptions, colorize, spectrogram_image
+from spectroview.render.image import IMAGE_BYTES_PER_PIXEL, ImageOptions, colorize, image_memory, spectrogram_image
 
 
 @given(n_items=st.integers(1, 5000), n_pixels=st.integers(1, 500))
@@ -149,3 +150,24 @@ def test_colorize_maps_loudest_to_top_colour_and_silence_to_bottom() -> None:
 def test_image_options_validate(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ParameterError, match=message):
         ImageOptions(**kwargs)  # type: ignore[arg-type]
+
+
+def test_pooling_rows_first_gives_the_same_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Max pooling is separable: the low-memory order (rows, then columns) changes no pixel."""
+    sr = 8000
+    y = np.random.default_rng(3).standard_normal(sr).astype(np.float32)
+    params = SpectrogramParams(sr=sr, n_fft=1024, hop_length=7)
+    blocks = [y[i : i + 1000] for i in range(0, sr, 1000)]
+    plain = spectrogram_image(blocks, n_samples=sr, params=params, width=300, height=100)
+    monkeypatch.setattr(image_module, "_ROW_ACCUMULATOR_MAX", 0)
+    assert image_module._rows_first(513, 1143, 300, 100)
+    rows_first = spectrogram_image(blocks, n_samples=sr, params=params, width=300, height=100)
+    np.testing.assert_array_equal(rows_first, plain)
+
+
+def test_the_memory_estimate_grows_with_the_image_not_the_hop() -> None:
+    params = SpectrogramParams(sr=44100, n_fft=65536, hop_length=1)
+    small = image_memory(params, 88200, 1200, 600)
+    assert small < 500e6  # bounded steps: a hop of one sample does not hold every frame
+    big = image_memory(params, 88200, 32768, 32768)
+    assert big > IMAGE_BYTES_PER_PIXEL * 32768**2
