@@ -1230,9 +1230,10 @@ def _gui(argv: Sequence[str]) -> int:
             raise CliError("--stream goes with FILE")
         stream = args.stream - 1
     if args.file is not None:
-        # Fail on the command line, before any window, for a file that cannot open.
-        with _open_source(args.file, args.channel, args.stream) as source:
-            _warn_damage(source)
+        # Fail on the command line, before any window, for a file that cannot open
+        # (its warnings are the window's to say, once).
+        with _open_source(args.file, args.channel, args.stream):
+            pass
     try:
         from spectroview.ui.app import run
     except ImportError as exc:
@@ -1240,17 +1241,18 @@ def _gui(argv: Sequence[str]) -> int:
     device: int | str | None = args.device
     if isinstance(device, str) and device.strip().isdigit():
         device = int(device)
-    return run(
-        args.file,
-        overrides=overrides,
-        screenshot=args.screenshot,
-        size=args.size,
-        demo=None if args.mic else resource_path(DEMO_NAME),
-        mic=args.mic,
-        device=device,
-        seconds=3.0 if args.seconds is None else args.seconds,
-        stream=stream,
-    )
+    with _library_stderr_silenced():  # decoders' own chatter: the window says what matters, once
+        return run(
+            args.file,
+            overrides=overrides,
+            screenshot=args.screenshot,
+            size=args.size,
+            demo=None if args.mic else resource_path(DEMO_NAME),
+            mic=args.mic,
+            device=device,
+            seconds=3.0 if args.seconds is None else args.seconds,
+            stream=stream,
+        )
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

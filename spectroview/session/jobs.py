@@ -67,6 +67,7 @@ class PaneJobs:
     overview_progress(float)
         Fraction of the overview built, 0..1 (about 10 times a second).
     overview_ready()
+        The overview is complete; :attr:`Overview.warnings` says what reading the whole file met.
     strip_ready(ViewImage)
         The whole file from the overview, for the overview strip.
     failed(str)

@@ -296,6 +296,9 @@ class Overview:
         self.wave_max = np.zeros(self.n_cols, np.float32)
         self.frames_done = 0
         self.complete = False
+        #: What the complete pass met while reading, one line each (damage found
+        #: past the header, clipped or non-finite samples); set when it is complete.
+        self.warnings: tuple[str, ...] = ()
         # A quick look at the whole file before the exact pass reaches it:
         # one real frame per sampled column (see :meth:`build_preview`).
         self._preview: np.ndarray | None = None  # (n_sampled, n_rows)
@@ -329,6 +332,8 @@ class Overview:
         # Waveform columns cover the same frames' hops: column c spans
         # samples [bounds[c] * hop, bounds[c + 1] * hop).
         wave_edges = np.minimum(self.bounds * self.params.hop, self.n_samples)
+        source.nonfinite_count = source.clipped_count = 0  # counted over this one pass
+        known = len(source.info.warnings)
         pos = 0
         for block in source.blocks(blocksize):
             if cancelled():
@@ -343,6 +348,10 @@ class Overview:
         for columns in stream.flush_bounded():
             self._pooler.push(columns)
         self.frames_done = self._pooler.frames_seen
+        found = source.warnings[known:]
+        if source.nonfinite_count:
+            found += (f"{source.nonfinite_count} non-finite samples (NaN/Inf) read as silence",)
+        self.warnings = found
         self.complete = True
         if progress is not None:
             progress(1.0)

@@ -48,6 +48,8 @@ class SpectrumSlice(QWidget):
         self.plot.setMinimumHeight(80)
         self.plot.setLabel("left", "level", units="dBFS")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.plot.setLabel("bottom", "frequency", units="Hz")
+        self.axis.enableAutoSIPrefix(False)  # tick strings are Hz or kHz as written, never "x1000"
         self.plot.setYRange(-100, 0)
         self.plot.setMouseEnabled(x=False, y=False)
         self.curve = self.plot.plot(pen=pg.mkPen((240, 200, 90), width=1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -9,16 +10,15 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
-from spectroview._atomic import atomic_write
 from spectroview.session.resolve import apply_changes
 from spectroview.session.settings import ViewSettings
-from spectroview.ui.main_window import MainWindow
+from spectroview.ui.main_window import MainWindow, write_pixmap
 from spectroview.ui.settings_store import SettingsStore
 
 __all__ = ["run"]
@@ -38,6 +38,49 @@ def _qt_messages(kind: QtMsgType, context: object, message: str) -> None:
         return
     if kind in (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg):
         print(message, file=sys.stderr)
+
+
+class _OneLineLog(logging.Handler):
+    """The viewer's warnings on stderr as ``spectroview: warning: ...``, each distinct one once.
+
+    With ``hold`` (``--screenshot``) they are kept and printed by
+    :meth:`print_held` when the run ends, leaving out any that the final error
+    line already says, so a failure is one line as in the other commands.
+    """
+
+    def __init__(self, *, hold: bool) -> None:
+        super().__init__(logging.WARNING)
+        self.hold = hold
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = " ".join(record.getMessage().split())
+        if text in self.seen:
+            return
+        self.seen.append(text)
+        if not self.hold:
+            print(f"spectroview: warning: {text}", file=sys.stderr)
+
+    def print_held(self, error: str | None) -> None:
+        for text in self.seen:
+            if not (error and error in text):
+                print(f"spectroview: warning: {text}", file=sys.stderr)
+        self.seen.clear()
+
+
+@contextlib.contextmanager
+def _one_line_log(*, hold: bool) -> Iterator[_OneLineLog]:
+    logger = logging.getLogger("spectroview")
+    handler = _OneLineLog(hold=hold)
+    saved = logger.propagate, logger.level
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.WARNING)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate, logger.level = saved
 
 
 def _application() -> QApplication:
@@ -72,16 +115,17 @@ def run(
     """
     app = _application()
     if not screenshot:
-        store = SettingsStore()
-        window = _window(store, store.load_view(), overrides, size)
-        if mic:
-            window.device_spec = device
-            window.set_live(True)
+        with _one_line_log(hold=False):
+            store = SettingsStore()
+            window = _window(store, store.load_view(), overrides, size)
+            if mic:
+                window.device_spec = device
+                window.set_live(True)
+                return app.exec()
+            target = file if file is not None else (str(demo) if demo else None)
+            if target:
+                window.open_file(target, stream=stream if file is not None else None)
             return app.exec()
-        target = file if file is not None else (str(demo) if demo else None)
-        if target:
-            window.open_file(target, stream=stream if file is not None else None)
-        return app.exec()
     # A throwaway store: a scripted screenshot must not change the user's settings.  It goes
     # whatever ends the run (an error, Ctrl-C or SIGTERM while the file is still opening).
     scratch = Path(tempfile.mkdtemp(prefix="spectroview-shot-"))
@@ -97,21 +141,29 @@ def run(
     keep_alive = QTimer()  # Python must run now and then for a signal handler to be called
     keep_alive.timeout.connect(lambda: None)
     keep_alive.start(100)
-    try:
+
+    def shoot(messages: _OneLineLog) -> int:
+        def fail(message: str) -> int:
+            messages.print_held(message)  # the warnings, but not the error twice
+            print(f"spectroview: error: {message}", file=sys.stderr)
+            return 2
+
         store = SettingsStore(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
         window = _window(store, ViewSettings(), overrides, size)
         if mic:
             window.device_spec = device
             window.set_live(True)
             if not window.live.running:
-                print(f"spectroview: error: {window.statusBar().currentMessage()}", file=sys.stderr)
-                return 2
-            return _live_screenshot(app, window, screenshot, seconds)
+                return fail(window.statusBar().currentMessage())
+            return _live_screenshot(app, window, screenshot, seconds, messages)
         target = file if file is not None else (str(demo) if demo else None)
         if target and not window.open_file(target, stream=stream if file is not None else None):
-            print(f"spectroview: error: {window.statusBar().currentMessage()}", file=sys.stderr)
-            return 2
-        return _screenshot(app, window, screenshot)
+            return fail(window.statusBar().currentMessage())
+        return _screenshot(app, window, screenshot, messages)
+
+    try:
+        with _one_line_log(hold=True) as messages:
+            return shoot(messages)
     finally:
         keep_alive.stop()
         for sig, handler in previous.items():
@@ -135,7 +187,12 @@ def _apply_overrides(settings: ViewSettings, overrides: dict[str, object]) -> Vi
 
 
 def _save_when(
-    app: QApplication, window: MainWindow, path: str, ready: Callable[[], str | bool], timeout: float
+    app: QApplication,
+    window: MainWindow,
+    path: str,
+    ready: Callable[[], str | bool],
+    timeout: float,
+    messages: _OneLineLog,
 ) -> int:
     """Poll ``ready`` at 20 Hz; when it is True save the window to ``path``.
 
@@ -161,23 +218,20 @@ def _save_when(
             return
         answer = ready()
         if isinstance(answer, str):
+            messages.print_held(answer)
             print(f"spectroview: error: {answer}", file=sys.stderr)
             state["status"] = 2
         elif answer:
             app.processEvents()
-            pixmap = window.grab()
-
-            def write(tmp: str) -> None:
-                if not pixmap.save(tmp, "PNG"):
-                    raise OSError(f"cannot write {path}")
-
             try:
-                atomic_write(path, write)  # a full disk leaves the old file, a symlink is replaced
+                write_pixmap(window.grab(), path)  # a full disk leaves the old file, a symlink is replaced
                 state["status"] = 0
             except OSError as exc:
+                messages.print_held(None)
                 print(f"spectroview: error: {path}: {exc.strerror or exc}", file=sys.stderr)
                 state["status"] = 2
         elif time.monotonic() > deadline:
+            messages.print_held(None)
             print(f"spectroview: error: not ready after {timeout:.0f} s", file=sys.stderr)
             state["status"] = 1
         if "status" in state:
@@ -194,10 +248,12 @@ def _save_when(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     window.close()
+    if state.get("status") == 0:
+        messages.print_held(None)  # what the run met, after the picture is safe
     return state.get("status", 1)
 
 
-def _live_screenshot(app: QApplication, window: MainWindow, path: str, seconds: float) -> int:
+def _live_screenshot(app: QApplication, window: MainWindow, path: str, seconds: float, messages: _OneLineLog) -> int:
     """Capture for ``seconds`` of stream time, then save the window."""
 
     def ready() -> str | bool:
@@ -208,10 +264,10 @@ def _live_screenshot(app: QApplication, window: MainWindow, path: str, seconds: 
             return mic.status.message
         return engine.latest_time() >= seconds
 
-    return _save_when(app, window, path, ready, seconds + 30.0)
+    return _save_when(app, window, path, ready, seconds + 30.0, messages)
 
 
-def _screenshot(app: QApplication, window: MainWindow, path: str) -> int:
+def _screenshot(app: QApplication, window: MainWindow, path: str, messages: _OneLineLog) -> int:
     """Wait until the latest view is complete and current, then save the window."""
 
     def ready() -> str | bool:
@@ -223,4 +279,4 @@ def _screenshot(app: QApplication, window: MainWindow, path: str) -> int:
             window.is_idle() and latest is not None and latest.complete and latest.generation == jobs.generation
         )
 
-    return _save_when(app, window, path, ready, SCREENSHOT_TIMEOUT)
+    return _save_when(app, window, path, ready, SCREENSHOT_TIMEOUT, messages)

@@ -17,13 +17,13 @@ import os
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEventLoop, QObject, QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QBuffer, QByteArray, QEventLoop, QIODevice, QObject, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
         # Readers used inside the slice and pitch jobs (one lane each: never shared between threads).
         self._readers = {"slice": _ReaderCache(), "pitch": _ReaderCache()}
         self._error_box: QMessageBox | None = None
+        self._found_warnings: list[str] = []  # what reading the open file met (besides its header's)
         self.model_view: ModelView | None = None
         self._strip_shown = 0.0
         self.device_spec: int | str | None = None
@@ -418,7 +419,7 @@ class MainWindow(QMainWindow):
         """File > Properties: what the file is and how it is decoded."""
         if self.info is None:
             return None
-        dialog = FilePropertiesDialog(self.info, self)
+        dialog = FilePropertiesDialog(self.info, self, self._found_warnings)
         dialog.show()
         return dialog
 
@@ -461,11 +462,10 @@ class MainWindow(QMainWindow):
         self.store.last_directory = str(Path(info.path).parent)
         self.play_cursor = 0.0
         self.readout.setText(f"{Path(info.path).name}: {info.describe()}")
+        self._found_warnings = []
         self.readout.setToolTip(_properties_text(info))
         if info.warnings:
-            text = f"{Path(info.path).name}: " + "; ".join(info.warnings)
-            log.warning("%s", text)
-            self.statusBar().showMessage(text, 30000)
+            self._say_found(info, info.warnings)
         self._request_slice(info.duration / 2)  # something to look at before the mouse moves
         self.fileOpened.emit(info.path)
         return True
@@ -787,6 +787,20 @@ class MainWindow(QMainWindow):
 
     def _on_overview_ready(self) -> None:
         self.progress.hide()
+        overview, info = self.jobs.overview, self.info
+        new = [t for t in (overview.warnings if overview else ()) if t not in self._found_warnings]
+        if new and info is not None:
+            # Found while reading the whole file (damage past the header, NaN or
+            # clipped samples): said once, and kept in File > Properties.
+            self._found_warnings += new
+            self._say_found(info, new)
+            self.readout.setToolTip(_properties_text(info, self._found_warnings))
+
+    def _say_found(self, info: AudioInfo, found: Sequence[str]) -> None:
+        """Damage and the like: in the status bar, and one log line each (stderr: as the CLI says it)."""
+        for text in found:
+            log.warning("%s: %s", info.path, text)
+        self.statusBar().showMessage(f"{Path(info.path).name}: " + "; ".join(found), 30000)
         self.jobs.request_strip(1000, height=self._strip_height(), levels=self.panel.levels)
         self._refresh_timer.start()
 
@@ -1215,14 +1229,8 @@ class MainWindow(QMainWindow):
         if self._is_open_file(path):
             self._report_error("Export failed", f"{path}: is the file that is open")
             return False
-        pixmap = self.panel.grab()
-
-        def write(tmp: str) -> None:
-            if not pixmap.save(tmp, "PNG"):
-                raise OSError(f"cannot write the image to {tmp}")
-
         try:
-            atomic_write(path, write)
+            write_pixmap(self.panel.grab(), path)
         except OSError as exc:
             self._report_error("Export failed", f"{path}: {exc.strerror or exc}")
             return False
@@ -1350,12 +1358,34 @@ def _write_text(path: str, text: str) -> None:
     Path(path).write_text(text)
 
 
-def _properties_text(info: AudioInfo) -> str:
-    rows = _properties(info)
+def write_pixmap(pixmap: QPixmap, path: str | os.PathLike[str]) -> None:
+    """``pixmap`` as a PNG file at ``path``, atomically.
+
+    Encoded in memory first, then written by Python: a full disk or a
+    file-size limit raises :class:`OSError` with its reason (Qt's writer would
+    only say it failed, and print libpng's complaint), and leaves ``path``
+    as it was.
+    """
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not pixmap.save(buffer, "PNG"):
+        raise OSError(f"cannot encode the image for {path}")
+    encoded = bytes(data.data())
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            f.write(encoded)
+
+    atomic_write(path, write)
+
+
+def _properties_text(info: AudioInfo, found: Sequence[str] = ()) -> str:
+    rows = _properties(info, found)
     return "\n".join(f"{k}: {v}" for k, v in rows)
 
 
-def _properties(info: AudioInfo) -> list[tuple[str, str]]:
+def _properties(info: AudioInfo, found: Sequence[str] = ()) -> list[tuple[str, str]]:
     rate = f"{info.bit_rate / 1000:.1f} kb/s" if info.bit_rate else "unknown"
     rows = [
         ("File", info.path),
@@ -1369,20 +1399,20 @@ def _properties(info: AudioInfo) -> list[tuple[str, str]]:
         ("Audio stream", f"{info.stream + 1} of {info.streams}"),
         ("Decoder", info.decoder),
     ]
-    rows += [("Warning", text) for text in info.warnings]
+    rows += [("Warning", text) for text in (*info.warnings, *found)]
     return rows
 
 
 class FilePropertiesDialog(QDialog):
     """File > Properties: every fact of :class:`AudioInfo`, selectable for copying."""
 
-    def __init__(self, info: AudioInfo, parent: QWidget | None = None) -> None:
+    def __init__(self, info: AudioInfo, parent: QWidget | None = None, found: Sequence[str] = ()) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Properties of {Path(info.path).name}")
         self.setObjectName("file-properties")
         form = QFormLayout(self)
         self.values: dict[str, QLabel] = {}
-        for key, value in _properties(info):
+        for key, value in _properties(info, found):
             label = QLabel(value)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setWordWrap(True)

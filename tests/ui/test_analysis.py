@@ -43,6 +43,8 @@ def test_slice_at_the_cursor_refines_a_tone_between_bins(qtbot, window: MainWind
     assert f"{result.peaks[0].frequency_hz:.2f} Hz" in window.slice.caption.text()
     row = int(np.argmax(result.rows_db))
     assert abs(row * SR / 4096 - freq) <= SR / 4096
+    bottom = window.slice.plot.getAxis("bottom")
+    assert bottom.labelString().replace("&nbsp;", " ").count("(Hz)") == 1 and "x" not in bottom.labelUnitPrefix
 
 
 def test_slice_averaged_over_a_selection(qtbot, window: MainWindow, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import soundfile
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QLabel, QMessageBox
 
 from spectroview.dsp import SpectrogramParams
 from spectroview.render.png import read_png
@@ -33,8 +33,17 @@ def write_tone(path: Path, freq: float = 1000.0, seconds: float = 3.0, amplitude
     return path
 
 
-def screenshot_of(path: Path, out: Path) -> subprocess.CompletedProcess[str]:
-    """``spectroview PATH --screenshot OUT`` offscreen, in a process of its own."""
+def screenshot_of(path: Path, out: Path, file_size_limit: int | None = None) -> subprocess.CompletedProcess[str]:
+    """``spectroview PATH --screenshot OUT`` offscreen, in a process of its own (optionally under RLIMIT_FSIZE)."""
+
+    def limited() -> None:
+        if file_size_limit is not None:
+            import resource
+            import signal
+
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
     return subprocess.run(
         [sys.executable, "-m", "spectroview", str(path), "--screenshot", str(out)],
         cwd=ROOT,
@@ -42,6 +51,7 @@ def screenshot_of(path: Path, out: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
+        preexec_fn=limited,
     )
 
 
@@ -400,3 +410,66 @@ def test_an_interrupted_screenshot_quits_cleanly(tmp_path: Path, signum: int, st
     assert not out.exists()
     assert list(scratch.iterdir()) == []  # the throwaway settings folder is gone
     assert signal.Signals(signum)  # (a real signal number)
+
+
+def test_screenshot_says_what_reading_met_once_per_kind(tmp_path: Path) -> None:
+    """Non-finite samples are found only by reading the whole file: the viewer says so, once."""
+    y = (0.5 * np.sin(2 * np.pi * 1000 * np.arange(SR * 8) / SR)).astype(np.float32)
+    y[np.random.default_rng(0).integers(0, y.size, 50)] = np.nan
+    src = tmp_path / "nan.wav"
+    soundfile.write(src, y, SR, subtype="FLOAT")
+    out = tmp_path / "shot.png"
+    proc = screenshot_of(src, out)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines == [f"spectroview: warning: {src}: 50 non-finite samples (NaN/Inf) read as silence"], lines
+    assert out.exists()
+
+
+def test_found_warnings_reach_the_status_bar_and_the_properties(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    y = (0.5 * np.sin(2 * np.pi * 1000 * np.arange(SR * 3) / SR)).astype(np.float32)
+    y[100:107] = np.inf
+    src = tmp_path / "inf.wav"
+    soundfile.write(src, y, SR, subtype="FLOAT")
+    open_and_settle(qtbot, window, src)
+    qtbot.waitUntil(lambda: "non-finite" in window.statusBar().currentMessage(), timeout=10000)
+    assert "7 non-finite samples" in window.statusBar().currentMessage()
+    dialog = window.show_properties()
+    assert dialog is not None
+    texts = [label.text() for label in dialog.findChildren(QLabel)]
+    assert any("7 non-finite samples" in t for t in texts), texts
+    dialog.close()
+
+
+def test_the_same_failure_is_one_line_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from spectroview.ui.app import _one_line_log
+
+    logger = logging.getLogger("spectroview.ui.main_window")
+    with _one_line_log(hold=False):
+        for _ in range(3):
+            logger.warning("%s: %s", "Analysis failed", "x.wav: cannot read")
+        logger.warning("another thing")
+    assert capsys.readouterr().err.splitlines() == [
+        "spectroview: warning: Analysis failed: x.wav: cannot read",
+        "spectroview: warning: another thing",
+    ]
+    with _one_line_log(hold=True) as held:
+        logger.warning("%s: %s", "Analysis failed", "x.wav: cannot read")
+        logger.warning("other")
+        assert capsys.readouterr().err == ""  # held until the run ends
+        held.print_held("x.wav: cannot read")  # the final error line says it: not twice
+    assert capsys.readouterr().err.splitlines() == ["spectroview: warning: other"]
+
+
+def test_a_screenshot_on_a_full_disk_is_one_line_and_keeps_the_old_picture(tmp_path: Path) -> None:
+    src = write_tone(tmp_path / "tone.wav")
+    out = tmp_path / "shot.png"
+    out.write_bytes(b"the previous picture")
+    proc = screenshot_of(src, out, file_size_limit=4096)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"spectroview: error: {out}: File too large"), lines
+    assert out.read_bytes() == b"the previous picture"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shot.png", "tone.wav"]
