@@ -19,8 +19,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
+from glob import escape as glob_escape
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -873,8 +874,25 @@ def _skip_reason(source: str, exc: BaseException) -> str:
     return text
 
 
+class _Stopped(BaseException):
+    """SIGTERM in a worker during a job: unwinds it (its temporary files go), then the worker exits."""
+
+
+_IN_JOB = False  # in a worker process: a job is running
+
+
+def _worker_sigterm(signum: int, _frame: object) -> None:
+    if _IN_JOB:
+        raise _Stopped
+    os._exit(128 + signum)  # idle: nothing to tidy
+
+
 def _dir_worker_init() -> None:
-    """One BLAS thread per worker process: the processes already use every core."""
+    """Workers leave Ctrl-C to the parent (which stops them with SIGTERM); one BLAS thread each."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_sigterm)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
@@ -887,6 +905,17 @@ def _dir_job(job: _DirJob) -> _DirResult:
 
     Writing errors (disk full, permission denied) are raised: they concern every file.
     """
+    global _IN_JOB
+    _IN_JOB = True
+    try:
+        return _dir_job_run(job)
+    except _Stopped:
+        os._exit(143)  # unwound: the job's temporary files are gone
+    finally:
+        _IN_JOB = False
+
+
+def _dir_job_run(job: _DirJob) -> _DirResult:
     args = job.args
     try:
         if args.preset == "ast":
@@ -1014,10 +1043,33 @@ def _run_dir_jobs(jobs: list[_DirJob], workers: int, progress: _CountProgress, d
                 results[futures[future]] = future.result()  # a writing error or a bug: raised here
             progress(done + len(results))
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        _stop_workers(pool, jobs)
         raise
     pool.shutdown()
     return [results[i] for i in range(len(jobs))]
+
+
+def _stop_workers(pool: Any, jobs: list[_DirJob]) -> None:
+    """Ctrl-C, SIGTERM or an error: no new job starts, the running ones stop and leave nothing half-written."""
+    # ProcessPoolExecutor has no public way to stop running workers before Python 3.14
+    # (terminate_workers); its process table is the documented-in-source _processes.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()  # SIGTERM: the job unwinds (atomic writes remove their temporary files)
+    deadline = time.monotonic() + 5.0
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
+    for job in jobs:  # a worker killed mid-write cannot tidy; its temporary files are named after the target
+        for target in filter(None, (job.out, job.patches, job.out and str(Path(job.out).with_suffix(".json")))):
+            path = Path(target)
+            for stray in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+                with contextlib.suppress(OSError):
+                    stray.unlink()
 
 
 def _combine_stats(results: list[_DirResult]) -> tuple[int, float, float]:
@@ -1269,7 +1321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if (argv and argv[0] in SUBCOMMANDS) or argv[:1] in (["-h"], ["--help"]):
             args = build_parser().parse_args(argv)
             if args.command in ("render", "features"):
-                with _library_stderr_silenced():
+                with _library_stderr_silenced(), _sigterm_unwinds():
                     return COMMANDS[args.command](args)
             return COMMANDS[args.command](args)
         if argv[:1] == ["--version"]:
@@ -1291,6 +1343,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 143
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the main thread is, so every write unwinds as for Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    import signal
+
+    def terminated(_signum: int, _frame: object) -> None:
+        raise _Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

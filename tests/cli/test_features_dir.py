@@ -201,3 +201,53 @@ def test_usage_errors(trees: dict[str, Path], tmp_path: Path) -> None:
             assert text in lines[0], (name, lines[0])
     assert taken.read_text() == "a file\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+@pytest.mark.parametrize(("signum", "status"), [(2, 130), (15, 143)])
+def test_an_interrupted_batch_stops_its_workers_and_leaves_only_whole_outputs(
+    tmp_path: Path, signum: int, status: int
+) -> None:
+    import os
+    import signal
+    import sys
+    import time
+
+    import psutil
+
+    from tests.cli.helpers import REPO_ROOT
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(40):  # far more work than the few seconds before the signal
+        soundfile.write(src / f"f{i:02d}.wav", clip(22050, 20.0, i), 22050, subtype="PCM_16")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spectroview", "features", str(src), "-o", str(out), "--n-fft", "4096", "--hop", "64"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    parent = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 30
+    while not parent.children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)  # the workers are inside their first files
+    workers = parent.children(recursive=True)
+    assert workers, "no worker processes started"
+    os.kill(proc.pid, signum)  # to the parent only, as `kill` or a process manager sends it
+    started = time.monotonic()
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == status, err
+    assert time.monotonic() - started < 10  # the batch does not go on
+    assert err.strip().splitlines()[-1] == "spectroview: interrupted", err
+    assert "Traceback" not in err
+    gone, alive = psutil.wait_procs(workers, timeout=5)
+    assert not alive, f"workers still running: {alive}"
+    written = sorted(p.name for p in out.rglob("*"))
+    assert not [n for n in written if n.endswith(".tmp")], written  # nothing half-written
+    npys = [n for n in written if n.endswith(".npy")]
+    assert len(npys) < 40  # it stopped
+    for name in npys:  # what was finished is whole: the matrix and its sidecar
+        assert np.load(out / name).shape[0] == 128
+        assert (out / name).with_suffix(".json").exists()
