@@ -316,10 +316,17 @@ def _one_line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def _open_container(path: str) -> Any:
+#: Seconds FFmpeg may spend opening a file, or demuxing one packet, before it gives up
+#: (PyAV's interrupt callback).  A local file never needs that long; gigabytes
+#: without a frame (a sparse file of zeros named .mp3) would otherwise be read to
+#: the end, byte by byte, looking for one.
+FFMPEG_TIMEOUT = 5.0
+
+
+def _open_container(path: str, timeout: float = FFMPEG_TIMEOUT) -> Any:
     av = _av()
     try:
-        return av.open(path, metadata_errors="ignore")
+        return av.open(path, metadata_errors="ignore", timeout=(timeout, timeout))
     except av.error.InvalidDataError:
         raise FFmpegError(
             f"{path}: not an audio file (format not recognised, or damaged where its header or index should be)"
@@ -383,7 +390,7 @@ def estimated_duration(path: str) -> float | None:
     """Seconds the file's header (or its bit rate) claims, without scanning: an estimate, or None."""
     av = _av()
     try:
-        container = _open_container(path)
+        container = _open_container(path, timeout=1.0)  # an estimate is not worth waiting for
     except FFmpegError:
         return None
     try:

@@ -208,7 +208,6 @@ def test_an_interrupted_batch_stops_its_workers_and_leaves_only_whole_outputs(
     tmp_path: Path, signum: int, status: int
 ) -> None:
     import os
-    import signal
     import sys
     import time
 
@@ -242,7 +241,7 @@ def test_an_interrupted_batch_stops_its_workers_and_leaves_only_whole_outputs(
     assert time.monotonic() - started < 10  # the batch does not go on
     assert err.strip().splitlines()[-1] == "spectroview: interrupted", err
     assert "Traceback" not in err
-    gone, alive = psutil.wait_procs(workers, timeout=5)
+    _gone, alive = psutil.wait_procs(workers, timeout=5)
     assert not alive, f"workers still running: {alive}"
     written = sorted(p.name for p in out.rglob("*"))
     assert not [n for n in written if n.endswith(".tmp")], written  # nothing half-written
