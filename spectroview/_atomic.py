@@ -62,7 +62,12 @@ def atomic_files(paths: Sequence[str | os.PathLike[str]]) -> Iterator[tuple[str,
     try:
         for target in targets:
             temps.append(_temp_beside(target))
-        yield tuple(temps)
+        try:
+            yield tuple(temps)
+        except OSError as exc:
+            if exc.filename is None and exc.errno is not None:  # a write through a descriptor: name the output
+                raise OSError(exc.errno, exc.strerror, os.fspath(targets[0])) from exc
+            raise
         mode = 0o666 & ~_umask()  # what a plain open() would give (mkstemp makes 0o600)
         for tmp in temps:
             os.chmod(tmp, mode)

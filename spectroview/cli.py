@@ -93,7 +93,14 @@ def _size(text: str) -> tuple[int, int]:
     w, sep, h = text.lower().partition("x")
     if not sep:
         raise argparse.ArgumentTypeError(f"{text!r}: expected WIDTHxHEIGHT, e.g. 1200x600")
-    return _positive_int(w), _positive_int(h)
+    width, height = _positive_int(w), _positive_int(h)
+    if width > _WINDOW_MAX or height > _WINDOW_MAX:
+        raise argparse.ArgumentTypeError(f"{text!r}: at most {_WINDOW_MAX} pixels a side")
+    return width, height
+
+
+#: Largest window side --size accepts (px): Qt paints nothing beyond about this.
+_WINDOW_MAX = 16384
 
 
 def _add_analysis_options(p: argparse.ArgumentParser, *, scale: bool = True, saved: bool = False) -> None:
@@ -347,10 +354,10 @@ def _check_disk(out: Path, need: int, params: SpectrogramParams) -> None:
     )
 
 
-def _check_output(path: str, suffix: str) -> Path:
+def _check_output(path: str, suffix: str, option: str = "-o") -> Path:
     out = Path(path)
     if out.suffix.lower() != suffix:
-        raise CliError(f"-o {path}: the output must be a {suffix} file")
+        raise CliError(f"{option} {path}: the output must be a {suffix} file")
     if out.is_dir():
         raise CliError(f"-o {path}: is a directory")
     if not out.parent.is_dir():
@@ -687,7 +694,9 @@ def _features_ast(args: argparse.Namespace) -> int:
     out = _check_output(args.output, ".npy")
     patches_out = None
     if args.patches is not None:
-        patches_out = out.with_suffix(".patches.npy") if args.patches == "" else _check_output(args.patches, ".npy")
+        patches_out = (
+            out.with_suffix(".patches.npy") if args.patches == "" else _check_output(args.patches, ".npy", "--patches")
+        )
         if same_file(patches_out, out):
             raise CliError(f"--patches {args.patches}: is the -o file; choose another name")
     _refuse_clash([args.file], [out, patches_out, out.with_suffix(".json")])
@@ -1246,7 +1255,14 @@ def _gui(argv: Sequence[str]) -> int:
     if args.screenshot is not None:
         if not args.screenshot.strip():
             raise CliError("--screenshot '': give the PNG file to write")
-        _refuse_clash([args.file], [_check_output(args.screenshot, ".png")])
+        _refuse_clash([args.file], [_check_output(args.screenshot, ".png", "--screenshot")])
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+    elif not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
+        raise CliError(
+            "no display (DISPLAY and WAYLAND_DISPLAY are unset): the viewer needs one; "
+            "'spectroview render FILE -o OUT.png' or 'spectroview FILE --screenshot OUT.png' work without"
+        )
     if args.mic and args.file is not None:
         raise CliError("--mic: give either FILE or --mic, not both")
     if (args.device is not None or args.seconds is not None) and not args.mic:

@@ -795,14 +795,14 @@ class MainWindow(QMainWindow):
             self._found_warnings += new
             self._say_found(info, new)
             self.readout.setToolTip(_properties_text(info, self._found_warnings))
+        self.jobs.request_strip(1000, height=self._strip_height(), levels=self.panel.levels)
+        self._refresh_timer.start()
 
     def _say_found(self, info: AudioInfo, found: Sequence[str]) -> None:
         """Damage and the like: in the status bar, and one log line each (stderr: as the CLI says it)."""
         for text in found:
             log.warning("%s: %s", info.path, text)
         self.statusBar().showMessage(f"{Path(info.path).name}: " + "; ".join(found), 30000)
-        self.jobs.request_strip(1000, height=self._strip_height(), levels=self.panel.levels)
-        self._refresh_timer.start()
 
     def is_idle(self) -> bool:
         """No job runs or waits for the panes shown, and no view request is due."""

@@ -123,13 +123,13 @@ def test_a_full_disk_leaves_the_previous_outputs_whole(tmp_path: Path) -> None:
     npy, sidecar = digest(out), digest(out.with_suffix(".json"))
     # Again with other parameters, but files may not grow past 4 kB: the new NPY cannot be written.
     proc = _run_with_file_size_limit(4096, "features", source, "-o", out, "--n-mels", "96")
-    one_error_line(proc)
+    one_error_line(proc, "File too large", str(out))
     assert digest(out) == npy and digest(out.with_suffix(".json")) == sidecar  # the old pair, both
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.npy", "a.wav"]  # no temp files
     png = tmp_path / "a.png"
     assert run_cli("render", source, "-o", png).returncode == 0
     picture = digest(png)
-    one_error_line(_run_with_file_size_limit(2048, "render", source, "-o", png, "--width", "1600"))
+    one_error_line(_run_with_file_size_limit(2048, "render", source, "-o", png, "--width", "1600"), str(png))
     assert digest(png) == picture
 
 
@@ -323,3 +323,25 @@ def test_features_larger_than_the_free_disk_are_refused_with_a_hop_that_fits(
     assert not out.exists()
     assert cli.main(["features", str(source), "-o", str(out), "--hop", str(hop)]) == 0
     assert out.stat().st_size < 2 << 20
+
+
+def test_without_a_display_the_viewer_says_so_and_a_screenshot_goes_offscreen(tmp_path: Path) -> None:
+    source = wav_named(tmp_path / "a.wav")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+
+    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "spectroview", *map(str, args)]
+        return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+    one_error_line(run(source), "no display", "render")
+    out = tmp_path / "shot.png"
+    proc = run(source, "--screenshot", out, "--size", "640x400")
+    assert proc.returncode == 0, proc.stderr
+    assert read_png(out).shape[:2] == (400, 640)
+    one_error_line(run(source, "--screenshot", out, "--size", "99999x99999"), "--size", "16384")
+
+
+def test_a_wrong_patches_name_is_named_as_patches(tmp_path: Path) -> None:
+    source = wav_named(tmp_path / "a.wav")
+    proc = run_cli("features", source, "-o", tmp_path / "a.npy", "--preset", "ast", "--patches", tmp_path / "p.wav")
+    assert "--patches" in one_error_line(proc, ".npy file")

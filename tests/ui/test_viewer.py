@@ -473,3 +473,22 @@ def test_a_screenshot_on_a_full_disk_is_one_line_and_keeps_the_old_picture(tmp_p
     assert len(lines) == 1 and lines[0].startswith(f"spectroview: error: {out}: File too large"), lines
     assert out.read_bytes() == b"the previous picture"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shot.png", "tone.wav"]
+
+
+def test_a_short_tone_is_a_line_on_a_dark_picture(tmp_path: Path) -> None:
+    """The saved window of a 2 s tone: a dark picture with a line, not a block of the top colour."""
+    from PySide6.QtGui import QImage
+
+    y = (0.5 * np.sin(2 * np.pi * 1000 * np.arange(SR * 2) / SR)).astype(np.float32)
+    src = tmp_path / "tone.wav"
+    soundfile.write(src, y, SR, subtype="PCM_16")
+    out = tmp_path / "shot.png"
+    proc = screenshot_of(src, out)
+    assert proc.returncode == 0, proc.stderr
+    image = QImage(str(out)).convertToFormat(QImage.Format.Format_RGB888)
+    w, h = image.width(), image.height()
+    rgb = np.frombuffer(image.constBits(), np.uint8, count=image.bytesPerLine() * h).reshape(h, -1)[:, : 3 * w]
+    rgb = rgb.reshape(h, w, 3).astype(int)
+    top = np.array([252, 253, 191])  # magma's top colour (0 dBFS and above)
+    near_top = (np.abs(rgb - top).sum(axis=2) < 30).mean()
+    assert near_top < 0.02, f"{near_top:.1%} of the window is at the ceiling's colour"
