@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -99,11 +100,8 @@ def test_a_symlink_at_the_output_is_replaced_not_written_through(tmp_path: Path)
     assert not out.is_symlink() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def _run_with_file_size_limit(limit: int, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    def limited() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead of killing
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
+def _run_limited(limit: Callable[[], None], *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """``python -m spectroview ARGS`` with ``limit`` applied in the child before it starts."""
     return subprocess.run(
         [sys.executable, "-m", "spectroview", *map(str, args)],
         cwd=REPO_ROOT,
@@ -111,8 +109,16 @@ def _run_with_file_size_limit(limit: int, *args: str | Path) -> subprocess.Compl
         text=True,
         timeout=120,
         check=False,
-        preexec_fn=limited,
+        preexec_fn=limit,
     )
+
+
+def _run_with_file_size_limit(limit: int, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return _run_limited(limited, *args)
 
 
 def test_a_full_disk_leaves_the_previous_outputs_whole(tmp_path: Path) -> None:
@@ -264,15 +270,7 @@ def test_dataset_stats_over_a_folder_with_a_very_loud_file_stay_valid_json(tmp_p
 
 
 def _run_with_memory_limit(limit: int, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "spectroview", *map(str, args)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
-    )
+    return _run_limited(lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)), *args)
 
 
 def test_an_image_larger_than_memory_is_refused_with_a_size_that_fits(tmp_path: Path) -> None:
