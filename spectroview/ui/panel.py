@@ -150,7 +150,9 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.image_item = pg.ImageItem()
         self.spec_plot.addItem(self.image_item)
         self.colorbar = pg.ColorBarItem(values=(-90, 0), width=14, interactive=False, label="level (dBFS)")
-        self.colorbar.setImageItem(self.image_item)
+        # Not linked to the image (setImageItem): a linked bar sets its levels on the image
+        # whenever its own change, which turns colour indices painted with levels (0, 255)
+        # into a block of the top colour.  set_colormap sets both, each as it needs.
         self.addItem(self.colorbar, row=1, col=1)
         self.wave_plot.setXLink(self.spec_plot)
         self.playhead = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((80, 255, 120), width=2))

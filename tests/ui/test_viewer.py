@@ -492,3 +492,24 @@ def test_a_short_tone_is_a_line_on_a_dark_picture(tmp_path: Path) -> None:
     top = np.array([252, 253, 191])  # magma's top colour (0 dBFS and above)
     near_top = (np.abs(rgb - top).sum(axis=2) < 30).mean()
     assert near_top < 0.02, f"{near_top:.1%} of the window is at the ceiling's colour"
+
+
+def test_the_painted_levels_always_match_what_is_painted(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    """Colour indices are painted with levels (0, 255), dB floats with (floor, ceiling): never crossed."""
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav"))
+    item = window.panel.image_item
+
+    def consistent() -> bool:
+        levels = tuple(float(v) for v in item.levels)
+        return levels == (0.0, 255.0) if item.image.dtype == np.uint8 else levels == window.panel.levels
+
+    assert consistent()
+    assert item.image.dtype == np.uint8  # settled: colour indices
+    window.panel.colorbar.setLevels((-70.0, 0.0))  # the colour bar's own update (its scale) ...
+    assert consistent(), item.levels  # ... does not reach the image
+    for floor, ceiling in ((-80.0, 0.0), (-60.0, -10.0), (-90.0, 0.0)):
+        window.panel.set_colormap("magma", floor, ceiling)
+        assert consistent(), (item.image.dtype, item.levels, window.panel.levels)
+        settle(qtbot, window)
+        window.panel.show_image(window.jobs.latest)
+        assert consistent(), (item.image.dtype, item.levels, window.panel.levels)
