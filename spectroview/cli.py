@@ -1113,6 +1113,9 @@ def _features_dir(args: argparse.Namespace) -> int:
         raise CliError(f"{root}: no audio files (ending in {', '.join(AUDIO_EXTENSIONS)}) in it or its subfolders")
     reserved = {_STATS_NAME} if dataset_stats else set()
     names = _output_names(files, patches=args.patches is not None, reserved=reserved)
+    created = [
+        d for d in (outdir, *(outdir / f for f in sorted({npy.parent for npy in names.values()}))) if not d.exists()
+    ]
     outdir.mkdir(parents=True, exist_ok=True)
     for folder in sorted({npy.parent for npy in names.values()}):
         (outdir / folder).mkdir(parents=True, exist_ok=True)
@@ -1187,6 +1190,12 @@ def _features_dir(args: argparse.Namespace) -> int:
                     warned[r.source] = r.nonfinite
                 if r.warnings:
                     damaged[r.source] = r.warnings
+    except BaseException:
+        # Interrupted or a failed write: the folders this run made and left empty go too.
+        for folder in sorted(created, key=lambda d: len(d.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty
+        raise
     finally:
         progress.close()
     for source, texts in sorted(damaged.items()):
@@ -1300,8 +1309,8 @@ def _gui(argv: Sequence[str]) -> int:
     if args.file is not None:
         # Fail on the command line, before any window, for a file that cannot open
         # (its warnings are the window's to say, once).
-        with _open_source(args.file, args.channel, args.stream):
-            pass
+        with _open_source(args.file, args.channel, args.stream) as source:
+            _check_hop(args, source.info.frames, source.info.samplerate)
     try:
         from spectroview.ui.app import run
     except ImportError as exc:
@@ -1309,7 +1318,10 @@ def _gui(argv: Sequence[str]) -> int:
     device: int | str | None = args.device
     if isinstance(device, str) and device.strip().isdigit():
         device = int(device)
+    import faulthandler
+
     with _library_stderr_silenced():  # decoders' own chatter: the window says what matters, once
+        faulthandler.enable(file=sys.stderr)  # ... but a crash's stacks still reach the terminal
         return run(
             args.file,
             overrides=overrides,

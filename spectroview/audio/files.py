@@ -539,7 +539,7 @@ class FileSource:
         if self.clipped_count:
             found += (
                 f"{self.clipped_count} samples beyond +-{SAMPLE_LIMIT:g} "
-                f"({20 * np.log10(SAMPLE_LIMIT):.0f} dB over full scale) clipped to it",
+                f"({20 * np.log10(SAMPLE_LIMIT):.0f} dB over full scale) clipped to it (the clipping adds harmonics the file does not have)",
             )
         return found
 

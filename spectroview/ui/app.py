@@ -178,12 +178,29 @@ def _window(
     if size is not None:
         window.resize(*size)
     window.show()
+    if size is not None and (window.width(), window.height()) != tuple(size):
+        log.warning(
+            "--size %dx%d: the window cannot be that size here (its minimum is %dx%d, the screen %dx%d); it is %dx%d",
+            *size, window.minimumSizeHint().width(), window.minimumSizeHint().height(),
+            *(window.screen().availableGeometry().size().toTuple()), window.width(), window.height(),
+        )  # fmt: skip
     return window
 
 
 def _apply_overrides(settings: ViewSettings, overrides: dict[str, object]) -> ViewSettings:
-    """The saved ``settings`` with the options given on the command line (the same rules as the controls)."""
-    return apply_changes(settings, **overrides)
+    """The saved ``settings`` with the options given on the command line (the same rules as the controls).
+
+    A value the viewer's rules change (a hop longer than the window is cut to
+    it) is said in one warning line, not changed silently.
+    """
+    result = apply_changes(settings, **overrides)
+    asked, used = overrides.get("hop_length"), result.params.hop_length
+    if asked is not None and used is not None and asked != used:
+        log.warning(
+            "--hop %s: longer than the window (%d samples); the viewer uses %d (render takes it as given)",
+            asked, result.params.n_fft, used,
+        )  # fmt: skip
+    return result
 
 
 def _save_when(

@@ -217,8 +217,10 @@ def test_an_interrupted_batch_stops_its_workers_and_leaves_only_whole_outputs(
 
     src = tmp_path / "in"
     src.mkdir()
-    for i in range(40):  # far more work than the few seconds before the signal
-        soundfile.write(src / f"f{i:02d}.wav", clip(22050, 20.0, i), 22050, subtype="PCM_16")
+    (src / "late").mkdir()
+    for i in range(40):  # far more work than the few seconds before the signal; the last ones in a subfolder
+        where = src / "late" if i >= 36 else src
+        soundfile.write(where / f"f{i:02d}.wav", clip(22050, 20.0, i), 22050, subtype="PCM_16")
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [sys.executable, "-m", "spectroview", "features", str(src), "-o", str(out), "--n-fft", "4096", "--hop", "64"],
@@ -245,6 +247,8 @@ def test_an_interrupted_batch_stops_its_workers_and_leaves_only_whole_outputs(
     assert not alive, f"workers still running: {alive}"
     written = sorted(p.name for p in out.rglob("*"))
     assert not [n for n in written if n.endswith(".tmp")], written  # nothing half-written
+    empty = [p for p in out.rglob("*") if p.is_dir() and not any(p.iterdir())]
+    assert not empty, f"empty folders left: {empty}"
     npys = [n for n in written if n.endswith(".npy")]
     assert len(npys) < 40  # it stopped
     for name in npys:  # what was finished is whole: the matrix and its sidecar

@@ -513,3 +513,29 @@ def test_the_painted_levels_always_match_what_is_painted(qtbot, window: MainWind
         settle(qtbot, window)
         window.panel.show_image(window.jobs.latest)
         assert consistent(), (item.image.dtype, item.levels, window.panel.levels)
+
+
+def test_what_the_viewer_changes_of_the_command_line_it_says(tmp_path: Path) -> None:
+    src = write_tone(tmp_path / "tone.wav")
+    out = tmp_path / "shot.png"
+
+    def shot(*options: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "spectroview", str(src), "--screenshot", str(out), *options],
+            cwd=ROOT,
+            env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    proc = shot("--hop", "5000")  # longer than the 2048-sample window: the viewer cuts it
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "spectroview: warning: --hop 5000: longer than the window (2048 samples); "
+        "the viewer uses 2048 (render takes it as given)"
+    ]
+    proc = shot("--size", "10x10")
+    assert proc.returncode == 0, proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("spectroview: warning: --size 10x10: the window cannot be that size") and "it is " in line
