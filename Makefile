@@ -34,18 +34,32 @@ $(VENV)/.deps-test: pyproject.toml $(VENV)/.created
 	$(PIP) install -q ".[test]"
 	@touch $@
 
-run: $(VENV)/.deps-run
-	@# Reinstall the working tree (no dependency changes: fast) so `run` shows what is here.
+# The package is reinstalled (without dependencies) only when its files changed.
+SOURCES := $(shell find spectroview resources -type f ! -name '*.pyc' 2>/dev/null)
+
+$(VENV)/.installed: $(VENV)/.deps-run pyproject.toml $(SOURCES)
 	$(PIP) install -q --no-deps .
+	@touch $@
+
+# What the window needs from the system (Qt's X11 plugin): installed by `make run` when it can (root).
+GUI_PACKAGES := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
+	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1 \
+	libfontconfig1 libdbus-1-3
+
+run: $(VENV)/.installed
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ -n "$$QT_QPA_PLATFORM" ]; then \
+		missing=""; for p in $(GUI_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+		if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing what the window needs:$$missing"; \
+			apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+		fi; \
 		$(VENV)/bin/spectroview; \
 	else \
 		echo "No display (DISPLAY/WAYLAND_DISPLAY unset): rendering the demo headless instead."; \
 		$(VENV)/bin/spectroview render -o demo.png && echo "Wrote $(CURDIR)/demo.png"; \
 	fi
 
-screenshot: $(VENV)/.deps-run
-	$(PIP) install -q --no-deps .
+screenshot: $(VENV)/.installed
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/spectroview --screenshot resources/screenshot.png --size 1280x800
 
 system-deps:
@@ -56,10 +70,9 @@ system-deps:
 		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
 	else echo "not root: cannot install$$missing; the tests that need them will be skipped with the reason"; fi
 
-test: $(VENV)/.deps-test system-deps
-	@# Reinstall the working tree without dependencies (fast): the package
-	@# tests run the installed console script, as a user would.
-	$(PIP) install -q --no-deps .
+test: $(VENV)/.deps-test system-deps $(VENV)/.installed
+	@# The package tests run the installed console script, as a user would: .installed
+	@# reinstalls the working tree (without dependencies) when its files changed.
 	$(PY) -m ruff check spectroview tests resources
 	$(PY) -m ruff format --check spectroview tests resources
 	$(PY) -m mypy

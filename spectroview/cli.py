@@ -1272,6 +1272,15 @@ def _gui(argv: Sequence[str]) -> int:
             "no display (DISPLAY and WAYLAND_DISPLAY are unset): the viewer needs one; "
             "'spectroview render FILE -o OUT.png' or 'spectroview FILE --screenshot OUT.png' work without"
         )
+    from spectroview._display import install_command, missing_window_libraries, uses_x11
+
+    if uses_x11():
+        missing = missing_window_libraries()  # Qt itself would abort with several lines, naming the wrong one
+        if missing:
+            raise CliError(
+                f"the window cannot open: Qt's X11 plugin needs {', '.join(missing)}, not found on this system; "
+                f"install with: {install_command(missing)}"
+            )
     if args.mic and args.file is not None:
         raise CliError("--mic: give either FILE or --mic, not both")
     if (args.device is not None or args.seconds is not None) and not args.mic:

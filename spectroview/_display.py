@@ -1,0 +1,88 @@
+"""Can a window open here?  What Qt's X11 platform plugin needs that the system lacks.
+
+Qt aborts with several lines (and advice about ``libxcb-cursor0`` whatever is
+missing) when its ``xcb`` plugin cannot load.  :func:`missing_window_libraries`
+asks the dynamic linker (``ldd``) for the plugin's real dependencies before
+Qt starts, so the viewer can name exactly what is missing and the one
+command that installs it.  No Qt is imported here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+__all__ = ["install_command", "missing_window_libraries", "parse_missing", "uses_x11"]
+
+#: Debian/Ubuntu package of each library Qt 6's xcb plugin loads (from ``ldd libqxcb.so``).
+PACKAGES = {
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-render.so.0": "libxcb-render0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-shm.so.0": "libxcb-shm0",
+    "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-util.so.1": "libxcb-util1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0",
+    "libxcb-xinerama.so.0": "libxcb-xinerama0",
+    "libxcb-xinput.so.0": "libxcb-xinput0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxcb.so.1": "libxcb1",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libX11.so.6": "libx11-6",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libEGL.so.1": "libegl1",
+    "libGL.so.1": "libgl1",
+    "libGLX.so.0": "libglx0",
+    "libOpenGL.so.0": "libopengl0",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libfreetype.so.6": "libfreetype6",
+    "libdbus-1.so.3": "libdbus-1-3",
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libgthread-2.0.so.0": "libglib2.0-0",
+}
+
+_NOT_FOUND = re.compile(r"^\s*(\S+)\s+=>\s+not found\s*$", re.MULTILINE)
+
+
+def uses_x11(environ: os._Environ[str] | dict[str, str] = os.environ) -> bool:
+    """True when Qt would open its window through X11 (``DISPLAY`` set, no other platform chosen)."""
+    platform = environ.get("QT_QPA_PLATFORM", "").split(":")[0].strip()
+    if platform:
+        return platform == "xcb"
+    return bool(environ.get("DISPLAY")) and not environ.get("WAYLAND_DISPLAY")
+
+
+def parse_missing(ldd_output: str) -> list[str]:
+    """The ``NAME => not found`` libraries of ``ldd`` output, in order, without repeats."""
+    return list(dict.fromkeys(_NOT_FOUND.findall(ldd_output)))
+
+
+def missing_window_libraries() -> list[str]:
+    """Libraries Qt's xcb plugin needs that the dynamic linker cannot find; [] when all are there (or it cannot tell)."""
+    spec = importlib.util.find_spec("PySide6")
+    if spec is None or spec.origin is None or shutil.which("ldd") is None:
+        return []
+    plugin = Path(spec.origin).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    if not plugin.is_file():
+        return []
+    try:
+        proc = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return parse_missing(proc.stdout)
+
+
+def install_command(libraries: list[str]) -> str:
+    """The apt-get line that installs ``libraries`` (Debian/Ubuntu package names where known)."""
+    packages = sorted({PACKAGES.get(name, name) for name in libraries})
+    return "sudo apt-get install " + " ".join(packages)
