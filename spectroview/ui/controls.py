@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -54,8 +55,22 @@ class _LabeledSlider(QWidget):
         self.slider.setToolTip(tooltip)
 
 
-class _WheelOnlyWhenFocused(QObject):
-    """Passes wheel events over an unfocused control to the scroll area instead of changing the control."""
+#: Keys a focused control uses itself, before any window shortcut (the View menu's Left/Right scroll).
+_CONTROL_KEYS = frozenset(
+    {
+        Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down,
+        Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End,
+    }
+)  # fmt: skip
+
+
+class _InputWhenFocused(QObject):
+    """A control takes the wheel only once focused, and then its keys before the window's shortcuts.
+
+    The wheel over an unfocused control goes to the scroll area (scrolling
+    the dock never changes what passes under the pointer); arrow, page,
+    Home and End keys on a focused control move the control, not the view.
+    """
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
@@ -63,6 +78,10 @@ class _WheelOnlyWhenFocused(QObject):
             if parent is not None:
                 QCoreApplication.sendEvent(parent, event)  # unhandled there, it reaches the scroll area
             return True
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            if event.key() in _CONTROL_KEYS and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+                event.accept()  # the control wants this key: it arrives as a key press, not a shortcut
+                return True
         return super().eventFilter(watched, event)
 
 
@@ -183,12 +202,14 @@ class ControlsPanel(QWidget):
         self.fmax.valueChanged.connect(lambda v: self._emit_if_changed("fmax", v or None))
         self.db_floor.valueChanged.connect(lambda v: self._emit_if_changed("db_floor", v))
         self.db_ceiling.valueChanged.connect(lambda v: self._emit_if_changed("db_ceiling", v))
-        # The wheel scrolls the dock; a control takes it only once focused (clicked or tabbed to).
-        self._wheel_guard = _WheelOnlyWhenFocused(self)
+        # The wheel scrolls the dock; a control takes it only once focused (clicked or tabbed to),
+        # and then its keys too.  One key step of the window slider is one power of two.
+        self._input_guard = _InputWhenFocused(self)
         for widget in self.findChildren(QWidget):
             if isinstance(widget, (QSlider, QComboBox, QDoubleSpinBox)):
                 widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-                widget.installEventFilter(self._wheel_guard)
+                widget.installEventFilter(self._input_guard)
+        self.n_fft.slider.setPageStep(1)
         self.colormap.currentTextChanged.connect(lambda v: self._emit(colormap=v))
         self.reassigned.toggled.connect(lambda v: self._emit(reassigned=v))
         self.channel.currentIndexChanged.connect(lambda i: self._emit(channel=None if i <= 0 else i - 1))

@@ -348,10 +348,10 @@ class MainWindow(QMainWindow):
         # File navigation; in live mode the picture always shows the latest history.
         self._action(view, "Zoom &In", lambda: self._zoom(0.5), "+", "Zoom in on time")
         self._action(view, "Zoom &Out", lambda: self._zoom(2.0), "-", "Zoom out in time")
-        self._action(view, "Scroll Left", lambda: self._pan(-0.25), Qt.Key.Key_Left)
-        self._action(view, "Scroll Right", lambda: self._pan(0.25), Qt.Key.Key_Right)
-        self._action(view, "Go to Start", lambda: self._pan(-float("inf")), Qt.Key.Key_Home)
-        self._action(view, "Go to End", lambda: self._pan(float("inf")), Qt.Key.Key_End)
+        self._action(view, "Scroll Left", lambda: self._pan(-0.25), Qt.Key.Key_Left, "Earlier by a quarter view")
+        self._action(view, "Scroll Right", lambda: self._pan(0.25), Qt.Key.Key_Right, "Later by a quarter view")
+        self._action(view, "Go to Start", lambda: self._pan(-float("inf")), Qt.Key.Key_Home, "The file's start")
+        self._action(view, "Go to End", lambda: self._pan(float("inf")), Qt.Key.Key_End, "The file's end")
         self._action(view, "&Fit Whole File", self.fit, "0", "Show the whole file (0)")
         self.harmonics_action = self._toggle(
             view,
@@ -386,6 +386,9 @@ class MainWindow(QMainWindow):
         )
         analysis.addAction(self.slice_dock.toggleViewAction())
         self.help_menu = help_menu = bar.addMenu("&Help")
+        self._action(
+            help_menu, "&Keyboard Shortcuts...", self.show_shortcuts, "?", "Every key and pointer gesture, in a table"
+        )
         self._action(help_menu, "&About", self._about)
 
     def _fill_recent(self) -> None:
@@ -420,6 +423,14 @@ class MainWindow(QMainWindow):
         if self.info is None:
             return None
         dialog = FilePropertiesDialog(self.info, self, self._found_warnings)
+        dialog.show()
+        return dialog
+
+    def show_shortcuts(self) -> QDialog:
+        """Help > Keyboard Shortcuts: the table of keys (read from the actions) and pointer gestures."""
+        from spectroview.ui.shortcuts import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self)
         dialog.show()
         return dialog
 

@@ -1,0 +1,72 @@
+"""Keys: a focused control takes its keys before the window's shortcuts; every key is listed, in the README too."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QTableWidget
+
+from spectroview.ui.controls import N_FFT_CHOICES
+from spectroview.ui.main_window import MainWindow
+from spectroview.ui.shortcuts import key_rows, markdown
+from tests.ui.test_viewer import open_and_settle, settle, write_tone
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_arrows_on_a_focused_slider_move_the_slider_not_the_view(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav", seconds=20.0))
+    window.panel.zoom_time(0.25)
+    settle(qtbot, window)
+    before = window.panel.visible_range()
+    slider = window.controls.n_fft.slider
+    slider.setFocus()
+    qtbot.waitUntil(slider.hasFocus, timeout=2000)
+    start = slider.value()
+    qtbot.keyClick(slider, Qt.Key.Key_Right)
+    assert slider.value() == start + 1  # one power of two: 2048 -> 4096
+    assert N_FFT_CHOICES[slider.value()] == 2 * N_FFT_CHOICES[start]
+    assert window.panel.visible_range() == before  # the view did not scroll
+    qtbot.keyClick(slider, Qt.Key.Key_PageDown)
+    assert slider.value() == start  # a page is one power of two too (it was 10: 2048 -> 32768)
+    settle(qtbot, window)
+    window.panel.setFocus()  # with the view focused, Right scrolls
+    qtbot.keyClick(window.panel, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: window.panel.visible_range()[0] > before[0], timeout=2000)
+
+
+def test_help_lists_every_key_the_window_has(qtbot, window: MainWindow) -> None:
+    rows = key_rows(window)
+    keys = {k for k, _, _ in rows}
+    with_shortcut = [a for a in window.findChildren(type(window.help_menu.menuAction())) if not a.shortcut().isEmpty()]
+    assert len(rows) == len({id(a) for a in with_shortcut})  # every action with a shortcut, once
+    assert {"Space", "Ctrl+O", "?", "Left", "P", "C"} <= keys
+    dialog = window.show_shortcuts()
+    table = dialog.findChild(QTableWidget)
+    assert table is not None and table.rowCount() >= len(rows)
+    shown = {table.item(r, 0).text() for r in range(table.rowCount())}
+    assert keys <= shown
+    dialog.close()
+    qtbot.keyClick(window, Qt.Key.Key_Question)  # "?" opens it too
+    qtbot.waitUntil(
+        lambda: any(w.isVisible() for w in window.findChildren(type(dialog)) if w is not dialog), timeout=2000
+    )
+
+
+def test_the_readme_table_is_the_one_the_window_makes(qtbot, window: MainWindow) -> None:
+    readme = (ROOT / "README.md").read_text()
+    found = re.search(r"<!-- shortcuts -->\n(.*?)<!-- /shortcuts -->", readme, re.S)
+    assert found, "the README lost its shortcuts section"
+    assert found[1] == markdown(window), "README out of date: run python -m spectroview.ui.shortcuts"
+    proc = subprocess.run(
+        [sys.executable, "-m", "spectroview.ui.shortcuts"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and proc.stdout == found[1], proc.stderr
