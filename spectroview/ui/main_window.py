@@ -25,6 +25,7 @@ import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QEventLoop, QIODevice, QObject, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -164,6 +165,7 @@ class MainWindow(QMainWindow):
         # Readers used inside the slice and pitch jobs (one lane each: never shared between threads).
         self._readers = {"slice": _ReaderCache(), "pitch": _ReaderCache()}
         self._error_box: QMessageBox | None = None
+        self._context: QMenu | None = None  # the view's right-click menu, while it is open
         self._found_warnings: list[str] = []  # what reading the open file met (besides its header's)
         self.model_view: ModelView | None = None
         self._strip_shown = 0.0
@@ -252,6 +254,7 @@ class MainWindow(QMainWindow):
         self.panel.cursorMoved.connect(lambda t, y: self._on_pointer(self.panel, "a", t, y))
         self.panel_b.cursorMoved.connect(lambda t, y: self._on_pointer(self.panel_b, "b", t, y))
         self.panel.clicked.connect(self._on_click)
+        self.panel.contextMenuRequested.connect(self.context_menu)
         self.panel.selectionChanged.connect(self._on_panel_selection)
         self.slice.mode.currentIndexChanged.connect(lambda i: self.model.set_tools(slice_mode=SLICE_MODES[i]))
         self.live.updated.connect(self._on_live_view)
@@ -1147,6 +1150,38 @@ class MainWindow(QMainWindow):
             b = "—" if level_b is None else f"{level_b:.1f}".replace("-", "−") + " dBFS"
             text = f"A: {text}    B: level = {b}"
         return text
+
+    def context_menu(self, t: float, y: float, at: Any = None) -> QMenu:
+        """The view's right-click menu at ``t`` s (and row ``y``; NaN on the waveform), shown at ``at``."""
+        menu = QMenu(self)
+        menu.setObjectName("view-context-menu")
+        file_mode = self.model.mode == "file" and self.info is not None
+        if file_mode:
+            menu.addAction(f"Play from {t:.3f} s", lambda: self._play_from(t))
+            menu.addAction("Select the Visible Range", lambda: self.panel.set_selection(*self.panel.visible_range()))
+            if self.model.selection:
+                menu.addAction("Clear the Selection", self.panel.clear_selection)
+        mapping = self.panel.mapping
+        if mapping is not None and y == y:  # not NaN: over the spectrogram
+            text = self.readout_text(t, float(mapping.y_to_hz(y)))
+            if text:
+                menu.addAction(f"Copy Readout: {text}", lambda: QApplication.clipboard().setText(text))
+        menu.addSeparator()
+        menu.addAction("Export View Image...", self.export_image_dialog)
+        menu.addAction("Export View Data...", self.export_data_dialog)
+        if file_mode:
+            menu.addAction("Fit Whole File", self.fit)
+        self._context = menu  # kept: a menu without an owner reference closes at once
+        if at is not None:
+            menu.popup(at)
+        return menu
+
+    def _play_from(self, t: float) -> None:
+        """Play from ``t`` s (the selection is cleared: it would choose the range instead)."""
+        self._stop_playback()
+        self.panel.clear_selection()
+        self._on_click(t)
+        self.toggle_play()
 
     def _on_click(self, t: float) -> None:
         self.play_cursor = max(0.0, t)

@@ -56,8 +56,23 @@ class FrequencyAxis(pg.AxisItem):
         return [labels.get(round(v, 9), "") for v in values]
 
 
-class _TimeViewBox(pg.ViewBox):
+class _ProductMenu:
+    """A view box whose right-click asks for the product's menu instead of pyqtgraph's own.
+
+    pyqtgraph's menu (View All, Mouse Mode, Plot Options, Export) speaks of
+    plots, not of sound; :class:`SpectrogramPanel` emits ``contextMenuRequested``
+    and the window builds the menu (play from here, select, copy readout,
+    export, fit).
+    """
+
+    def raiseContextMenu(self, ev):
+        self.contextRequested.emit(self.mapSceneToView(ev.scenePos()), ev.screenPos().toPoint())
+
+
+class _TimeViewBox(_ProductMenu, pg.ViewBox):
     """Wheel zooms time; Ctrl+wheel zooms frequency.  Drag pans."""
+
+    contextRequested = Signal(object, object)  # view point (QPointF), screen point (QPoint)
 
     def wheelEvent(self, ev, axis=None):
         if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -66,10 +81,11 @@ class _TimeViewBox(pg.ViewBox):
             super().wheelEvent(ev, axis=0)
 
 
-class _SelectViewBox(pg.ViewBox):
+class _SelectViewBox(_ProductMenu, pg.ViewBox):
     """The waveform strip: dragging selects a time range (for playback)."""
 
     selectionDragged = Signal(float, float, bool)  # t_a, t_b, finished
+    contextRequested = Signal(object, object)  # view point (QPointF), screen point (QPoint)
 
     def mouseDragEvent(self, ev, axis=None):
         if ev.button() != Qt.MouseButton.LeftButton:
@@ -97,12 +113,15 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         A time range was selected on the waveform (t0 == t1: cleared).
     clicked(t)
         A click on the spectrogram (sets the play cursor).
+    contextMenuRequested(t, y, screen_pos)
+        A right-click on the spectrogram or the waveform (y: row coordinate, NaN on the waveform).
     """
 
     viewChanged = Signal(float, float, int)
     cursorMoved = Signal(float, float)
     selectionChanged = Signal(float, float)
     clicked = Signal(float)
+    contextMenuRequested = Signal(float, float, object)  # t (s), y (row coordinate), screen QPoint
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -147,6 +166,10 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
             row=1, col=0, viewBox=self.spec_box, axisItems={"left": self.freq_axis, "bottom": self.time_axis}
         )
         self.spec_plot.setMouseEnabled(x=True, y=True)
+        for plot in (self.wave_plot, self.spec_plot):
+            plot.hideButtons()  # pyqtgraph's "A" (auto-range) button: View > Fit Whole File does that
+        self.spec_box.contextRequested.connect(lambda p, at: self.contextMenuRequested.emit(p.x(), p.y(), at))
+        self.wave_box.contextRequested.connect(lambda p, at: self.contextMenuRequested.emit(p.x(), float("nan"), at))
         self.image_item = pg.ImageItem()
         self.spec_plot.addItem(self.image_item)
         self.colorbar = pg.ColorBarItem(values=(-90, 0), width=14, interactive=False, label="level (dBFS)")
@@ -174,6 +197,7 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.over_plot.hideAxis("bottom")
         self.over_plot.setMouseEnabled(x=False, y=False)
         self.over_plot.getViewBox().setMenuEnabled(False)
+        self.over_plot.hideButtons()
         self.over_image = pg.ImageItem()
         self.over_plot.addItem(self.over_image)
         self.over_region = pg.LinearRegionItem(brush=pg.mkBrush(255, 255, 255, 50))

@@ -70,3 +70,33 @@ def test_the_readme_table_is_the_one_the_window_makes(qtbot, window: MainWindow)
         [sys.executable, "-m", "spectroview.ui.shortcuts"], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0 and proc.stdout == found[1], proc.stderr
+
+
+def test_right_click_opens_the_products_menu_not_the_plotting_librarys(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    from PySide6.QtWidgets import QApplication, QMenu
+
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav", seconds=4.0))
+    panel = window.panel
+    assert not panel.spec_plot.autoBtn.isVisible()  # no "A" button over the amplitude label
+    assert not panel.wave_plot.autoBtn.isVisible()
+    box = panel.spec_box
+    centre = box.mapViewToScene(box.viewRect().center())
+    pos = panel.mapFromScene(centre)
+    qtbot.mouseClick(panel.viewport(), Qt.MouseButton.RightButton, pos=pos)
+    qtbot.waitUntil(lambda: window._context is not None and window._context.isVisible(), timeout=3000)
+    menu = window._context
+    texts = [a.text() for a in menu.actions() if a.text()]
+    assert texts[0].startswith("Play from ") and "Fit Whole File" in texts
+    assert any(t.startswith("Copy Readout: ") and "Hz" in t for t in texts), texts
+    plot_menus = [m for m in QApplication.topLevelWidgets() if isinstance(m, QMenu) and m.isVisible() and m is not menu]
+    assert not plot_menus, [m.title() for m in plot_menus]  # no View All / Mouse Mode / Export
+    copy = next(a for a in menu.actions() if a.text().startswith("Copy Readout: "))
+    copy.trigger()
+    assert QApplication.clipboard().text() == copy.text().removeprefix("Copy Readout: ")
+    select = next(a for a in menu.actions() if a.text() == "Select the Visible Range")
+    select.trigger()
+    t0, t1 = panel.visible_range()
+    assert window.model.selection == pytest.approx((max(0.0, t0), min(4.0, t1)), abs=0.05)
+    menu.close()
