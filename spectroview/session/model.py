@@ -355,10 +355,10 @@ class ViewerModel:
             a = dataclasses.replace(a, settings=dataclasses.replace(a.settings, channel=self.requested.channel))
         elif file_info is not None:
             sr = float(file_info.samplerate)
-            a = resolve(self.requested, sr, file_info.channels)
+            a = resolve(self.requested, sr, file_info.channels, file_info.frames)
             if self.compare_on:
                 # B is resolved from the request, as A is: its note speaks of what the user asked for.
-                b = resolve(self.compare.settings_for(self.requested), sr, file_info.channels)
+                b = resolve(self.compare.settings_for(self.requested), sr, file_info.channels, file_info.frames)
         self._serial += 1
         self.shown = Shown(mode=mode, info=file_info, sr=sr, a=a, b=b, serial=self._serial)
         self.shown_changed.emit(self.shown)

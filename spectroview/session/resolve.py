@@ -103,7 +103,7 @@ class Resolved:
         return self.settings.channel
 
 
-def resolve(settings: ViewSettings, sr: float, n_channels: int = 1) -> Resolved:
+def resolve(settings: ViewSettings, sr: float, n_channels: int = 1, n_samples: int | None = None) -> Resolved:
     """The parameters drawn for a source at ``sr`` Hz with ``n_channels`` channels.
 
     Adjustments (each named in ``note``): a channel the source lacks becomes
@@ -111,7 +111,9 @@ def resolve(settings: ViewSettings, sr: float, n_channels: int = 1) -> Resolved:
     ``fmax`` becomes 0 Hz; more mel bands than the window can fill become the
     largest number that leaves no band empty.  Anything still refused falls
     back to the defaults at this rate.  (On the linear scale f min and f max
-    shape nothing; adjusting them there is done without a note.)
+    shape nothing; adjusting them there is done without a note.)  A window
+    longer than the source (``n_samples``, when known) is kept, and said:
+    every frame is then mostly the zero padding around the signal.
 
     Parameters
     ----------
@@ -121,6 +123,8 @@ def resolve(settings: ViewSettings, sr: float, n_channels: int = 1) -> Resolved:
         Sample rate of the source in Hz (> 0).
     n_channels : int
         Channels of the source (>= 1).
+    n_samples : int, optional
+        Length of the source in samples per channel (a file's; None for live input).
 
     Raises
     ------
@@ -145,6 +149,11 @@ def resolve(settings: ViewSettings, sr: float, n_channels: int = 1) -> Resolved:
             params = fixed
             continue
         settings = dataclasses.replace(settings, params=params)
+        if n_samples is not None and 0 < n_samples < used.n_fft:
+            notes.append(
+                f"window {used.n_fft} samples ({used.n_fft / sr:.3g} s) is longer than the file "
+                f"({n_samples} samples, {n_samples / sr:.3g} s): each frame is mostly zero padding"
+            )
         return Resolved(settings, used, "\n".join(notes))
     defaults = ViewSettings().params
     notes.append(f"the settings cannot be drawn at {sr:g} Hz; using the defaults")

@@ -31,6 +31,17 @@ def test_a_request_valid_as_is_is_used_unchanged() -> None:
     assert out.settings.params.sr is None  # still a template
 
 
+def test_a_window_longer_than_the_file_is_kept_and_said() -> None:
+    request = settings(n_fft=32768)
+    out = resolve(request, 16000, 1, n_samples=17600)  # 1.1 s
+    assert out.params.n_fft == 32768  # kept: the user asked for it
+    assert out.note == (
+        "window 32768 samples (2.05 s) is longer than the file (17600 samples, 1.1 s): each frame is mostly zero padding"
+    )
+    assert resolve(request, 16000, 1, n_samples=32768).note == ""  # as long as the file: nothing to say
+    assert resolve(request, 16000, 1).note == ""  # length unknown (live input)
+
+
 def test_fmax_above_nyquist_becomes_nyquist_and_says_so() -> None:
     out = resolve(settings(fmax=30000.0, scale="mel", n_mels=64), 16000, 1)
     assert out.settings.params.fmax is None
