@@ -16,12 +16,14 @@ from spectroview.dsp import Peak, SpectrogramParams, find_peaks, stft_power, yin
 from spectroview.dsp.mel import row_projection
 from spectroview.session.view import full_scale_reference, levels_dbfs
 
-__all__ = ["PITCH_MAX_SECONDS", "SLICE_MAX_SECONDS", "Slice", "pitch_track", "slice_spectrum"]
+__all__ = ["PEAK_RANGE_DB", "PITCH_MAX_SECONDS", "SLICE_MAX_SECONDS", "Slice", "pitch_track", "slice_spectrum"]
 
 #: Longest stretch averaged for the slice of a selection (s): longer selections use their start.
 SLICE_MAX_SECONDS = 60.0
 #: Longest view the pitch track is computed for (s).
 PITCH_MAX_SECONDS = 120.0
+#: Peaks of a slice are listed down to this many dB below its loudest (the view's default range is 90).
+PEAK_RANGE_DB = 80.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +72,11 @@ def slice_spectrum(source: FileSource, params: SpectrogramParams, t0: float, t1:
         power / sine, sr=sr, n_fft=params.n_fft, max_peaks=8, min_prominence_db=10.0, floor_db=-100.0,
         window=params.window, win_length=params.win,
     )  # fmt: skip
+    if peaks:
+        # Bumps of the noise floor far below the loudest peak (a 16-bit file's DC at -90 dB
+        # under a -6 dB tone) are not what a reader of this spectrum looks for.
+        loudest = max(p.level_db for p in peaks)
+        peaks = [p for p in peaks if p.level_db >= loudest - PEAK_RANGE_DB]
     return Slice(rows_db=rows_db, peaks=peaks, t0=t0, t1=t0 if t1 is None else t1, frames=linear.shape[1])
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -28,6 +28,14 @@ from spectroview.session.axes import FrequencyMapping
 from spectroview.ui.panel import FrequencyAxis
 
 __all__ = ["ModelView", "SpectrumSlice"]
+
+#: Most peak labels drawn on the spectrum slice (the caption's tooltip lists every peak).
+MAX_LABELS = 5
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Whether two (left, right, bottom, top) boxes share any area."""
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
 
 
 class SpectrumSlice(QWidget):
@@ -58,9 +66,12 @@ class SpectrumSlice(QWidget):
         self.curve.setClipToView(True)
         layout.addWidget(self.plot, 1)
         self.caption = QLabel("")
+        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.caption.setWordWrap(True)
         layout.addWidget(self.caption)
         self.labels: list[pg.TextItem] = []
+        # Labels are laid out in pixels: again when the plot changes size.
+        self.plot.getViewBox().sigResized.connect(self._relayout)
         self.mapping: FrequencyMapping | None = None
         self.current: Slice | None = None
 
@@ -84,19 +95,7 @@ class SpectrumSlice(QWidget):
             self.axis.update()
             self.plot.setXRange(0, rows, padding=0)
         self.curve.setData(np.arange(rows) + 0.5, result.rows_db)
-        # The labels are kept and moved (creating text items costs ~1 ms each, per pointer move).
-        peaks = result.peaks[:5]
-        while len(self.labels) < len(peaks):
-            label = pg.TextItem("", anchor=(0.5, 1.0), color=(255, 255, 255))
-            self.plot.addItem(label)
-            self.labels.append(label)
-        for label, peak in zip(self.labels, peaks, strict=False):
-            x = float(self.mapping.hz_to_y(peak.frequency_hz))
-            label.setText(f"{peak.frequency_hz:.2f} Hz")
-            label.setPos(x, float(result.rows_db[min(rows - 1, max(0, int(x)))]))
-            label.show()
-        for label in self.labels[len(peaks) :]:
-            label.hide()
+        self._place_labels(result)
         where = (
             f"{result.t0:.3f} s"
             if result.t1 == result.t0
@@ -104,6 +103,54 @@ class SpectrumSlice(QWidget):
         )
         top = ", ".join(f"{p.frequency_hz:.2f} Hz ({p.level_db:.1f} dB)" for p in result.peaks[:3])
         self.caption.setText(f"{where}   peaks: {top or 'none'}")
+        # Every peak, copyable: the caption's tooltip and its selectable text.
+        self.caption.setToolTip(
+            "\n".join(f"{p.frequency_hz:.2f} Hz   {p.level_db:.1f} dBFS" for p in result.peaks) or "no peaks"
+        )
+
+    def _relayout(self, *_args: object) -> None:
+        if self.current is not None and self.mapping is not None:
+            self._place_labels(self.current)
+
+    def _place_labels(self, result: Slice) -> None:
+        """Label the strongest peaks that fit: inside the plot, never over each other, never clipped.
+
+        The labels are kept and moved (creating text items costs ~1 ms each,
+        per pointer move).  A label that would cross the plot's edge is slid
+        inside; one that would cover a louder peak's label is left out (the
+        caption's tooltip lists every peak).
+        """
+        assert self.mapping is not None
+        rows = result.rows_db.size
+        box = self.plot.getViewBox()
+        (x0, x1), (y0, y1) = box.viewRange()
+        width_px, height_px = max(1.0, box.width()), max(1.0, box.height())
+        per_px_x, per_px_y = (x1 - x0) / width_px, (y1 - y0) / height_px
+        placed: list[tuple[float, float, float, float]] = []
+        shown = 0
+        for peak in sorted(result.peaks, key=lambda p: -p.level_db)[:MAX_LABELS]:
+            if shown == len(self.labels):
+                label = pg.TextItem("", anchor=(0.0, 1.0), color=(255, 255, 255))
+                self.plot.addItem(label)
+                self.labels.append(label)
+            label = self.labels[shown]
+            label.setText(f"{peak.frequency_hz:.2f} Hz")
+            rect = label.textItem.boundingRect()
+            w, h = rect.width() * per_px_x, rect.height() * per_px_y
+            x = float(self.mapping.hz_to_y(peak.frequency_hz))
+            y = float(result.rows_db[min(rows - 1, max(0, int(x)))])
+            left = min(max(x - w / 2, x0), x1 - w)  # centred over the peak, slid inside at the edges
+            bottom = min(max(y, y0), y1 - h)  # above the peak, inside the plot
+            box_ = (left, left + w, bottom, bottom + h)
+            fits = left >= x0 and box_[1] <= x1 and bottom >= y0
+            if not fits or any(_overlap(box_, other) for other in placed):
+                continue
+            placed.append(box_)
+            label.setPos(left, bottom)
+            label.show()
+            shown += 1
+        for label in self.labels[shown:]:
+            label.hide()
 
 
 class ModelView(QDialog):

@@ -150,3 +150,34 @@ def test_harmonic_cursor_marks_the_harmonics_of_the_cursor_frequency(qtbot, wind
     assert all(v is not None and v > -40 for v in level)
     window.harmonics_action.trigger()
     assert window.panel.harmonics == []
+
+
+def _label_boxes(window: MainWindow) -> list:
+    return [label.sceneBoundingRect() for label in window.slice.labels if label.isVisible()]
+
+
+def test_peak_labels_fit_inside_the_plot_and_never_overlap(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    # A harmonic spectrum (a 220 Hz sawtooth: 100 harmonics) and a tone near the plot's left edge.
+    t = np.arange(SR * 2) / SR
+    saw = sum(0.5 / k * np.sin(2 * np.pi * 220 * k * t) for k in range(1, 60))
+    open_and_settle(qtbot, window, write(tmp_path / "saw.wav", 0.5 * saw / np.abs(saw).max()))
+    window.update_slice(1.0)
+    qtbot.waitUntil(lambda: window.slice.current is not None and window.slice.current.t0 == 1.0, timeout=10000)
+    boxes = _label_boxes(window)
+    inside = window.slice.plot.getViewBox().sceneBoundingRect()
+    assert len(boxes) >= 2
+    assert all(inside.contains(b) for b in boxes), (inside, boxes)
+    assert not any(a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :]), boxes
+    tip = window.slice.caption.toolTip().splitlines()
+    assert len(tip) == len(window.slice.current.peaks) >= len(boxes)  # every peak, listed
+
+    open_and_settle(qtbot, window, write(tmp_path / "a440.wav", synth.tone(440.0, 2.0, sr=SR, amplitude=0.5)))
+    window.update_slice(1.0)
+    qtbot.waitUntil(
+        lambda: window.slice.current is not None and window.slice.current.peaks
+        and abs(window.slice.current.peaks[0].frequency_hz - 440) < 1, timeout=10000,
+    )  # fmt: skip
+    shown = [label for label in window.slice.labels if label.isVisible()]
+    assert [label.textItem.toPlainText() for label in shown] == [f"{window.slice.current.peaks[0].frequency_hz:.2f} Hz"]
+    assert inside.contains(shown[0].sceneBoundingRect())  # whole: not "0.52 Hz" cut at the edge
+    assert len(window.slice.current.peaks) == 1  # the noise floor's bumps, 80 dB down, are not peaks
