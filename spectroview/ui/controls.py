@@ -48,7 +48,7 @@ class _LabeledSlider(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(minimum, maximum)
         self.label = QLabel()
-        self.label.setMinimumWidth(120)
+        self.label.setMinimumWidth(84)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.label)
         self.setToolTip(tooltip)

@@ -184,7 +184,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self._sync_b = link_frequency_axes(self.panel, self.panel_b)
         self.controls = ControlsPanel()
-        dock = QDockWidget("Analysis", self)
+        self.analysis_dock = dock = QDockWidget("Analysis", self)
         dock.setObjectName("analysis-dock")
         # In a scroll area: the window (and --screenshot --size) can be smaller than the whole form.
         # The note on adjusted settings stays above it, in view however the form is scrolled.
@@ -269,8 +269,8 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         state = self.store.load_geometry("main-state")
-        if state is not None:
-            self.restoreState(state)
+        # The panels' sizes are set for the window when it first shows, unless the user's are restored.
+        self._layout_pending = state is None or not self.restoreState(state)
 
     # -- reading the state (tests, scripts) ------------------------------------------------------
     @property
@@ -388,6 +388,16 @@ class MainWindow(QMainWindow):
             "The same audio with a second window size below (B's window, hop and scale in the Analysis dock)",
         )
         analysis.addAction(self.slice_dock.toggleViewAction())
+        panels = view.addMenu("&Panels")
+        panels.addAction(self.analysis_dock.toggleViewAction())
+        panels.addAction(self.slice_dock.toggleViewAction())
+        panels.addSeparator()
+        self._action(
+            panels, "&Tab the Panels Together", self.tab_panels, tip="One column of tabs: more room for the spectrogram"
+        )
+        self._action(
+            panels, "&Reset the Layout", self.reset_layout, tip="Both panels shown, side by side with the spectrogram"
+        )
         self.help_menu = help_menu = bar.addMenu("&Help")
         self._action(
             help_menu, "&Keyboard Shortcuts...", self.show_shortcuts, "?", "Every key and pointer gesture, in a table"
@@ -436,6 +446,40 @@ class MainWindow(QMainWindow):
         dialog = ShortcutsDialog(self)
         dialog.show()
         return dialog
+
+    # -- layout -------------------------------------------------------------------------------------
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._layout_pending:
+            self._layout_pending = False
+            QTimer.singleShot(0, self._size_panels)  # once the window has its size
+
+    def _size_panels(self) -> None:
+        """The spectrogram gets most of the window: the panels' column takes 30 % of its width (260-440 px)."""
+        width = min(440, max(260, round(0.3 * self.width())))
+        docks = [d for d in (self.analysis_dock, self.slice_dock) if d.isVisible()]
+        if docks:
+            self.resizeDocks(docks, [width] * len(docks), Qt.Orientation.Horizontal)
+        if len(docks) == 2 and not self.tabifiedDockWidgets(self.analysis_dock):
+            height = max(1, self.analysis_dock.height() + self.slice_dock.height())
+            self.resizeDocks(docks, [round(0.55 * height), round(0.45 * height)], Qt.Orientation.Vertical)
+
+    def tab_panels(self) -> None:
+        """View > Panels > Tab the Panels Together."""
+        for dock in (self.analysis_dock, self.slice_dock):
+            dock.show()
+        self.tabifyDockWidget(self.analysis_dock, self.slice_dock)
+        self.analysis_dock.raise_()
+        QTimer.singleShot(0, self._size_panels)
+
+    def reset_layout(self) -> None:
+        """View > Panels > Reset the Layout: both panels on the right, one above the other."""
+        for dock in (self.analysis_dock, self.slice_dock):
+            dock.setFloating(False)
+            self.removeDockWidget(dock)
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            dock.show()
+        QTimer.singleShot(0, self._size_panels)
 
     def _about(self) -> None:
         QMessageBox.about(self, "Spectroview", f"Spectroview {__version__}\nA spectrogram viewer and analyzer.")

@@ -100,6 +100,12 @@ class _SelectViewBox(_ProductMenu, pg.ViewBox):
         super().wheelEvent(ev, axis=0)
 
 
+#: Height of the waveform and overview strips (px): 15 % and 10 % of the panel, within these bounds,
+#: so a small window still gives the spectrogram most of its height.
+WAVE_HEIGHT = (28, 90)
+OVERVIEW_HEIGHT = (20, 60)
+
+
 class SpectrogramPanel(pg.GraphicsLayoutWidget):
     """Waveform, spectrogram and overview, sharing the time axis.
 
@@ -135,7 +141,7 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         # Waveform strip.
         self.wave_box = _SelectViewBox()
         self.wave_plot = self.addPlot(row=0, col=0, viewBox=self.wave_box, axisItems={"bottom": TimeAxis("bottom")})
-        self.wave_plot.setMaximumHeight(90)
+        self.wave_plot.setMaximumHeight(WAVE_HEIGHT[1])
         self.wave_plot.hideAxis("bottom")
         self.wave_plot.setMouseEnabled(x=True, y=False)
         self.wave_plot.setYRange(-1, 1, padding=0.05)
@@ -192,7 +198,7 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
 
         # Overview strip: the whole file, with the visible range marked.
         self.over_plot = self.addPlot(row=2, col=0)
-        self.over_plot.setMaximumHeight(60)
+        self.over_plot.setMaximumHeight(OVERVIEW_HEIGHT[1])
         self.over_plot.hideAxis("left")
         self.over_plot.hideAxis("bottom")
         self.over_plot.setMouseEnabled(x=False, y=False)
@@ -215,6 +221,16 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.levels = (-90.0, 0.0)
         self._colormap: tuple[str, float, float] | None = None
         self.overview_image: ViewImage | None = None
+
+    def resizeEvent(self, event) -> None:
+        # (pyqtgraph calls this with None from its own __init__, before our plots exist)
+        if not hasattr(self, "over_plot"):
+            super().resizeEvent(event)
+            return
+        height = self.height()
+        self.wave_plot.setMaximumHeight(min(WAVE_HEIGHT[1], max(WAVE_HEIGHT[0], round(0.15 * height))))
+        self.over_plot.setMaximumHeight(min(OVERVIEW_HEIGHT[1], max(OVERVIEW_HEIGHT[0], round(0.10 * height))))
+        super().resizeEvent(event)
 
     # -- configuration -------------------------------------------------------------------
     def set_live(self, live: bool) -> None:
