@@ -46,3 +46,21 @@ def test_the_panels_can_be_tabbed_hidden_and_restored(qtbot, make_window: Callab
     assert [a.text() for a in panels.actions() if a.text()] == [
         "Analysis", "Spectrum", "&Tab the Panels Together", "&Reset the Layout",
     ]  # fmt: skip
+
+
+def test_a_parameter_change_keeps_the_time_and_frequency_zoom(qtbot, window: MainWindow, tmp_path) -> None:
+    from tests.ui.test_viewer import open_and_settle, settle, write_tone
+
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav", seconds=20.0))
+    panel = window.panel
+    panel.set_time_range(5.0, 9.0)
+    mapping = panel.mapping
+    panel.spec_plot.setYRange(mapping.hz_to_y(1000.0), mapping.hz_to_y(3000.0), padding=0)
+    settle(qtbot, window)
+    window.controls.n_fft.slider.setValue(window.controls.n_fft.slider.value() + 2)  # 2048 -> 8192, as a user
+    settle(qtbot, window)
+    assert window.params.n_fft == 8192
+    (t0, t1), (y0, y1) = panel.spec_box.viewRange()
+    assert (t0, t1) == pytest.approx((5.0, 9.0), abs=0.01)
+    hz = (panel.mapping.y_to_hz(y0), panel.mapping.y_to_hz(y1))
+    assert hz == pytest.approx((1000.0, 3000.0), abs=panel.mapping.y_to_hz(1.0) - panel.mapping.y_to_hz(0.0))
