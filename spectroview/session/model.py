@@ -31,7 +31,17 @@ from spectroview.dsp import SCALES, ParameterError, SpectrogramParams
 from spectroview.session.resolve import Resolved, apply_changes, locked_hop, resolve
 from spectroview.session.settings import ViewSettings
 
-__all__ = ["CompareSettings", "Cursor", "Mode", "Shown", "SliceMode", "Tools", "ViewerModel", "default_b_n_fft"]
+__all__ = [
+    "CompareSettings",
+    "Cursor",
+    "Mode",
+    "Shown",
+    "SliceMode",
+    "Tools",
+    "ViewerModel",
+    "default_b_n_fft",
+    "follow_page",
+]
 
 Mode = Literal["file", "live"]
 SliceMode = Literal["cursor", "playhead", "selection"]
@@ -89,6 +99,23 @@ class Tools:
     pitch: bool = False
     harmonics: bool = False
     slice_mode: SliceMode = "cursor"
+    #: The view turns a page when the playhead leaves it (as Audacity's "pinned" off).
+    follow: bool = True
+
+
+def follow_page(position: float, view: tuple[float, float], duration: float) -> tuple[float, float] | None:
+    """The view to show when playback at ``position`` s has left ``view``; None while it is inside.
+
+    A page turn, as Audacity does: the next view starts at the playhead and
+    keeps the span (clamped to the file's ``duration``), so the picture moves
+    once per screenful instead of scrolling under the reader.
+    """
+    t0, t1 = view
+    span = t1 - t0
+    if not (span > 0 and math.isfinite(position)) or t0 <= position < t1:
+        return None
+    start = min(max(0.0, position), max(0.0, duration - span))
+    return (start, start + span)
 
 
 @dataclass(frozen=True)

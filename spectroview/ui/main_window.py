@@ -55,7 +55,7 @@ from spectroview.session.analysis import PITCH_MAX_SECONDS, ModelInput, Slice, m
 from spectroview.session.axes import format_readout
 from spectroview.session.jobs import PaneJobs, SourceRef
 from spectroview.session.live import HISTORY_RANGE
-from spectroview.session.model import Cursor, Shown, SliceMode, Tools, ViewerModel
+from spectroview.session.model import Cursor, Shown, SliceMode, Tools, ViewerModel, follow_page
 from spectroview.session.resolve import resolve
 from spectroview.session.scheduler import Scheduler
 from spectroview.session.settings import ViewSettings
@@ -365,6 +365,14 @@ class MainWindow(QMainWindow):
         )
         play = bar.addMenu("&Play")
         self._action(play, "Play / &Stop", self.toggle_play, Qt.Key.Key_Space, "Play from the cursor or the selection")
+        self.follow_action = self._toggle(
+            play,
+            "&Follow the Playhead",
+            lambda on: self.model.set_tools(follow=on),
+            "Ctrl+Shift+F",
+            "Turn the view a page when the playhead leaves it",
+        )
+        self.follow_action.setChecked(self.model.tools.follow)
         analysis = bar.addMenu("&Analysis")
         self.pitch_action = self._toggle(
             analysis,
@@ -718,6 +726,8 @@ class MainWindow(QMainWindow):
             self.pitch_action.setChecked(tools.pitch)
         with QSignalBlocker(self.harmonics_action):
             self.harmonics_action.setChecked(tools.harmonics)
+        with QSignalBlocker(self.follow_action):
+            self.follow_action.setChecked(tools.follow)
         with QSignalBlocker(self.slice.mode):
             self.slice.mode.setCurrentIndex(SLICE_MODES.index(tools.slice_mode))
         if not tools.harmonics:
@@ -1264,6 +1274,11 @@ class MainWindow(QMainWindow):
         if player is None:
             return
         self.panel.set_playhead(player.position)
+        info = self.info
+        if self.model.tools.follow and player.state == "playing" and info is not None:
+            page = follow_page(player.position, self.panel.visible_range(), info.duration)
+            if page is not None:
+                self.panel.set_time_range(*page)
         if self.model.tools.slice_mode == "playhead" and self.slice_dock.isVisible():
             self._request_slice(player.position)
         if player.state != "playing":

@@ -455,3 +455,13 @@ def test_an_invalid_b_window_is_refused_and_leaves_the_model_working(stereo44k: 
     # The model still takes edits.
     assert model.request(n_fft=4096)
     assert model.shown.a is not None and model.shown.a.params.n_fft == 4096
+
+
+def test_follow_page_turns_a_page_when_the_playhead_leaves_the_view() -> None:
+    from spectroview.session.model import follow_page
+
+    assert follow_page(3.0, (2.0, 4.0), 60.0) is None  # inside: the view stays
+    assert follow_page(4.0, (2.0, 4.0), 60.0) == (4.0, 6.0)  # at the right edge: the next page
+    assert follow_page(1.0, (2.0, 4.0), 60.0) == (1.0, 3.0)  # left behind (a jump back): a page from it
+    assert follow_page(59.5, (50.0, 58.0), 60.0) == (52.0, 60.0)  # the last page ends at the file's end
+    assert follow_page(float("nan"), (2.0, 4.0), 60.0) is None

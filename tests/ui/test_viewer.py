@@ -539,3 +539,26 @@ def test_what_the_viewer_changes_of_the_command_line_it_says(tmp_path: Path) -> 
     assert proc.returncode == 0, proc.stderr
     (line,) = proc.stderr.splitlines()
     assert line.startswith("spectroview: warning: --size 10x10: the window cannot be that size") and "it is " in line
+
+
+def test_playback_turns_the_view_a_page_when_the_playhead_leaves_it(
+    qtbot, pulse_running, window: MainWindow, tmp_path: Path
+) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav", seconds=4.0))
+    window.panel.set_time_range(0.0, 1.0)
+    settle(qtbot, window)
+    window._on_click(0.5)
+    window.toggle_play()
+    assert window.player is not None and window.player.state == "playing", window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.panel.visible_range()[0] >= 0.9, timeout=5000)  # the next page
+    t0, t1 = window.panel.visible_range()
+    assert t1 - t0 == pytest.approx(1.0, abs=0.01)  # the span kept
+    window._stop_playback()
+    window.follow_action.trigger()  # off: the view stays where the user put it
+    assert window.model.tools.follow is False
+    window.panel.set_time_range(0.0, 1.0)
+    window._on_click(0.8)
+    window.toggle_play()
+    qtbot.wait(800)
+    assert window.panel.visible_range()[0] == pytest.approx(0.0, abs=0.01)
+    window._stop_playback()
