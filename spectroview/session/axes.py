@@ -26,6 +26,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import overload
@@ -33,7 +34,7 @@ from typing import overload
 import numpy as np
 
 from spectroview.dsp.mel import hz_to_mel, logfreq_edges, mel_to_hz
-from spectroview.dsp.params import SpectrogramParams
+from spectroview.dsp.params import ParameterError, SpectrogramParams
 
 __all__ = [
     "NOTE_NAMES",
@@ -43,6 +44,8 @@ __all__ = [
     "format_readout",
     "format_time",
     "note_name",
+    "parse_time",
+    "parse_time_range",
     "time_axis_label",
     "time_ticks",
 ]
@@ -656,3 +659,44 @@ def format_readout(t: float, freq_hz: float, level_db: float | None, *, a4: floa
     if level_db is not None:
         parts.append(f"level = {_format_level(level_db)} dBFS")
     return "  ".join(parts)
+
+
+def parse_time(text: str) -> float:
+    """Seconds from ``"12.5"``, ``"1:02.5"`` (m:ss) or ``"1:02:03"`` (h:mm:ss), as the time axis writes them.
+
+    Raises
+    ------
+    ParameterError
+        For anything else, or a negative or non-finite time; the message names the text.
+    """
+    cleaned = text.strip().removesuffix("s").strip().replace(MINUS, "-")
+    parts = cleaned.split(":")
+    try:
+        if not 1 <= len(parts) <= 3 or any(p.strip() == "" for p in parts):
+            raise ValueError
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ParameterError(f"{text!r}: not a time (seconds like 12.5, or m:ss like 1:02.5)") from None
+    seconds = 0.0
+    for v in values:
+        seconds = seconds * 60.0 + v
+    if not math.isfinite(seconds) or seconds < 0 or any(v < 0 for v in values) or any(v >= 60 for v in values[1:]):
+        raise ParameterError(f"{text!r}: not a time (seconds >= 0; minutes and seconds below 60)")
+    return seconds
+
+
+def parse_time_range(text: str) -> tuple[float, float]:
+    """``(start, end)`` s from ``"1.5-3"``, ``"1:00 - 1:30"`` or ``"2 to 4.5"``; in either order.
+
+    Raises
+    ------
+    ParameterError
+        When the text is not two times, or they are equal.
+    """
+    found = re.fullmatch(r"\s*(\S.*?)\s*(?:-|\u2013|to)\s*(\S.*?)\s*", text.replace(MINUS, "-"))
+    if found is None:
+        raise ParameterError(f"{text!r}: give a start and an end, e.g. 1.5-3 or 1:00-1:30")
+    a, b = parse_time(found[1]), parse_time(found[2])
+    if a == b:
+        raise ParameterError(f"{text!r}: the start and the end are the same time")
+    return (min(a, b), max(a, b))

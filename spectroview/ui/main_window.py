@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -50,9 +51,10 @@ from spectroview import __version__
 from spectroview._atomic import atomic_files, atomic_write, same_file
 from spectroview.audio.errors import AudioError
 from spectroview.audio.files import AUDIO_EXTENSIONS, AudioInfo, FileSource, audio_streams, estimated_duration, probe
+from spectroview.dsp import ParameterError
 from spectroview.dsp.mel import row_frequencies
 from spectroview.session.analysis import PITCH_MAX_SECONDS, ModelInput, Slice, model_input, pitch_track, slice_spectrum
-from spectroview.session.axes import format_readout
+from spectroview.session.axes import format_readout, parse_time_range
 from spectroview.session.jobs import PaneJobs, SourceRef
 from spectroview.session.live import HISTORY_RANGE
 from spectroview.session.model import Cursor, Shown, SliceMode, Tools, ViewerModel, follow_page
@@ -208,6 +210,21 @@ class MainWindow(QMainWindow):
         self.progress.setFormat("overview %p%")
         self.progress.hide()
         self.statusBar().addWidget(self.readout, 1)
+        # The selection: start-end, typed or shown (Audacity's selection toolbar, in one field).
+        self.selection_edit = QLineEdit()
+        self.selection_edit.setObjectName("selection-edit")
+        self.selection_edit.setPlaceholderText("selection: start-end")
+        self.selection_edit.setToolTip(
+            "The selected time range in seconds (or m:ss): type e.g. 1.5-3 and Enter to select it, "
+            "empty to clear. Drag on the waveform or along the time axis, Shift+drag on the spectrogram, "
+            "Shift+click to extend."
+        )
+        self.selection_edit.setMaximumWidth(170)
+        self.selection_edit.editingFinished.connect(self._on_selection_typed)
+        self.selection_length = QLabel("")
+        self.selection_length.setToolTip("Length of the selection")
+        self.statusBar().addPermanentWidget(self.selection_edit)
+        self.statusBar().addPermanentWidget(self.selection_length)
         self.statusBar().addPermanentWidget(self.progress)
 
         self.slice = SpectrumSlice()
@@ -256,6 +273,7 @@ class MainWindow(QMainWindow):
         self.panel.clicked.connect(self._on_click)
         self.panel.contextMenuRequested.connect(self.context_menu)
         self.panel.selectionChanged.connect(self._on_panel_selection)
+        self.panel.extendClicked.connect(self.extend_selection)
         self.slice.mode.currentIndexChanged.connect(lambda i: self.model.set_tools(slice_mode=SLICE_MODES[i]))
         self.live.updated.connect(self._on_live_view)
         self.live.levels.connect(self._on_live_levels)
@@ -699,6 +717,13 @@ class MainWindow(QMainWindow):
         self._refresh_timer.start()
 
     def _draw_selection(self, selection: tuple[float, float] | None) -> None:
+        if selection is None:
+            self.selection_edit.setText("")
+            self.selection_length.setText("")
+        else:
+            a, b = selection
+            self.selection_edit.setText(f"{a:.3f}-{b:.3f}")
+            self.selection_length.setText(f"({b - a:.3f} s)")
         shown = self.panel.selected_range()
         if selection is None:
             if shown is not None:
@@ -707,6 +732,44 @@ class MainWindow(QMainWindow):
             self.panel.set_selection(*selection)
         if selection is not None and self.model.tools.slice_mode == "selection":
             self._request_slice(*selection)
+
+    def _on_selection_typed(self) -> None:
+        text = self.selection_edit.text().strip()
+        info = self.info
+        if info is None or self.model.mode != "file":
+            return
+        if not text:
+            if self.model.selection is not None:
+                self.panel.clear_selection()
+            return
+        try:
+            a, b = parse_time_range(text)
+        except ParameterError as exc:
+            self.statusBar().showMessage(f"selection: {exc}", 8000)
+            return
+        a, b = min(a, info.duration), min(b, info.duration)
+        if b - a < 1e-3:
+            self.statusBar().showMessage(f"selection: {text!r} is not inside the file (0-{info.duration:.3f} s)", 8000)
+            return
+        self.panel.set_selection(a, b)
+
+    def extend_selection(self, t: float) -> None:
+        """Shift+click at ``t`` s: the nearer end of the selection moves there (from the play cursor if none)."""
+        info = self.info
+        if info is None or self.model.mode != "file":
+            return
+        t = min(max(0.0, t), info.duration)
+        selection = self.model.selection
+        if selection is None:
+            a, b = sorted((self.play_cursor, t))
+        else:
+            a, b = selection
+            if t < a or (t <= b and t - a < b - t):
+                a = t
+            else:
+                b = t
+        if b - a >= 1e-3:
+            self.panel.set_selection(a, b)
 
     def _draw_cursor(self, cursor: Cursor | None) -> None:
         if cursor is None:

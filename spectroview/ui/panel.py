@@ -10,6 +10,7 @@ scales all read in Hz.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -27,7 +28,24 @@ pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 
 class TimeAxis(pg.AxisItem):
-    """Seconds, or m:ss / h:mm:ss for long spans."""
+    """Seconds, or m:ss / h:mm:ss for long spans.  Dragging along it selects a time range.
+
+    ``on_drag(t_a, t_b, finished)`` is called while the drag goes (a plain
+    callback: a Qt signal declared on a pyqtgraph axis is lost once the plot
+    takes the axis).
+    """
+
+    on_drag: Callable[[float, float, bool], None] | None = None
+
+    def mouseDragEvent(self, event):
+        view = self.linkedView()
+        if view is None or self.on_drag is None or event.button() != Qt.MouseButton.LeftButton:
+            super().mouseDragEvent(event)
+            return
+        event.accept()
+        a = view.mapSceneToView(event.buttonDownScenePos()).x()
+        b = view.mapSceneToView(event.scenePos()).x()
+        self.on_drag(min(a, b), max(a, b), event.isFinish())
 
     def tickValues(self, minVal: float, maxVal: float, size: float):
         ticks = time_ticks(minVal, maxVal, max_ticks=max(5, int(size / 90)))
@@ -70,9 +88,19 @@ class _ProductMenu:
 
 
 class _TimeViewBox(_ProductMenu, pg.ViewBox):
-    """Wheel zooms time; Ctrl+wheel zooms frequency.  Drag pans."""
+    """Wheel zooms time; Ctrl+wheel zooms frequency.  Drag pans; Shift+drag selects a time range."""
 
     contextRequested = Signal(object, object)  # view point (QPointF), screen point (QPoint)
+    selectionDragged = Signal(float, float, bool)  # t_a, t_b, finished
+
+    def mouseDragEvent(self, ev, axis=None):
+        if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            ev.accept()
+            a = self.mapSceneToView(ev.buttonDownScenePos()).x()
+            b = self.mapSceneToView(ev.scenePos()).x()
+            self.selectionDragged.emit(min(a, b), max(a, b), ev.isFinish())
+            return
+        super().mouseDragEvent(ev, axis)
 
     def wheelEvent(self, ev, axis=None):
         if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -119,6 +147,8 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         A time range was selected on the waveform (t0 == t1: cleared).
     clicked(t)
         A click on the spectrogram (sets the play cursor).
+    extendClicked(t)
+        A Shift+click on the spectrogram (the window extends the selection to ``t``).
     contextMenuRequested(t, y, screen_pos)
         A right-click on the spectrogram or the waveform (y: row coordinate, NaN on the waveform).
     """
@@ -128,6 +158,7 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
     selectionChanged = Signal(float, float)
     clicked = Signal(float)
     contextMenuRequested = Signal(float, float, object)  # t (s), y (row coordinate), screen QPoint
+    extendClicked = Signal(float)  # Shift+click at t (s): extend the selection to it
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -172,6 +203,14 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
             row=1, col=0, viewBox=self.spec_box, axisItems={"left": self.freq_axis, "bottom": self.time_axis}
         )
         self.spec_plot.setMouseEnabled(x=True, y=True)
+        # The selection is drawn on the spectrogram too (it is made on the waveform, by
+        # Shift+drag on the spectrogram, or by dragging along the time axis).
+        self.spec_selection = pg.LinearRegionItem(brush=pg.mkBrush(255, 255, 255, 36), movable=False)
+        self.spec_selection.setZValue(12)
+        self.spec_selection.hide()
+        self.spec_plot.addItem(self.spec_selection)
+        self.spec_box.selectionDragged.connect(self._on_selection_drag)
+        self.time_axis.on_drag = self._on_selection_drag
         for plot in (self.wave_plot, self.spec_plot):
             plot.hideButtons()  # pyqtgraph's "A" (auto-range) button: View > Fit Whole File does that
         self.spec_box.contextRequested.connect(lambda p, at: self.contextMenuRequested.emit(p.x(), p.y(), at))
@@ -384,13 +423,18 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         return (a, b) if b > a else None
 
     def set_selection(self, t0: float, t1: float) -> None:
-        self.selection.setRegion((t0, t1))
-        self.selection.show()
+        self._show_selection(t0, t1)
         self.selectionChanged.emit(t0, t1)
 
     def clear_selection(self) -> None:
         self.selection.hide()
+        self.spec_selection.hide()
         self.selectionChanged.emit(0.0, 0.0)
+
+    def _show_selection(self, t0: float, t1: float) -> None:
+        for region in (self.selection, self.spec_selection):
+            region.setRegion((t0, t1))
+            region.show()
 
     def set_playhead(self, t: float | None) -> None:
         if t is None:
@@ -449,8 +493,7 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
 
     def _on_selection_drag(self, a: float, b: float, finished: bool) -> None:
         a, b = max(0.0, a), min(self.duration, b)
-        self.selection.setRegion((a, b))
-        self.selection.show()
+        self._show_selection(a, b)
         if finished:
             if b - a < 1e-3:
                 self.clear_selection()
@@ -459,6 +502,7 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
 
     def _on_selection_moved(self) -> None:
         a, b = self.selection.getRegion()
+        self.spec_selection.setRegion((a, b))
         self.selectionChanged.emit(a, b)
 
     def _on_mouse_moved(self, pos: QPointF) -> None:
@@ -468,4 +512,8 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
 
     def _on_mouse_clicked(self, ev) -> None:
         if ev.button() == Qt.MouseButton.LeftButton and self.spec_box.sceneBoundingRect().contains(ev.scenePos()):
-            self.clicked.emit(self.spec_box.mapSceneToView(ev.scenePos()).x())
+            t = self.spec_box.mapSceneToView(ev.scenePos()).x()
+            if ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                self.extendClicked.emit(t)
+            else:
+                self.clicked.emit(t)

@@ -36,8 +36,11 @@ POINTER: tuple[tuple[str, str, str], ...] = (
     ("Wheel", "spectrogram", "zoom time about the pointer"),
     ("Ctrl+Wheel", "spectrogram", "zoom frequency about the pointer"),
     ("Drag", "spectrogram", "pan time and frequency"),
+    ("Shift+Drag", "spectrogram", "select a time range (played by Space)"),
     ("Click", "spectrogram", "set the play cursor (Space plays from there)"),
-    ("Drag", "waveform", "select a time range (played by Space)"),
+    ("Shift+Click", "spectrogram", "extend the selection to here"),
+    ("Right-click", "spectrogram or waveform", "play from here, select, copy the readout, export, fit"),
+    ("Drag", "waveform or time axis", "select a time range"),
     ("Wheel", "waveform", "zoom time"),
     ("Drag", "overview strip", "move the visible range"),
 )

@@ -446,3 +446,27 @@ def test_the_time_axis_title_names_the_unit_of_its_ticks(t0: float, t1: float, l
 def test_digital_silence_reads_minus_infinity_not_a_number() -> None:
     assert format_readout(1.0, 1000.0, -300.0).endswith("level = −∞ dBFS")
     assert format_readout(1.0, 1000.0, -120.0).endswith("level = −120.0 dBFS")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1.5-3", (1.5, 3.0)),
+        ("1:00 - 1:30", (60.0, 90.0)),
+        ("4.5 to 2", (2.0, 4.5)),
+        ("0:01:02-0:01:03.5 s", (62.0, 63.5)),
+    ],
+)
+def test_a_typed_time_range_is_read_as_the_axis_writes_times(text: str, expected: tuple[float, float]) -> None:
+    from spectroview.session.axes import parse_time_range
+
+    assert parse_time_range(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("text", ["", "3", "1-1", "a-b", "1:75-2", "inf-3", "1:2:3:4-5"])
+def test_a_typed_time_range_that_is_not_one_is_refused_naming_it(text: str) -> None:
+    from spectroview.dsp import ParameterError
+    from spectroview.session.axes import parse_time_range
+
+    with pytest.raises(ParameterError, match=r"not a time|start and an end|same time"):
+        parse_time_range(text)

@@ -11,8 +11,9 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QTableWidget
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication, QTableWidget
 
 from spectroview.ui.controls import N_FFT_CHOICES
 from spectroview.ui.main_window import MainWindow
@@ -75,7 +76,7 @@ def test_the_readme_table_is_the_one_the_window_makes(qtbot, window: MainWindow)
 def test_right_click_opens_the_products_menu_not_the_plotting_librarys(
     qtbot, window: MainWindow, tmp_path: Path
 ) -> None:
-    from PySide6.QtWidgets import QApplication, QMenu
+    from PySide6.QtWidgets import QMenu
 
     open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav", seconds=4.0))
     panel = window.panel
@@ -100,3 +101,67 @@ def test_right_click_opens_the_products_menu_not_the_plotting_librarys(
     t0, t1 = panel.visible_range()
     assert window.model.selection == pytest.approx((max(0.0, t0), min(4.0, t1)), abs=0.05)
     menu.close()
+
+
+def _drag(qtbot, panel, a, b, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    """A real left-button drag on the panel's viewport from scene point ``a`` to ``b``."""
+    start, end = panel.mapFromScene(a), panel.mapFromScene(b)
+    qtbot.mousePress(panel.viewport(), Qt.MouseButton.LeftButton, modifier, start)
+    for k in range(1, 6):
+        mid = start + (end - start) * (k / 5)
+        event_pos = mid
+        from PySide6.QtCore import QPointF
+        from PySide6.QtWidgets import QApplication
+
+        move = QMouseEvent(
+            QEvent.Type.MouseMove, QPointF(event_pos), QPointF(panel.viewport().mapToGlobal(event_pos)),
+            Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton, modifier,
+        )  # fmt: skip
+        QApplication.sendEvent(panel.viewport(), move)
+    qtbot.mouseRelease(panel.viewport(), Qt.MouseButton.LeftButton, modifier, end)
+
+
+def test_the_selection_is_made_on_the_spectrogram_shown_there_and_typed(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav", seconds=4.0))
+    panel = window.panel
+    box = panel.spec_box
+    y = box.viewRect().center().y()
+
+    def to_scene(t: float) -> QPointF:
+        return box.mapViewToScene(QPointF(t, y))
+
+    _drag(qtbot, panel, to_scene(1.0), to_scene(2.0), Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: window.model.selection is not None, timeout=3000)
+    a, b = window.model.selection
+    assert a == pytest.approx(1.0, abs=0.05) and b == pytest.approx(2.0, abs=0.05)
+    assert panel.spec_selection.isVisible()  # drawn on the spectrogram, not only on the waveform
+    assert panel.spec_selection.getRegion() == pytest.approx((a, b))
+    assert window.selection_edit.text() == f"{a:.3f}-{b:.3f}" and window.selection_length.text() == f"({b - a:.3f} s)"
+    # Shift+click extends the nearer end.
+    panel.extendClicked.emit(3.0)
+    assert window.model.selection == pytest.approx((a, 3.0))
+    # Typed.
+    window.selection_edit.setText("0:00.5-1.25")
+    window.selection_edit.editingFinished.emit()
+    assert window.model.selection == pytest.approx((0.5, 1.25))
+    window.selection_edit.setText("nonsense")
+    window.selection_edit.editingFinished.emit()
+    assert window.model.selection == pytest.approx((0.5, 1.25))  # unchanged, and said
+    assert "selection:" in window.statusBar().currentMessage()
+    window.selection_edit.setText("")
+    window.selection_edit.editingFinished.emit()
+    assert window.model.selection is None and not panel.spec_selection.isVisible()
+    # Dragging along the time axis selects too.
+    axis_y = panel.time_axis.sceneBoundingRect().center().y()
+    _drag(qtbot, panel, QPointF(to_scene(2.0).x(), axis_y), QPointF(to_scene(3.0).x(), axis_y))
+    qtbot.waitUntil(lambda: window.model.selection is not None, timeout=3000)
+    assert window.model.selection == pytest.approx((2.0, 3.0), abs=0.05)
+    panel.clear_selection()
+    # A plain drag still pans.
+    before = panel.visible_range()
+    window.panel.set_time_range(1.0, 2.0)
+    _drag(qtbot, panel, to_scene(1.6), to_scene(1.4))
+    assert window.model.selection is None
+    assert panel.visible_range() != before
