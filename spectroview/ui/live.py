@@ -104,6 +104,10 @@ class Recorder:
         return self.frames
 
 
+#: Longest the window waits for a background retry of the input device when live mode stops (s).
+RETRY_JOIN_SECONDS = 3.0
+
+
 class LiveController(QObject):
     """Owns the microphone and the live engine while live mode is on.
 
@@ -215,8 +219,13 @@ class LiveController(QObject):
     def stop(self) -> None:
         """Stop capturing; a recording in progress is finished first (its error reported)."""
         self.timer.stop()
+        stuck = False
         if self._retry_thread is not None:
-            self._retry_thread.join()
+            # PortAudio can block for good in a stream's abort once the sound server has
+            # died (ALSA's pulse plugin waits on a socket nobody answers): the window must
+            # not wait with it.  The retry thread is a daemon; the device it holds is left.
+            self._retry_thread.join(RETRY_JOIN_SECONDS)
+            stuck = self._retry_thread.is_alive()
             self._retry_thread = None
         try:
             if self.recorder is not None:
@@ -225,7 +234,10 @@ class LiveController(QObject):
             self.statusChanged.emit(str(exc), True)
         finally:
             if self.mic is not None:
-                self.mic.close()
+                if stuck:
+                    self.statusChanged.emit("the sound server did not answer; the input device is left as it is", True)
+                else:
+                    self.mic.close()
                 self.mic = None
                 self.engine = None
                 self.stopped.emit()

@@ -226,3 +226,32 @@ def test_live_resumes_by_itself_once_the_sound_server_is_back(
     qtbot.waitUntil(lambda: live_window.live.engine.latest_time() > before + 0.3, timeout=15000)
     assert "live again" in live_window.statusBar().currentMessage()
     assert live_window.live.running
+
+
+def test_stopping_never_waits_for_ever_on_a_retry_stuck_in_the_sound_system(qtbot) -> None:
+    """PortAudio can block for good aborting a stream once PulseAudio died: stop() leaves it, in bounded time."""
+    import threading
+    import time
+
+    from spectroview.ui import live as live_module
+
+    controller = live_module.LiveController()
+    release = threading.Event()
+    closed: list[bool] = []
+
+    class StuckMic:
+        def close(self) -> None:  # would block on the same stream: must not be called
+            closed.append(True)
+
+    stuck = threading.Thread(target=release.wait, daemon=True)  # a retry blocked inside PortAudio
+    stuck.start()
+    controller.mic = StuckMic()  # type: ignore[assignment]
+    controller._retry_thread = stuck
+    messages: list[str] = []
+    controller.statusChanged.connect(lambda text, _error: messages.append(text))
+    started = time.monotonic()
+    controller.stop()
+    assert time.monotonic() - started < live_module.RETRY_JOIN_SECONDS + 1.0
+    assert controller.mic is None and not closed
+    assert any("did not answer" in m for m in messages), messages
+    release.set()
