@@ -339,6 +339,13 @@ class MainWindow(QMainWindow):
     def _toggle(self, menu: QMenu, text: str, slot: Callable[[bool], object], shortcut: str, tip: str) -> QAction:
         return self._action(menu, text, slot, shortcut, tip, checkable=True)
 
+    def _tool_toggle(self, menu: QMenu, text: str, field: str, shortcut: str, tip: str) -> QAction:
+        """A checkable action for one boolean of :class:`Tools`, starting at the model's value."""
+        action = self._toggle(menu, text, lambda on: self.model.set_tools(**{field: on}), shortcut, tip)
+        with QSignalBlocker(action):
+            action.setChecked(bool(getattr(self.model.tools, field)))
+        return action
+
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
@@ -374,30 +381,17 @@ class MainWindow(QMainWindow):
         self._action(view, "Go to Start", lambda: self._pan(-float("inf")), Qt.Key.Key_Home, "The file's start")
         self._action(view, "Go to End", lambda: self._pan(float("inf")), Qt.Key.Key_End, "The file's end")
         self._action(view, "&Fit Whole File", self.fit, "0", "Show the whole file (0)")
-        self.harmonics_action = self._toggle(
-            view,
-            "&Harmonic Cursor",
-            lambda on: self.model.set_tools(harmonics=on),
-            "H",
-            "Marks at 2f, 3f, ... from the cursor",
+        self.harmonics_action = self._tool_toggle(
+            view, "&Harmonic Cursor", "harmonics", "H", "Marks at 2f, 3f, ... from the cursor"
         )
         play = bar.addMenu("&Play")
         self._action(play, "Play / &Stop", self.toggle_play, Qt.Key.Key_Space, "Play from the cursor or the selection")
-        self.follow_action = self._toggle(
-            play,
-            "&Follow the Playhead",
-            lambda on: self.model.set_tools(follow=on),
-            "Ctrl+Shift+F",
-            "Turn the view a page when the playhead leaves it",
+        self.follow_action = self._tool_toggle(
+            play, "&Follow the Playhead", "follow", "Ctrl+Shift+F", "Turn the view a page when the playhead leaves it"
         )
-        self.follow_action.setChecked(self.model.tools.follow)
         analysis = bar.addMenu("&Analysis")
-        self.pitch_action = self._toggle(
-            analysis,
-            "&Pitch Track",
-            lambda on: self.model.set_tools(pitch=on),
-            "P",
-            "Draw f0 (YIN) over the spectrogram",
+        self.pitch_action = self._tool_toggle(
+            analysis, "&Pitch Track", "pitch", "P", "Draw f0 (YIN) over the spectrogram"
         )
         self._action(
             analysis,

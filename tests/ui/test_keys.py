@@ -105,16 +105,14 @@ def test_right_click_opens_the_products_menu_not_the_plotting_librarys(
 
 def _drag(qtbot, panel, a, b, modifier=Qt.KeyboardModifier.NoModifier) -> None:
     """A real left-button drag on the panel's viewport from scene point ``a`` to ``b``."""
+    # After the double-click interval: a press soon after the last release is a double click, not a drag.
+    qtbot.wait(QApplication.doubleClickInterval() + 50)
     start, end = panel.mapFromScene(a), panel.mapFromScene(b)
     qtbot.mousePress(panel.viewport(), Qt.MouseButton.LeftButton, modifier, start)
     for k in range(1, 6):
         mid = start + (end - start) * (k / 5)
-        event_pos = mid
-        from PySide6.QtCore import QPointF
-        from PySide6.QtWidgets import QApplication
-
         move = QMouseEvent(
-            QEvent.Type.MouseMove, QPointF(event_pos), QPointF(panel.viewport().mapToGlobal(event_pos)),
+            QEvent.Type.MouseMove, QPointF(mid), QPointF(panel.viewport().mapToGlobal(mid)),
             Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton, modifier,
         )  # fmt: skip
         QApplication.sendEvent(panel.viewport(), move)
