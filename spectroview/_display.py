@@ -16,7 +16,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-__all__ = ["install_command", "missing_window_libraries", "parse_missing", "uses_x11"]
+__all__ = ["has_display", "install_command", "missing_window_libraries", "parse_missing", "uses_x11"]
 
 #: Debian/Ubuntu package of each library Qt 6's xcb plugin loads (from ``ldd libqxcb.so``).
 PACKAGES = {
@@ -52,6 +52,11 @@ PACKAGES = {
 }
 
 _NOT_FOUND = re.compile(r"^\s*(\S+)\s+=>\s+not found\s*$", re.MULTILINE)
+
+
+def has_display(environ: os._Environ[str] | dict[str, str] = os.environ) -> bool:
+    """True when Qt has somewhere to draw: an X11 or Wayland display, or a platform chosen (offscreen)."""
+    return any(environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
 def uses_x11(environ: os._Environ[str] | dict[str, str] = os.environ) -> bool:

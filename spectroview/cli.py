@@ -1261,18 +1261,19 @@ def _gui(argv: Sequence[str]) -> int:
         "--db-range", type=float, default=None, metavar="DB", help="dB shown below 0 dBFS (sets the floor)"
     )
     args = parser.parse_args(argv)
+    from spectroview._display import has_display, install_command, missing_window_libraries, uses_x11
+
     if args.screenshot is not None:
         if not args.screenshot.strip():
             raise CliError("--screenshot '': give the PNG file to write")
         _refuse_clash([args.file], [_check_output(args.screenshot, ".png", "--screenshot")])
-        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
+        if not has_display():
             os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
-    elif not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
+    elif not has_display():
         raise CliError(
             "no display (DISPLAY and WAYLAND_DISPLAY are unset): the viewer needs one; "
             "'spectroview render FILE -o OUT.png' or 'spectroview FILE --screenshot OUT.png' work without"
         )
-    from spectroview._display import install_command, missing_window_libraries, uses_x11
 
     if uses_x11():
         missing = missing_window_libraries()  # Qt itself would abort with several lines, naming the wrong one

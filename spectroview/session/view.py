@@ -234,7 +234,6 @@ def for_display(
     limit = max(1, int(height))
     block = image.levels[r0:r1]
     display = pool_rows(block, limit) if r1 - r0 > limit else block
-    display = np.ascontiguousarray(display)
     indices = None if levels is None else colour_indices(display, *levels)
     return dataclasses.replace(image, display=display, display_rows=(r0, r1), indices=indices, index_levels=levels)
 
@@ -515,8 +514,7 @@ def compute_direct(
         pooler = ColumnPooler(stream.n_rows, b - a, min(width, b - a))
         for columns in stream.push_bounded(x):
             pooler.push(columns)
-        # C order, as every other view: the painting path hands rows of the buffer to Qt.
-        levels = np.ascontiguousarray(levels_dbfs(pooler.result(), full_scale_reference(params), params.power))
+        levels = levels_dbfs(pooler.result(), full_scale_reference(params), params.power)
     hop_s = params.hop / sr
     wave_min, wave_max = _envelope(x[lo - start : hi - start] if hi > lo else x[:0], width)
     return ViewImage(

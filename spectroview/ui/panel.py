@@ -10,7 +10,6 @@ scales all read in Hz.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -27,25 +26,25 @@ __all__ = ["SpectrogramPanel"]
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 
+def _drag_span(view: pg.ViewBox, event) -> tuple[float, float]:
+    """The time range (s) a drag has covered so far, in ``view``'s coordinates, lower end first."""
+    a = view.mapSceneToView(event.buttonDownScenePos()).x()
+    b = view.mapSceneToView(event.scenePos()).x()
+    return min(a, b), max(a, b)
+
+
 class TimeAxis(pg.AxisItem):
-    """Seconds, or m:ss / h:mm:ss for long spans.  Dragging along it selects a time range.
+    """Seconds, or m:ss / h:mm:ss for long spans.  Dragging along it selects a time range."""
 
-    ``on_drag(t_a, t_b, finished)`` is called while the drag goes (a plain
-    callback: a Qt signal declared on a pyqtgraph axis is lost once the plot
-    takes the axis).
-    """
-
-    on_drag: Callable[[float, float, bool], None] | None = None
+    selectionDragged = Signal(float, float, bool)  # t_a, t_b, finished
 
     def mouseDragEvent(self, event):
         view = self.linkedView()
-        if view is None or self.on_drag is None or event.button() != Qt.MouseButton.LeftButton:
+        if view is None or event.button() != Qt.MouseButton.LeftButton:
             super().mouseDragEvent(event)
             return
         event.accept()
-        a = view.mapSceneToView(event.buttonDownScenePos()).x()
-        b = view.mapSceneToView(event.scenePos()).x()
-        self.on_drag(min(a, b), max(a, b), event.isFinish())
+        self.selectionDragged.emit(*_drag_span(view, event), event.isFinish())
 
     def tickValues(self, minVal: float, maxVal: float, size: float):
         ticks = time_ticks(minVal, maxVal, max_ticks=max(5, int(size / 90)))
@@ -96,9 +95,7 @@ class _TimeViewBox(_ProductMenu, pg.ViewBox):
     def mouseDragEvent(self, ev, axis=None):
         if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             ev.accept()
-            a = self.mapSceneToView(ev.buttonDownScenePos()).x()
-            b = self.mapSceneToView(ev.scenePos()).x()
-            self.selectionDragged.emit(min(a, b), max(a, b), ev.isFinish())
+            self.selectionDragged.emit(*_drag_span(self, ev), ev.isFinish())
             return
         super().mouseDragEvent(ev, axis)
 
@@ -120,9 +117,7 @@ class _SelectViewBox(_ProductMenu, pg.ViewBox):
             super().mouseDragEvent(ev, axis)
             return
         ev.accept()
-        a = self.mapSceneToView(ev.buttonDownScenePos()).x()
-        b = self.mapSceneToView(ev.scenePos()).x()
-        self.selectionDragged.emit(min(a, b), max(a, b), ev.isFinish())
+        self.selectionDragged.emit(*_drag_span(self, ev), ev.isFinish())
 
     def wheelEvent(self, ev, axis=None):
         super().wheelEvent(ev, axis=0)
@@ -210,7 +205,7 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.spec_selection.hide()
         self.spec_plot.addItem(self.spec_selection)
         self.spec_box.selectionDragged.connect(self._on_selection_drag)
-        self.time_axis.on_drag = self._on_selection_drag
+        self.time_axis.selectionDragged.connect(self._on_selection_drag)
         for plot in (self.wave_plot, self.spec_plot):
             plot.hideButtons()  # pyqtgraph's "A" (auto-range) button: View > Fit Whole File does that
         self.spec_box.contextRequested.connect(lambda p, at: self.contextMenuRequested.emit(p.x(), p.y(), at))
