@@ -113,6 +113,8 @@ class MicSource:
         self.ring: RingBuffer | None = None
         self.samplerate = 0.0
         self.device_name = "" if device is None else str(device)
+        #: PortAudio index of the device opened (None before :meth:`start`).
+        self.device_index: int | None = None
         self._stream: Any = None
         self._state: Literal["idle", "running", "stopped", "error"] = "idle"
         self._message = ""
@@ -233,6 +235,7 @@ class MicSource:
             self.ring = RingBuffer(max(1, round(self.buffer_seconds * samplerate)))
         self.samplerate = samplerate
         self.device_name = info.name
+        self.device_index = info.index
         self._n_open = n_open
         self._mix = np.zeros(_MIX_SCRATCH_FRAMES, dtype=np.float32)
         self._mix_scale = np.float32(1.0 / n_open)

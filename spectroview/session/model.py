@@ -28,6 +28,7 @@ from psygnal import Signal
 
 from spectroview.audio.files import AudioInfo
 from spectroview.dsp import SCALES, ParameterError, SpectrogramParams
+from spectroview.session.history import View, ViewHistory
 from spectroview.session.resolve import Resolved, apply_changes, locked_hop, resolve
 from spectroview.session.settings import ViewSettings
 
@@ -44,7 +45,9 @@ __all__ = [
 ]
 
 Mode = Literal["file", "live"]
-SliceMode = Literal["cursor", "playhead", "selection"]
+#: What the spectrum slice follows: the play cursor (placed by a click), the pointer (hover),
+#: the playhead while playing, or the selection (averaged).
+SliceMode = Literal["cursor", "pointer", "playhead", "selection"]
 
 
 def default_b_n_fft(n_fft: int) -> int:
@@ -188,6 +191,13 @@ class ViewerModel:
     range_changed(float, float)
         The visible time range in s (file mode).
     cursor_changed(Cursor or None)
+        The pointer over a pane (hover).
+    play_cursor_changed(float)
+        The play cursor, in s: where a click put it, where playback starts.
+    band_changed(tuple or None)
+        The model set the frequency band (zoom history): the view follows.
+    history_changed(bool, bool)
+        Whether the zoom history can go back, and forward.
     selection_changed(tuple or None)
         The selected time range ``(t0, t1)`` in s, or None.
     tools_changed(Tools)
@@ -198,6 +208,9 @@ class ViewerModel:
     shown_changed = Signal(object)
     range_changed = Signal(float, float)
     cursor_changed = Signal(object)
+    play_cursor_changed = Signal(float)
+    band_changed = Signal(object)
+    history_changed = Signal(bool, bool)
     selection_changed = Signal(object)
     tools_changed = Signal(object)
     refused = Signal(str)
@@ -211,6 +224,8 @@ class ViewerModel:
         self.time_range: tuple[float, float] = (0.0, 0.0)
         self.freq_range: tuple[float, float] | None = None  # visible band in Hz; None: all of it
         self.cursor: Cursor | None = None
+        self.play_cursor = 0.0
+        self.history = ViewHistory()
         self.selection: tuple[float, float] | None = None
         self.live_sr: float | None = None
         self._file_view = _FileView()
@@ -233,15 +248,20 @@ class ViewerModel:
         self.freq_range = None
         self.selection = None
         self.cursor = None
+        self.play_cursor = 0.0
+        self.history.clear()
         self._publish(mode="file", info=info)
         self.range_changed.emit(*self.time_range)
         self.selection_changed.emit(None)
+        self.play_cursor_changed.emit(0.0)
+        self._history_event()
 
     def close_file(self) -> None:
         """Show nothing (no file, not live)."""
         self.live_sr = None
         self.time_range = (0.0, 0.0)
         self.selection = None
+        self.history.clear()
         self._publish(mode="file", info=None)
         self.range_changed.emit(*self.time_range)
         self.selection_changed.emit(None)
@@ -320,12 +340,19 @@ class ViewerModel:
             return False
         return True
 
+    @property
+    def view(self) -> View:
+        """The visible time range and frequency band, as the zoom history keeps them."""
+        return View(*self.time_range, self.freq_range)
+
     def set_time_range(self, t0: float, t1: float) -> None:
-        """The visible time range in s (file mode), clamped to the file."""
+        """The visible time range in s (file mode), clamped to the file; a step of the zoom history."""
         if self.mode != "file" or self.shown.info is None:
             return
         new = self._clamp(t0, t1)
         if new != self.time_range:
+            if not View(*new, self.freq_range).near(self.view):
+                self._note_change()
             self.time_range = new
             self.range_changed.emit(*new)
 
@@ -334,7 +361,24 @@ class ViewerModel:
         if band is not None:
             lo, hi = sorted(float(f) for f in band)
             band = None if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo else (lo, hi)
+        if self.mode == "file" and self.shown.info is not None and not View(*self.time_range, band).near(self.view):
+            self._note_change()
         self.freq_range = band
+
+    def go_back(self) -> bool:
+        """Zoom history: the view before this one (time range and band); False at the start."""
+        return self._go(self.history.back(self.view))
+
+    def go_forward(self) -> bool:
+        """Zoom history: the view gone back from; False when there is none."""
+        return self._go(self.history.forward(self.view))
+
+    def set_play_cursor(self, t: float) -> None:
+        """Put the play cursor at ``t`` s (clamped to the file)."""
+        t = min(max(0.0, float(t)), self.shown.duration) if math.isfinite(t) else 0.0
+        if t != self.play_cursor:
+            self.play_cursor = t
+            self.play_cursor_changed.emit(t)
 
     def set_cursor(self, cursor: Cursor | None) -> None:
         if cursor != self.cursor:
@@ -358,6 +402,25 @@ class ViewerModel:
             self.tools_changed.emit(tools)
 
     # -- internals ------------------------------------------------------------------------------
+    def _note_change(self) -> None:
+        before = self.history.can_go_back, self.history.can_go_forward
+        self.history.changing(self.view)
+        if (self.history.can_go_back, self.history.can_go_forward) != before:
+            self._history_event()
+
+    def _history_event(self) -> None:
+        self.history_changed.emit(self.history.can_go_back, self.history.can_go_forward)
+
+    def _go(self, view: View | None) -> bool:
+        if view is None or self.mode != "file" or self.shown.info is None:
+            return False
+        self.freq_range = view.band
+        self.time_range = self._clamp(view.t0, view.t1)
+        self.band_changed.emit(view.band)
+        self.range_changed.emit(*self.time_range)
+        self._history_event()
+        return True
+
     def _clamp(self, t0: float, t1: float) -> tuple[float, float]:
         duration = self.shown.duration
         t0, t1 = (float(t0), float(t1)) if t0 <= t1 else (float(t1), float(t0))

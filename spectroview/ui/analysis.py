@@ -46,9 +46,11 @@ class SpectrumSlice(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         self.mode = QComboBox()
-        self.mode.addItems(["at the cursor", "at the playhead", "average of the selection"])
+        # In the order of ui.main_window.SLICE_MODES.
+        self.mode.addItems(["at the cursor", "under the pointer", "at the playhead", "average of the selection"])
         self.mode.setToolTip(
-            "Which spectrum is shown: under the mouse, at the playhead while playing, or averaged over the selected time range"
+            "Which spectrum is shown: at the cursor (where you clicked), under the mouse pointer, "
+            "at the playhead while playing, or averaged over the selected time range"
         )
         layout.addWidget(self.mode)
         self.axis = FrequencyAxis("bottom")

@@ -77,7 +77,7 @@ log = logging.getLogger(__name__)
 AUDIO_FILTER = "Audio and video files (" + " ".join(f"*{e} *{e.upper()}" for e in AUDIO_EXTENSIONS) + ");;All files (*)"
 
 #: What the spectrum slice follows, in the order of its combo box.
-SLICE_MODES: tuple[SliceMode, ...] = ("cursor", "playhead", "selection")
+SLICE_MODES: tuple[SliceMode, ...] = ("cursor", "pointer", "playhead", "selection")
 
 
 class _Delivery(QObject):
@@ -161,8 +161,6 @@ class MainWindow(QMainWindow):
         self._pending_open: tuple[str, int | None] | None = None
         self.player: Any = None  # spectroview.audio.player.Player while playing
         self._play_source: FileSource | None = None
-        self.play_cursor = 0.0
-        self._slice_at: tuple[float, float | None] | None = None
         self._pitch: tuple[tuple[object, ...], np.ndarray, np.ndarray] | None = None
         # Readers used inside the slice and pitch jobs (one lane each: never shared between threads).
         self._readers = {"slice": _ReaderCache(), "pitch": _ReaderCache()}
@@ -251,6 +249,9 @@ class MainWindow(QMainWindow):
         self.model.selection_changed.connect(self._draw_selection)
         self.model.cursor_changed.connect(self._draw_cursor)
         self.model.tools_changed.connect(self._draw_tools)
+        self.model.play_cursor_changed.connect(self._draw_play_cursor)
+        self.model.band_changed.connect(self._draw_band)
+        self.model.history_changed.connect(self._draw_history)
         self.model.refused.connect(self._on_refused)
         # The jobs' results -> the views.
         self.jobs.image_ready.connect(self._on_image)
@@ -270,7 +271,9 @@ class MainWindow(QMainWindow):
         self.panel_b.spec_box.sigYRangeChanged.connect(lambda *_: self._on_rows_changed())
         self.panel.cursorMoved.connect(lambda t, y: self._on_pointer(self.panel, "a", t, y))
         self.panel_b.cursorMoved.connect(lambda t, y: self._on_pointer(self.panel_b, "b", t, y))
-        self.panel.clicked.connect(self._on_click)
+        self.panel.clicked.connect(self.model.set_play_cursor)
+        for pane in (self.panel, self.panel_b):
+            pane.historyRequested.connect(lambda step: self.model.go_back() if step < 0 else self.model.go_forward())
         self.panel.contextMenuRequested.connect(self.context_menu)
         self.panel.selectionChanged.connect(self._on_panel_selection)
         self.panel.extendClicked.connect(self.extend_selection)
@@ -381,6 +384,17 @@ class MainWindow(QMainWindow):
         self._action(view, "Go to Start", lambda: self._pan(-float("inf")), Qt.Key.Key_Home, "The file's start")
         self._action(view, "Go to End", lambda: self._pan(float("inf")), Qt.Key.Key_End, "The file's end")
         self._action(view, "&Fit Whole File", self.fit, "0", "Show the whole file (0)")
+        self.back_action = self._action(
+            view,
+            "Zoom &Back",
+            self.model.go_back,
+            QKeySequence.StandardKey.Back,
+            "The view before this one (time and frequency)",
+        )
+        self.forward_action = self._action(
+            view, "Zoom For&ward", self.model.go_forward, QKeySequence.StandardKey.Forward, "The view gone back from"
+        )
+        self._draw_history(False, False)
         self.harmonics_action = self._tool_toggle(
             view, "&Harmonic Cursor", "harmonics", "H", "Marks at 2f, 3f, ... from the cursor"
         )
@@ -538,13 +552,12 @@ class MainWindow(QMainWindow):
         self.model.open(info)
         self.store.add_recent(info.path)
         self.store.last_directory = str(Path(info.path).parent)
-        self.play_cursor = 0.0
         self.readout.setText(f"{Path(info.path).name}: {info.describe()}")
         self._found_warnings = []
         self.readout.setToolTip(_properties_text(info))
         if info.warnings:
             self._say_found(info, info.warnings)
-        self._request_slice(info.duration / 2)  # something to look at before the mouse moves
+        self._slice_for_mode()
         self.fileOpened.emit(info.path)
         return True
 
@@ -673,7 +686,7 @@ class MainWindow(QMainWindow):
                 or new_file
                 or old.mode == "live"
             ):
-                self._redo_slice()
+                self._slice_for_mode()
             self._refresh_timer.start()
         settings = a.settings if a is not None else self.model.requested
         for pane in (self.panel, self.panel_b):
@@ -755,7 +768,7 @@ class MainWindow(QMainWindow):
         t = min(max(0.0, t), info.duration)
         selection = self.model.selection
         if selection is None:
-            a, b = sorted((self.play_cursor, t))
+            a, b = sorted((self.model.play_cursor, t))
         else:
             a, b = selection
             if t < a or (t <= b and t - a < b - t):
@@ -775,8 +788,43 @@ class MainWindow(QMainWindow):
         if self.model.tools.harmonics:
             for pane in (self.panel, self.panel_b):
                 pane.set_harmonics(cursor.hz)
-        if self.model.tools.slice_mode == "cursor" and self.slice_dock.isVisible() and self.model.mode == "file":
+        if self.model.tools.slice_mode == "pointer" and self.slice_dock.isVisible() and self.model.mode == "file":
             self._request_slice(cursor.t)
+
+    def _draw_play_cursor(self, t: float) -> None:
+        self.panel.cursor_line.setPos(t)
+        self.panel.cursor_line.setVisible(self.model.mode == "file" and self.info is not None)
+        if self.model.tools.slice_mode == "cursor" and self.slice_dock.isVisible() and self.model.mode == "file":
+            self._request_slice(t)
+
+    def _draw_band(self, band: tuple[float, float] | None) -> None:
+        """The model chose the frequency band (zoom history): the rows follow, through the mapping."""
+        mapping = self.panel.mapping
+        if mapping is None:
+            return
+        if band is None:
+            self.panel.spec_plot.setYRange(0, self.panel.n_rows, padding=0)
+        else:
+            y0, y1 = (float(mapping.hz_to_y(f)) for f in band)
+            self.panel.spec_plot.setYRange(max(0.0, y0), min(float(self.panel.n_rows), y1), padding=0)
+
+    def _draw_history(self, back: bool, forward: bool) -> None:
+        self.back_action.setEnabled(back)
+        self.forward_action.setEnabled(forward)
+
+    def _slice_for_mode(self) -> None:
+        """The spectrum slice for what it follows now (after a mode change or another file)."""
+        mode = self.model.tools.slice_mode
+        if self.model.mode != "file" or self.info is None:
+            return
+        if mode == "selection" and self.model.selection is not None:
+            self._request_slice(*self.model.selection)
+        elif mode == "pointer" and self.model.cursor is not None:
+            self._request_slice(self.model.cursor.t)
+        elif mode == "playhead" and self.player is not None:
+            self._request_slice(self.player.position)
+        else:
+            self._request_slice(self.model.play_cursor)
 
     def _draw_tools(self, tools: Tools) -> None:
         with QSignalBlocker(self.pitch_action):
@@ -791,8 +839,7 @@ class MainWindow(QMainWindow):
             for pane in (self.panel, self.panel_b):
                 pane.set_harmonics(None)
         self._update_pitch()
-        if tools.slice_mode == "selection" and self.model.selection is not None:
-            self._request_slice(*self.model.selection)
+        self._slice_for_mode()
 
     def _on_refused(self, message: str) -> None:
         """An edit the rules refused: the controls go back to what is drawn, the reason shows."""
@@ -972,7 +1019,6 @@ class MainWindow(QMainWindow):
         if current is None:
             return
         ref, params = current
-        self._slice_at = (t0, t1)
         serial = self.model.shown.serial
         cache = self._readers["slice"]
 
@@ -988,15 +1034,6 @@ class MainWindow(QMainWindow):
                 self.slice.show_slice(result, params)
 
         self._slice_lane.submit(work, done)
-
-    def _redo_slice(self) -> None:
-        if self._slice_at is not None and self.info is not None:
-            t0, t1 = self._slice_at
-            if t0 <= self.info.duration:
-                self._request_slice(t0, t1)
-                return
-        if self.info is not None:
-            self._request_slice(self.info.duration / 2)
 
     def update_slice(self, t0: float, t1: float | None = None) -> None:
         """Show the spectrum at ``t0`` s (or averaged over ``[t0, t1]``); computed off the GUI thread."""
@@ -1156,6 +1193,7 @@ class MainWindow(QMainWindow):
             if started:
                 assert self.live.mic is not None
                 self.model.start_live(self.live.mic.samplerate)
+                self._show_device(self.live.mic.device_index)
                 for action in (self.freeze_action, self.record_action, self.save_history_action):
                     action.setEnabled(True)
                 self._update_title()
@@ -1183,6 +1221,16 @@ class MainWindow(QMainWindow):
             s = self.view_settings
             engine.set_display(s.db_floor, s.db_ceiling, rows=max(64, int(self.panel.spec_box.height())))
             self.panel.spec_plot.setYRange(0, engine.n_rows, padding=0)
+
+    def _show_device(self, index: int | None) -> None:
+        """The picker shows the device live mode opened (``--device`` may name it in part, or not at all)."""
+        found = self.device_box.findData(index)
+        if found < 0:  # a device that appeared since the list was made
+            self.fill_devices()
+            found = self.device_box.findData(index)
+        if found >= 0:
+            with QSignalBlocker(self.device_box):
+                self.device_box.setCurrentIndex(found)
 
     def _on_device_chosen(self, index: int) -> None:
         self.device_spec = self.device_box.itemData(index)
@@ -1291,13 +1339,8 @@ class MainWindow(QMainWindow):
         """Play from ``t`` s (the selection is cleared: it would choose the range instead)."""
         self._stop_playback()
         self.panel.clear_selection()
-        self._on_click(t)
+        self.model.set_play_cursor(t)
         self.toggle_play()
-
-    def _on_click(self, t: float) -> None:
-        self.play_cursor = max(0.0, t)
-        self.panel.cursor_line.setPos(self.play_cursor)
-        self.panel.cursor_line.show()
 
     # -- playback -------------------------------------------------------------------------------------
     def toggle_play(self) -> None:
@@ -1310,7 +1353,7 @@ class MainWindow(QMainWindow):
         from spectroview.audio.player import Player
 
         selection = self.model.selection
-        start, stop = selection if selection else (self.play_cursor, None)
+        start, stop = selection if selection else (self.model.play_cursor, None)
         # Clamp to the file: a click on its very end plays its last moment.
         last = max(0.0, info.duration - 1.0 / info.samplerate)
         start = min(max(0.0, start), last)

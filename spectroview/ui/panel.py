@@ -146,6 +146,8 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         A Shift+click on the spectrogram (the window extends the selection to ``t``).
     contextMenuRequested(t, y, screen_pos)
         A right-click on the spectrogram or the waveform (y: row coordinate, NaN on the waveform).
+    historyRequested(step)
+        The mouse's back (-1) or forward (+1) button: a step through the zoom history.
     """
 
     viewChanged = Signal(float, float, int)
@@ -154,6 +156,7 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
     clicked = Signal(float)
     contextMenuRequested = Signal(float, float, object)  # t (s), y (row coordinate), screen QPoint
     extendClicked = Signal(float)  # Shift+click at t (s): extend the selection to it
+    historyRequested = Signal(int)  # -1: back, +1: forward
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -499,6 +502,14 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         a, b = self.selection.getRegion()
         self.spec_selection.setRegion((a, b))
         self.selectionChanged.emit(a, b)
+
+    def mousePressEvent(self, event) -> None:
+        # The mouse's side buttons step through the zoom history, as in a web browser.
+        if event.button() in (Qt.MouseButton.BackButton, Qt.MouseButton.ForwardButton):
+            event.accept()
+            self.historyRequested.emit(-1 if event.button() == Qt.MouseButton.BackButton else 1)
+            return
+        super().mousePressEvent(event)
 
     def _on_mouse_moved(self, pos: QPointF) -> None:
         if self.spec_box.sceneBoundingRect().contains(pos):  # the picture, not its axes

@@ -43,6 +43,7 @@ POINTER: tuple[tuple[str, str, str], ...] = (
     ("Drag", "waveform or time axis", "select a time range"),
     ("Wheel", "waveform", "zoom time"),
     ("Drag", "overview strip", "move the visible range"),
+    ("Back / Forward buttons", "spectrogram or waveform", "zoom back / forward (as Alt+Left / Alt+Right)"),
 )
 
 
@@ -118,8 +119,15 @@ class ShortcutsDialog(QDialog):
         self.resize(820, 560)
 
 
+#: The README's table sits between these lines.
+README_MARKERS = ("<!-- shortcuts -->\n", "<!-- /shortcuts -->")
+
+
 def main() -> int:
-    """Print the README's table (a window is made offscreen, never shown)."""
+    """Print the README's table, or with ``--readme PATH`` put it in that file between :data:`README_MARKERS`.
+
+    A window is made offscreen, never shown.
+    """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -131,8 +139,28 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="spectroview-shortcuts-") as scratch:  # the user's settings untouched
         store = SettingsStore(QSettings(os.path.join(scratch, "settings.ini"), QSettings.Format.IniFormat))
         window = MainWindow(store)
-        sys.stdout.write(markdown(window))
+        table = markdown(window)
         window.close()
+    if sys.argv[1:2] == ["--readme"] and len(sys.argv) == 3:
+        from spectroview._atomic import atomic_write
+
+        readme = sys.argv[2]
+        with open(readme, encoding="utf-8") as f:
+            text = f.read()
+        start, end = README_MARKERS
+        head, found, rest = text.partition(start)
+        _, found_end, tail = rest.partition(end)
+        if not (found and found_end):
+            sys.stderr.write(f"spectroview: error: {readme}: no {start.strip()} ... {end} section\n")
+            return 2
+
+        def write(tmp: str) -> None:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(head + start + table + end + tail)
+
+        atomic_write(readme, write)
+    else:
+        sys.stdout.write(table)
     del app
     return 0
 

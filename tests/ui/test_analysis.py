@@ -11,8 +11,12 @@ import soundfile
 pytest.importorskip("pytestqt")
 
 
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
 from spectroview.audio import synth
-from spectroview.ui.main_window import MainWindow
+from spectroview.ui.main_window import SLICE_MODES, MainWindow
 from tests.ui.test_viewer import open_and_settle, settle
 
 SR = 44100
@@ -50,7 +54,7 @@ def test_slice_at_the_cursor_refines_a_tone_between_bins(qtbot, window: MainWind
 def test_slice_averaged_over_a_selection(qtbot, window: MainWindow, tmp_path: Path) -> None:
     y = np.concatenate([synth.tone(500.0, 1.0, sr=SR), synth.tone(3000.0, 1.0, sr=SR)])
     open_and_settle(qtbot, window, write(tmp_path / "two.wav", y))
-    window.slice.mode.setCurrentIndex(2)
+    window.slice.mode.setCurrentIndex(SLICE_MODES.index("selection"))
     window.panel.set_selection(0.2, 1.8)  # both tones
     qtbot.waitUntil(lambda: window.slice.current is not None and window.slice.current.frames > 20, timeout=10000)
     result = window.slice.current
@@ -181,3 +185,53 @@ def test_peak_labels_fit_inside_the_plot_and_never_overlap(qtbot, window: MainWi
     assert [label.textItem.toPlainText() for label in shown] == [f"{window.slice.current.peaks[0].frequency_hz:.2f} Hz"]
     assert inside.contains(shown[0].sceneBoundingRect())  # whole: not "0.52 Hz" cut at the edge
     assert len(window.slice.current.peaks) == 1  # the noise floor's bumps, 80 dB down, are not peaks
+
+
+def _mouse(qtbot, panel, event_type, scene_pos, button=Qt.MouseButton.NoButton) -> None:
+    pos = QPointF(panel.mapFromScene(scene_pos))
+    event = QMouseEvent(
+        event_type, pos, QPointF(panel.viewport().mapToGlobal(pos.toPoint())), button,
+        button, Qt.KeyboardModifier.NoModifier,
+    )  # fmt: skip
+    QApplication.sendEvent(panel.viewport(), event)
+
+
+def test_at_the_cursor_is_where_the_user_clicked_and_the_pointer_is_a_choice_of_its_own(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    y = np.concatenate([synth.tone(500.0, 1.0, sr=SR), synth.tone(3000.0, 1.0, sr=SR)])
+    open_and_settle(qtbot, window, write(tmp_path / "two.wav", y))
+    panel = window.panel
+    box = panel.spec_box
+    row = box.viewRect().center().y()
+
+    def at(t: float) -> QPointF:
+        return box.mapViewToScene(QPointF(t, row))
+
+    def peak() -> float | None:
+        current = window.slice.current
+        return current.peaks[0].frequency_hz if current is not None and current.peaks else None
+
+    assert window.slice.mode.currentText() == "at the cursor"
+    qtbot.wait(QApplication.doubleClickInterval() + 50)
+    qtbot.mouseClick(panel.viewport(), Qt.MouseButton.LeftButton, pos=panel.mapFromScene(at(1.5)))
+    qtbot.waitUntil(
+        lambda: window.slice.current is not None and abs(window.slice.current.t0 - 1.5) < 0.02, timeout=5000
+    )
+    assert abs(window.model.play_cursor - 1.5) < 0.02 and abs(peak() - 3000) < 5
+    assert panel.cursor_line.isVisible() and abs(panel.cursor_line.value() - window.model.play_cursor) < 1e-9
+    _mouse(qtbot, panel, QEvent.Type.MouseMove, at(0.5))  # hovering does not move the clicked cursor's slice
+    qtbot.waitUntil(lambda: window.model.cursor is not None and abs(window.model.cursor.t - 0.5) < 0.02, timeout=3000)
+    qtbot.wait(300)
+    assert abs(window.slice.current.t0 - 1.5) < 0.02 and abs(peak() - 3000) < 5
+    # "Under the pointer" follows the hover.
+    window.slice.mode.setCurrentIndex(SLICE_MODES.index("pointer"))
+    assert window.model.tools.slice_mode == "pointer"
+    qtbot.waitUntil(lambda: abs(window.slice.current.t0 - 0.5) < 0.02, timeout=5000)
+    assert abs(peak() - 500) < 5
+    _mouse(qtbot, panel, QEvent.Type.MouseMove, at(1.25))
+    qtbot.waitUntil(lambda: abs(window.slice.current.t0 - 1.25) < 0.02, timeout=5000)
+    assert abs(peak() - 3000) < 5
+    # Back to the cursor: the slice returns to where the user clicked.
+    window.slice.mode.setCurrentIndex(SLICE_MODES.index("cursor"))
+    qtbot.waitUntil(lambda: abs(window.slice.current.t0 - 1.5) < 0.02, timeout=5000)

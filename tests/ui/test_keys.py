@@ -7,12 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QKeySequence, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QTableWidget
 
 from spectroview.ui.controls import N_FFT_CHOICES
@@ -163,3 +165,65 @@ def test_the_selection_is_made_on_the_spectrogram_shown_there_and_typed(
     _drag(qtbot, panel, to_scene(1.6), to_scene(1.4))
     assert window.model.selection is None
     assert panel.visible_range() != before
+
+
+def _wheel(qtbot, panel, scene_pos: QPointF, modifiers: Qt.KeyboardModifier, steps: int = 1) -> None:
+    pos = QPointF(panel.mapFromScene(scene_pos))
+    for _ in range(steps):
+        event = QWheelEvent(
+            pos, QPointF(panel.viewport().mapToGlobal(pos.toPoint())), QPoint(0, 0), QPoint(0, 120),
+            Qt.MouseButton.NoButton, modifiers, Qt.ScrollPhase.NoScrollPhase, False,
+        )  # fmt: skip
+        QApplication.sendEvent(panel.viewport(), event)
+        qtbot.wait(20)
+
+
+def test_ctrl_wheel_zooms_frequency_about_the_pointer_and_the_zoom_history_goes_back(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    sr = 16000
+    t = np.arange(4 * sr) / sr
+    f0 = 220.0 + 30.0 * np.sin(2 * np.pi * 0.5 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    voice = sum(0.3 / k * np.sin(k * phase) for k in range(1, 8)).astype(np.float32)
+    path = tmp_path / "voice.wav"
+    soundfile.write(path, voice, sr, subtype="FLOAT")
+    open_and_settle(qtbot, window, path)
+    window.pitch_action.trigger()
+    qtbot.waitUntil(lambda: np.size(window.panel.pitch_curve.getData()[0]) > 10, timeout=10000)
+    panel, box = window.panel, window.panel.spec_box
+    mapping = panel.mapping
+    whole = window.model.view
+    # Ctrl+wheel over 230 Hz: frequency zooms about the pointer; time stays.
+    y = float(mapping.hz_to_y(230.0))
+    at = box.mapViewToScene(QPointF(2.0, y))
+    _wheel(qtbot, panel, at, Qt.KeyboardModifier.ControlModifier, steps=6)
+    (x0, x1), (y0, y1) = box.viewRange()
+    assert (x0, x1) == pytest.approx((0.0, 4.0), abs=1e-6)
+    assert y1 - y0 < 0.5 * panel.n_rows  # zoomed in
+    assert float(mapping.y_to_hz(box.mapSceneToView(at).y())) == pytest.approx(230.0, abs=15.0)  # about the pointer
+    # The pitch track (190-250 Hz) is still in view.
+    _, track = panel.pitch_curve.getData()
+    voiced = track[np.isfinite(track)]
+    assert voiced.size and y0 <= np.nanmedian(voiced) <= y1
+    band = window.model.freq_range
+    assert band is not None and band[0] < 230.0 < band[1]
+    qtbot.wait(700)  # the gesture has settled: the next change is a step of its own
+    window.model.set_time_range(1.0, 2.0)
+    settle(qtbot, window)
+    # Zoom back: the time range, then the band, as they were (Alt+Left, the browser's Back).
+    assert window.back_action.isEnabled() and not window.forward_action.isEnabled()
+    window.activateWindow()
+    window.panel.setFocus()
+    qtbot.keySequence(window, QKeySequence(QKeySequence.StandardKey.Back))
+    qtbot.waitUntil(lambda: window.model.time_range == pytest.approx((0.0, 4.0)), timeout=3000)
+    assert window.model.freq_range == pytest.approx(band)
+    qtbot.waitUntil(lambda: box.viewRange()[1] == pytest.approx((y0, y1), abs=0.05), timeout=3000)
+    window.back_action.trigger()
+    qtbot.waitUntil(lambda: window.model.freq_range is None, timeout=3000)
+    assert window.model.view.near(whole) and box.viewRange()[1] == pytest.approx((0, panel.n_rows), abs=0.05)
+    assert not window.back_action.isEnabled() and window.forward_action.isEnabled()
+    # The mouse's forward button goes forward.
+    qtbot.mouseClick(panel.viewport(), Qt.MouseButton.ForwardButton, pos=panel.mapFromScene(at))
+    qtbot.waitUntil(lambda: window.model.freq_range is not None, timeout=3000)
+    assert window.model.freq_range == pytest.approx(band) and window.model.time_range == pytest.approx((0.0, 4.0))

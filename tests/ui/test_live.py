@@ -130,6 +130,32 @@ def test_freeze_stops_scrolling_but_not_capture(qtbot, live_window: MainWindow) 
     np.testing.assert_array_equal(live_window.panel.image.levels, now.levels)  # jumped to now
 
 
+def test_the_picker_names_the_device_opened_and_the_axis_reads_in_seconds(qtbot, live_window: MainWindow) -> None:
+    from spectroview.audio.devices import list_devices
+
+    win = live_window
+    mic = win.live.mic
+    assert mic is not None and mic.device_index is not None
+    assert win.device_box.currentData() == mic.device_index
+    assert mic.device_name in win.device_box.currentText() and mic.device_name in win.statusBar().currentMessage()
+    # --device names a device in part: the picker shows the one opened, not the first or the default.
+    other = [d for d in list_devices() if d.max_input_channels > 0 and d.index != mic.device_index]
+    if other:
+        win.set_live(False)
+        win.device_spec = other[-1].name
+        win.set_live(True)
+        assert win.live.running, win.statusBar().currentMessage()
+        assert win.device_box.currentData() == other[-1].index == win.live.mic.device_index
+    wait_captured(qtbot, win, 0.3)
+    # The history (10 s) is labelled every few seconds, not with one lone tick.
+    qtbot.waitUntil(lambda: win.panel.spec_box.viewRange()[0][0] < -9.9, timeout=15000)
+    win.panel.time_axis.picture = None
+    win.panel.time_axis.update()
+    qtbot.wait(50)
+    ticks = sorted(win.panel.time_axis._labels)
+    assert len(ticks) >= 5 and ticks[0] <= -8 and ticks[-1] >= -2, ticks
+
+
 def test_daemon_killed_while_live_is_reported_and_the_ui_survives(
     qtbot, live_window: MainWindow, pulse_running: PulseServer
 ) -> None:

@@ -146,8 +146,10 @@ def test_another_sample_rate_moves_every_pane(qtbot, win: MainWindow, tmp_path: 
     open_file(qtbot, win, write(tmp_path / "a.wav", 1000.0, 3.0, 44100, channels=2))
     win.update_slice(1.0)
     qtbot.waitUntil(lambda: win.slice.current is not None, timeout=10000)
+    win.model.set_play_cursor(1.0)
     open_file(qtbot, win, write(tmp_path / "b.wav", 1000.0, 2.0, 16000))
-    qtbot.waitUntil(lambda: win.slice.current is not None and win.slice.current.t0 == pytest.approx(1.0), timeout=10000)
+    # The slice is redone on the new file, at its cursor (the start).
+    qtbot.waitUntil(lambda: win.slice.current is not None and win.slice.current.t0 == 0.0, timeout=10000)
     assert_coherent(win)
     assert win.model.shown.sr == 16000 and win.jobs.latest.params.sr == 16000
     # The slice's peak is at 1 kHz on the 16 kHz file's axis.
@@ -394,7 +396,8 @@ def test_a_channel_change_moves_the_slice_too(qtbot, win: MainWindow, tmp_path: 
     path = tmp_path / "lr.wav"
     soundfile.write(path, np.stack([left, right], axis=1).astype(np.float32), sr, subtype="FLOAT")
     open_file(qtbot, win, path)
-    qtbot.waitUntil(lambda: win.slice.current is not None, timeout=10000)
+    win.model.set_play_cursor(1.5)  # a click there: the slice is at the cursor
+    qtbot.waitUntil(lambda: win.slice.current is not None and win.slice.current.t0 == 1.5, timeout=10000)
     assert sorted(round(p.frequency_hz) for p in win.slice.current.peaks[:2]) == [440, 2500]  # the mix
     combo = win.controls.channel
     combo.setFocus()

@@ -547,7 +547,7 @@ def test_playback_turns_the_view_a_page_when_the_playhead_leaves_it(
     open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav", seconds=4.0))
     window.panel.set_time_range(0.0, 1.0)
     settle(qtbot, window)
-    window._on_click(0.5)
+    window.model.set_play_cursor(0.5)
     window.toggle_play()
     assert window.player is not None and window.player.state == "playing", window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: window.panel.visible_range()[0] >= 0.9, timeout=5000)  # the next page
@@ -557,7 +557,7 @@ def test_playback_turns_the_view_a_page_when_the_playhead_leaves_it(
     window.follow_action.trigger()  # off: the view stays where the user put it
     assert window.model.tools.follow is False
     window.panel.set_time_range(0.0, 1.0)
-    window._on_click(0.8)
+    window.model.set_play_cursor(0.8)
     window.toggle_play()
     qtbot.wait(800)
     assert window.panel.visible_range()[0] == pytest.approx(0.0, abs=0.01)
