@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QApplication
 
 from spectroview.session.resolve import apply_changes
 from spectroview.session.settings import ViewSettings
-from spectroview.ui.main_window import MainWindow, write_pixmap
+from spectroview.ui.export import write_pixmap
+from spectroview.ui.main_window import MainWindow
 from spectroview.ui.settings_store import SettingsStore
 
 __all__ = ["run"]

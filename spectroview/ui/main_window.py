@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import threading
 import time
 import traceback
@@ -22,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QEventLoop, QIODevice, QObject, QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QPixmap
+from PySide6.QtCore import QEventLoop, QObject, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -48,7 +49,7 @@ from PySide6.QtWidgets import (
 )
 
 from spectroview import __version__
-from spectroview._atomic import atomic_files, atomic_write, same_file
+from spectroview._atomic import atomic_files, same_file
 from spectroview.audio.errors import AudioError
 from spectroview.audio.files import AUDIO_EXTENSIONS, AudioInfo, FileSource, audio_streams, estimated_duration, probe
 from spectroview.dsp import ParameterError
@@ -65,6 +66,14 @@ from spectroview.session.view import ViewImage
 from spectroview.ui.analysis import ModelView, SpectrumSlice
 from spectroview.ui.compare import link_frequency_axes
 from spectroview.ui.controls import ControlsPanel
+from spectroview.ui.export import (
+    IMAGE_FORMATS,
+    ExportError,
+    ExportImageDialog,
+    encode_widget,
+    image_format,
+    write_bytes,
+)
 from spectroview.ui.live import LiveController
 from spectroview.ui.panel import SpectrogramPanel
 from spectroview.ui.settings_store import SettingsStore
@@ -1407,8 +1416,11 @@ class MainWindow(QMainWindow):
             path, chosen = QFileDialog.getSaveFileName(self, title, str(proposal), filters)
             if not path:
                 return ""
-            if "CSV" in chosen and Path(path).suffix.lower() != ".csv":
-                path += ".csv"
+            # A name without one of the offered suffixes gets the chosen filter's ("(*.svg)").
+            offered = re.findall(r"\*(\.\w+)", filters)
+            wanted = re.findall(r"\*(\.\w+)", chosen)
+            if Path(path).suffix.lower() not in offered and wanted:
+                path += wanted[0]
             if not self._is_open_file(path):
                 return path
             QMessageBox.warning(
@@ -1425,20 +1437,43 @@ class MainWindow(QMainWindow):
         return info is not None and same_file(path, info.path)
 
     def export_image_dialog(self) -> None:
-        path = self._save_path("Export image", "view", ".png", "PNG image (*.png)")
-        if path:
-            self.export_image(path)
+        """File > Export View Image: where (PNG or SVG), then the width and resolution (remembered)."""
+        path = self._save_path("Export image", "view", ".png", "PNG image (*.png);;SVG drawing (*.svg)")
+        if not path:
+            return
+        if Path(path).suffix.lower() not in IMAGE_FORMATS:
+            path += ".png"
+        dialog = ExportImageDialog(
+            self.panel, image_format(path), width=self.store.export_width, dpi=self.store.export_dpi, parent=self
+        )
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        width, dpi = dialog.options()
+        self.store.export_width = None if width == self.panel.width() else width
+        self.store.export_dpi = dpi
+        self.export_image(path, width=width, dpi=dpi)
 
-    def export_image(self, path: str | os.PathLike[str]) -> bool:
-        """The view as shown, with axes and colour bar, as PNG (written atomically)."""
+    def export_image(self, path: str | os.PathLike[str], *, width: int | None = None, dpi: int = 96) -> bool:
+        """The view as shown, with axes and colour bar, as PNG or SVG by suffix (else PNG), written atomically.
+
+        ``width`` in px (None: the view's own; the height keeps its
+        proportions); ``dpi`` is recorded in the file (its printed size).
+        """
         if self._is_open_file(path):
             self._report_error("Export failed", f"{path}: is the file that is open")
             return False
+        fmt = IMAGE_FORMATS.get(Path(path).suffix.lower(), "png")
+        title = f"{Path(self.info.path).name} - Spectroview" if self.info is not None else "Spectroview"
         try:
-            write_pixmap(self.panel.grab(), path)
+            data = encode_widget(self.panel, fmt, width=width, dpi=dpi, title=title)
+            write_bytes(path, data)
+        except ExportError as exc:
+            self._report_error("Export failed", f"{path}: {exc}")
+            return False
         except OSError as exc:
             self._report_error("Export failed", f"{path}: {exc.strerror or exc}")
             return False
+        self.statusBar().showMessage(f"wrote {path}", 8000)
         return True
 
     def export_data_dialog(self) -> None:
@@ -1561,28 +1596,6 @@ class _ReaderCache:
 
 def _write_text(path: str, text: str) -> None:
     Path(path).write_text(text)
-
-
-def write_pixmap(pixmap: QPixmap, path: str | os.PathLike[str]) -> None:
-    """``pixmap`` as a PNG file at ``path``, atomically.
-
-    Encoded in memory first, then written by Python: a full disk or a
-    file-size limit raises :class:`OSError` with its reason (Qt's writer would
-    only say it failed, and print libpng's complaint), and leaves ``path``
-    as it was.
-    """
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not pixmap.save(buffer, "PNG"):
-        raise OSError(f"cannot encode the image for {path}")
-    encoded = bytes(data.data())
-
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as f:
-            f.write(encoded)
-
-    atomic_write(path, write)
 
 
 def _properties_text(info: AudioInfo, found: Sequence[str] = ()) -> str:

@@ -61,6 +61,12 @@ _VIEW_GROUP = "view"
 _RECENT_KEY = "recent/files"
 _GEOMETRY_GROUP = "geometry"
 _LAST_DIRECTORY_KEY = "dialogs/last_directory"
+_EXPORT_WIDTH_KEY = "export/image_width"
+_EXPORT_DPI_KEY = "export/image_dpi"
+
+#: Bounds of the stored export options (the export dialog's).
+EXPORT_WIDTH_RANGE = (16, 16384)  # px
+EXPORT_DPI_RANGE = (36, 2400)  # dots per inch
 
 #: How None is written (QSettings' INI backend has no null value).
 _NONE_TEXT = "none"
@@ -267,6 +273,43 @@ class SettingsStore:
         if _is_file(resolved):
             resolved = str(Path(resolved).parent)
         self._settings.setValue(_LAST_DIRECTORY_KEY, resolved)
+
+    # -- image export -------------------------------------------------------
+    @property
+    def export_width(self) -> int | None:
+        """Width in px of the last image export (None: the view's own width, or a bad stored value)."""
+        return self._stored_int(_EXPORT_WIDTH_KEY, EXPORT_WIDTH_RANGE)
+
+    @export_width.setter
+    def export_width(self, width: int | None) -> None:
+        self._settings.setValue(_EXPORT_WIDTH_KEY, _NONE_TEXT if width is None else int(width))
+
+    @property
+    def export_dpi(self) -> int:
+        """Resolution written into exported images (dots per inch; 96 unless stored)."""
+        dpi = self._stored_int(_EXPORT_DPI_KEY, EXPORT_DPI_RANGE)
+        return 96 if dpi is None else dpi
+
+    @export_dpi.setter
+    def export_dpi(self, dpi: int) -> None:
+        self._settings.setValue(_EXPORT_DPI_KEY, int(dpi))
+
+    def _stored_int(self, key: str, bounds: tuple[int, int]) -> int | None:
+        """An integer stored under ``key`` within ``bounds``; None if missing; a bad value is logged and dropped."""
+        try:
+            raw = self._settings.value(key)
+        except Exception:
+            return None
+        if raw is None or raw == _NONE_TEXT:
+            return None
+        try:
+            value = int(str(raw))
+        except ValueError:
+            value = None
+        if value is None or not bounds[0] <= value <= bounds[1]:
+            log.warning("settings: %s=%r: must be an integer in [%d, %d]; not used", key, raw, *bounds)
+            return None
+        return value
 
 
 # -- helpers ------------------------------------------------------------------

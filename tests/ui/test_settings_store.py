@@ -449,3 +449,16 @@ def test_a_fifo_where_the_settings_file_is_does_not_hang_the_start(tmp_path: Pat
     name, n_fft = proc.stdout.split()
     assert name.endswith("settings.ini") and "Spectroview.conf" not in name and n_fft == "2048"
     assert "is not a regular file" in proc.stderr
+
+
+def test_export_options_persist_and_bad_stored_values_fall_back(ini: Path) -> None:
+    store = SettingsStore(QSettings(str(ini), QSettings.Format.IniFormat))
+    assert store.export_width is None and store.export_dpi == 96
+    store.export_width, store.export_dpi = 2400, 300
+    store.sync()
+    again = SettingsStore(QSettings(str(ini), QSettings.Format.IniFormat))
+    assert again.export_width == 2400 and again.export_dpi == 300
+    for width, dpi in (("wide", "x"), (99999, 0), (-5, 10**9)):
+        again.settings.setValue("export/image_width", width)
+        again.settings.setValue("export/image_dpi", dpi)
+        assert again.export_width is None and again.export_dpi == 96

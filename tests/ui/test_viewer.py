@@ -205,6 +205,70 @@ def test_export_image_is_the_view_with_axes(qtbot, window: MainWindow, tmp_path:
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # no temporary file left
 
 
+def _pixels(image) -> np.ndarray:
+    from PySide6.QtGui import QImage
+
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    rows = [np.frombuffer(bytes(image.constScanLine(r)), np.uint8)[: 3 * image.width()] for r in range(image.height())]
+    return np.stack(rows).reshape(image.height(), image.width(), 3).astype(np.float64)
+
+
+def test_export_image_at_any_width_with_a_dpi_and_as_svg(
+    qtbot, window: MainWindow, tmp_path: Path, monkeypatch
+) -> None:
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtSvg import QSvgRenderer
+    from PySide6.QtWidgets import QApplication, QFileDialog
+
+    from spectroview.ui.export import ExportImageDialog
+
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav", freq=3000.0))
+    w, h = window.panel.width(), window.panel.height()
+    assert window.export_image(tmp_path / "one.png")
+    one = _pixels(QImage(str(tmp_path / "one.png")))
+    # Twice as wide at 300 dpi: the same picture, drawn at the size (not a blurred enlargement of the screen).
+    assert window.export_image(tmp_path / "two.png", width=2 * w, dpi=300)
+    two = QImage(str(tmp_path / "two.png"))
+    assert (two.width(), two.height()) == (2 * w, round(2 * h))
+    assert two.dotsPerMeterX() == pytest.approx(300 / 0.0254, abs=1)
+    halved = _pixels(two.scaled(w, h, mode=Qt.TransformationMode.SmoothTransformation))
+    assert np.mean(np.abs(halved - one)) < 3.0  # text and lines antialiased differently; nothing moved
+    bright = np.argmax(one.sum(axis=2).mean(axis=1)[h // 6 : 5 * h // 6]) + h // 6  # the tone's row, as shown
+    assert abs(int(np.argmax(halved.sum(axis=2).mean(axis=1)[h // 6 : 5 * h // 6]) + h // 6) - int(bright)) <= 2
+    # SVG: the printed size from the DPI, and drawn back it is the same picture.
+    assert window.export_image(tmp_path / "view.svg", dpi=96)
+    svg = (tmp_path / "view.svg").read_text()
+    assert f'viewBox="0 0 {w} {h}"' in svg and f'width="{w / 96 * 25.4:.3f}mm"' in svg and "<image" in svg
+    drawn = QImage(w, h, QImage.Format.Format_RGB32)
+    drawn.fill(0)
+    painter = QPainter(drawn)
+    QSvgRenderer(str(tmp_path / "view.svg")).render(painter)
+    painter.end()
+    assert np.mean(np.abs(_pixels(drawn) - one)) < 3.0
+    # Too large: refused, said, nothing written.
+    assert not window.export_image(tmp_path / "huge.png", width=100000)
+    assert "16384" in window.statusBar().currentMessage() and not (tmp_path / "huge.png").exists()
+    # The menu's way: where (SVG chosen by its filter), then width and DPI, remembered for the next export.
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a: (str(tmp_path / "menu"), "SVG drawing (*.svg)"))
+    )
+
+    def fill() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, ExportImageDialog)
+        dialog.width_box.setValue(800)
+        dialog.dpi_box.setValue(150)
+        assert dialog.height_label.text() == f"{round(h * 800 / w)} px"
+        dialog.accept()
+
+    QTimer.singleShot(0, fill)
+    window.export_image_dialog()
+    menu = tmp_path / "menu.svg"  # no suffix typed: the chosen filter's
+    assert menu.read_text().startswith("<?xml") and f'viewBox="0 0 800 {round(h * 800 / w)}"' in menu.read_text()
+    assert window.store.export_width == 800 and window.store.export_dpi == 150
+
+
 def test_corrupt_file_keeps_the_previous_one(qtbot, window: MainWindow, tmp_path: Path) -> None:
     good = write_tone(tmp_path / "good.wav")
     open_and_settle(qtbot, window, good)
