@@ -752,33 +752,7 @@ def _ast_file(
         "samplerate": ast.AST_SR,
         "resampled": info.samplerate != ast.AST_SR,
         "resampler": "soxr HQ (librosa's default res_type='soxr_hq')" if info.samplerate != ast.AST_SR else None,
-        "recipe": "torchaudio.compliance.kaldi.fbank(waveform, htk_compat=True, sample_frequency=16000, "
-        "use_energy=False, window_type='hanning', num_mel_bins=128, dither=0.0, frame_shift=10); "
-        "zero-pad (ZeroPad2d) or cut to target_length frames; (fbank - mean) / (2 * std); transposed",
-        "constants": {
-            "sample_rate_hz": ast.AST_SR,
-            "frame_length": ast.AST_FRAME_LENGTH,
-            "frame_shift": ast.AST_FRAME_SHIFT,
-            "snip_edges": True,
-            "remove_dc_offset": True,
-            "preemphasis": ast.AST_PREEMPHASIS,
-            "window": "hanning: symmetric Hann 0.5 - 0.5 cos(2 pi n / (N - 1)), N = 400",
-            "n_fft": ast.AST_N_FFT,
-            "spectrum": "power |rfft|^2",
-            "dither": 0.0,
-            "n_mels": ast.AST_N_MELS,
-            "mel_scale": "1127 ln(1 + f / 700)",
-            "low_freq_hz": ast.AST_LOW_FREQ,
-            "high_freq_hz": ast.AST_HIGH_FREQ,
-            "mel_norm": None,
-            "log": "natural",
-            "log_floor": ast.AST_LOG_FLOOR,
-            "target_length": target,
-            "norm_mean": ast.AST_MEAN,
-            "norm_std": ast.AST_STD,
-            "patch": ast.AST_PATCH,
-            "patch_stride": ast.AST_PATCH_STRIDE,
-        },
+        **ast.ast_recipe(target),
         "n_frames": n_frames,
         "padding": {
             "action": "padded" if n_frames < target else "cut" if n_frames > target else "none",
@@ -786,8 +760,6 @@ def _ast_file(
             "cut_frames": max(0, n_frames - target),
             "pad_value": pad_value,
         },
-        "values": "(ln(max(log_floor, Kaldi mel power)) - norm_mean) / (2 * norm_std), full-scale samples +-1; "
-        "padded columns are a zero fbank normalized: pad_value",
         "shape": list(features.shape),
         "dtype": "float32",
         "axes": {

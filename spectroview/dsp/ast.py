@@ -78,6 +78,7 @@ __all__ = [
     "ast_mel_filterbank",
     "ast_n_frames",
     "ast_patches",
+    "ast_recipe",
     "ast_row_frequencies",
     "kaldi_hz_to_mel",
     "kaldi_mel_to_hz",
@@ -436,3 +437,42 @@ def patch_index_at(
             return None
         first.append(lo)
     return first[0] * n_time + first[1]
+
+
+def ast_recipe(target_length: int = AST_TARGET_LENGTH) -> dict[str, object]:
+    """How the AST input is made, for a sidecar: the reference call, every constant, what the values are.
+
+    JSON-ready ``{"recipe": str, "constants": dict, "values": str}``; the
+    constants are this module's, ``target_length`` as given.
+    """
+    return {
+        "recipe": "torchaudio.compliance.kaldi.fbank(waveform, htk_compat=True, sample_frequency=16000, "
+        "use_energy=False, window_type='hanning', num_mel_bins=128, dither=0.0, frame_shift=10); "
+        "zero-pad (ZeroPad2d) or cut to target_length frames; (fbank - mean) / (2 * std); transposed",
+        "constants": {
+            "sample_rate_hz": AST_SR,
+            "frame_length": AST_FRAME_LENGTH,
+            "frame_shift": AST_FRAME_SHIFT,
+            "snip_edges": True,
+            "remove_dc_offset": True,
+            "preemphasis": AST_PREEMPHASIS,
+            "window": "hanning: symmetric Hann 0.5 - 0.5 cos(2 pi n / (N - 1)), N = 400",
+            "n_fft": AST_N_FFT,
+            "spectrum": "power |rfft|^2",
+            "dither": 0.0,
+            "n_mels": AST_N_MELS,
+            "mel_scale": "1127 ln(1 + f / 700)",
+            "low_freq_hz": AST_LOW_FREQ,
+            "high_freq_hz": AST_HIGH_FREQ,
+            "mel_norm": None,
+            "log": "natural",
+            "log_floor": AST_LOG_FLOOR,
+            "target_length": int(target_length),
+            "norm_mean": AST_MEAN,
+            "norm_std": AST_STD,
+            "patch": AST_PATCH,
+            "patch_stride": AST_PATCH_STRIDE,
+        },
+        "values": "(ln(max(log_floor, Kaldi mel power)) - norm_mean) / (2 * norm_std), full-scale samples +-1; "
+        "padded columns are a zero fbank normalized: pad_value",
+    }

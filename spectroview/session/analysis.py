@@ -1,22 +1,43 @@
-"""Spectrum slice and pitch track: the numbers behind the analysis docks, without Qt.
+"""Spectrum slice, pitch track and the model's input: the numbers behind the analysis tools, without Qt.
 
-Both are pure functions of a source and a time range; the viewer runs them
-as scheduler jobs (lanes ``slice`` and ``pitch``), never on the GUI thread.
+Each is a pure function of a source and a time range; the viewer runs them
+as scheduler jobs (lanes ``slice``, ``pitch`` and ``model``), never on the GUI thread.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
+from spectroview import __version__
+from spectroview._atomic import atomic_files
 from spectroview.audio.files import FileSource
 from spectroview.dsp import Peak, SpectrogramParams, find_peaks, stft_power, yin
 from spectroview.dsp.mel import row_projection
 from spectroview.session.view import full_scale_reference, levels_dbfs
 
-__all__ = ["PEAK_RANGE_DB", "PITCH_MAX_SECONDS", "SLICE_MAX_SECONDS", "Slice", "pitch_track", "slice_spectrum"]
+__all__ = [
+    "MODEL_WINDOW_SECONDS",
+    "PEAK_RANGE_DB",
+    "PITCH_MAX_SECONDS",
+    "SLICE_MAX_SECONDS",
+    "ModelInput",
+    "Slice",
+    "export_model_windows",
+    "model_input",
+    "model_windows",
+    "pitch_track",
+    "slice_spectrum",
+]
+
+#: Length of one model input (s): AST's 1024 frames at its reference's 10 ms frame shift.
+MODEL_WINDOW_SECONDS = 10.24
 
 #: Longest stretch averaged for the slice of a selection (s): longer selections use their start.
 SLICE_MAX_SECONDS = 60.0
@@ -101,25 +122,150 @@ class ModelInput:
     patches : (n_patches, 16, 16) float32
     grid : (int, int)
         Patches along frequency and time.
-    t0 : float
-        Start of the stretch in s (on the source's sample grid).
+    t0, t1 : float
+        Start (on the source's sample grid) and the end of the last real frame, in s.
+    n_frames : int
+        Columns computed from audio; the rest (``>= n_frames``) are the reference's padding.
     """
 
     features: np.ndarray
     patches: np.ndarray
     grid: tuple[int, int]
     t0: float
+    t1: float = math.inf
+    n_frames: int = 1024
 
 
-def model_input(source: FileSource, t0: float) -> ModelInput:
-    """The AST input for up to 10.24 s from ``t0`` s (resampled to 16 kHz with soxr HQ)."""
+def model_windows(t0: float, t1: float, duration: float) -> list[tuple[float, float]]:
+    """The model inputs that cover ``[t0, t1]`` s of a file ``duration`` s long.
+
+    One window per 10.24 s (:data:`MODEL_WINDOW_SECONDS`) from ``t0``: a model
+    input is 1024 frames at the reference's 10 ms frame shift, so window
+    ``k`` holds frames ``1024 k .. 1024 k + 1023`` of the range's frame grid
+    and every frame of the range is in exactly one window (compute each with
+    ``model_input(source, start, t1)``).  ``t1 <= t0`` gives the one window from ``t0``.
+
+    Returns
+    -------
+    list of (start, end)
+        In s, within ``[0, duration]``; at least one; ``end - start <= 10.24``
+        (the last ends at ``t1``).
+    """
+    t0 = min(max(0.0, float(t0)), max(0.0, float(duration)))
+    t1 = min(float(t1), float(duration))
+    if not t1 > t0:
+        return [(t0, min(t0 + MODEL_WINDOW_SECONDS, float(duration)))]
+    count = max(1, math.ceil((t1 - t0) / MODEL_WINDOW_SECONDS - 1e-9))
+    return [(t0 + k * MODEL_WINDOW_SECONDS, min(t0 + (k + 1) * MODEL_WINDOW_SECONDS, t1)) for k in range(count)]
+
+
+def model_input(source: FileSource, t0: float, t1: float | None = None) -> ModelInput:
+    """The AST input from ``t0`` s, resampled to 16 kHz with soxr HQ.
+
+    Its 1024 frames need 10.24 s plus the last frame's 15 ms; no audio past
+    ``t1`` s is read (a selection's end; None: the file's end), and frames
+    that would need it are the reference's padding (``n_frames`` says how
+    many are real).
+    """
     from spectroview.audio.resample import resample
-    from spectroview.dsp.ast import AST_SR, ast_features, ast_patches
+    from spectroview.dsp.ast import (
+        AST_FRAME_LENGTH,
+        AST_FRAME_SHIFT,
+        AST_SR,
+        AST_TARGET_LENGTH,
+        ast_features,
+        ast_n_frames,
+        ast_patches,
+    )
 
     sr = source.info.samplerate
     lo = min(max(0, round(t0 * sr)), max(0, source.info.frames - 1))
-    hi = min(source.info.frames, lo + round(10.24 * sr) + sr // 50)
+    # 1024 frames, and a margin for the resampler's filter at the chunk's end.
+    hi = min(source.info.frames, lo + round(MODEL_WINDOW_SECONDS * sr) + sr // 50)
+    if t1 is not None:
+        hi = min(hi, max(lo + 1, round(t1 * sr)))
     y16 = resample(source.read(lo, hi), orig_sr=sr, target_sr=AST_SR)
     features = ast_features(y16, sr=AST_SR)
     patches, grid = ast_patches(features)
-    return ModelInput(features, patches, grid, lo / sr)
+    n_frames = min(ast_n_frames(y16.shape[0]), AST_TARGET_LENGTH)
+    covered = ((n_frames - 1) * AST_FRAME_SHIFT + AST_FRAME_LENGTH) / AST_SR if n_frames else 0.0
+    return ModelInput(features, patches, grid, lo / sr, lo / sr + covered, n_frames)
+
+
+def export_model_windows(
+    source: FileSource,
+    windows: Sequence[tuple[float, float]],
+    path: str | os.PathLike[str],
+    *,
+    channel: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Path, Path]:
+    """Write every window's AST input as one NPY and a JSON sidecar beside it, replaced together.
+
+    Parameters
+    ----------
+    source : FileSource
+        The file (its channel choice already made).
+    windows : sequence of (start, end)
+        In s, from :func:`model_windows`: window ``k`` is ``model_input(source, start, windows[-1][1])``.
+    path : path-like
+        The NPY file: ``(n_windows, 128, 1024)`` float32; the sidecar is
+        ``path`` with ``.json``: the preset, every constant, each window's
+        start, end and valid columns, the source.
+    channel : int or None
+        Recorded in the sidecar (None: the mix).
+    progress : callable or None
+        ``progress(done, total)`` after each window.
+
+    Returns
+    -------
+    (npy_path, json_path)
+
+    Raises
+    ------
+    OSError
+        A file cannot be written (nothing is left half-written).
+    """
+    from spectroview.batch.features import source_entry
+    from spectroview.dsp.ast import AST_MEAN, AST_N_MELS, AST_STD, AST_TARGET_LENGTH, ast_frame_times, ast_recipe
+
+    out = Path(path)
+    sidecar = out.with_suffix(".json")
+    shape = (len(windows), AST_N_MELS, AST_TARGET_LENGTH)
+    entries = []
+    with atomic_files([out, sidecar]) as (npy_tmp, json_tmp):
+        array = np.lib.format.open_memmap(npy_tmp, mode="w+", dtype=np.float32, shape=shape)
+        try:
+            stop = windows[-1][1] if windows else None
+            for k, (a, _b) in enumerate(windows):
+                data = model_input(source, a, stop)
+                array[k] = data.features  # one window in memory at a time
+                entries.append({"start_s": data.t0, "end_s": data.t1, "valid_columns": data.n_frames})
+                if progress is not None:
+                    progress(k + 1, len(windows))
+            array.flush()
+        finally:
+            del array
+        meta = {
+            "spectroview": __version__,
+            "preset": "ast",
+            "source": source_entry(source.info, warnings=source.warnings),
+            "channel": "mix" if channel is None else channel + 1,
+            **ast_recipe(AST_TARGET_LENGTH),
+            "shape": list(shape),
+            "dtype": "float32",
+            "windows": entries,
+            "window_hop_s": MODEL_WINDOW_SECONDS,
+            "pad_value": (0.0 - AST_MEAN) / (2.0 * AST_STD),
+            "axes": {
+                "0": "windows, in time order: window k starts at windows[k].start_s, 10.24 s apart (1024 frames "
+                "of 10 ms), so the frame grid continues from one window to the next and no frame is in two; "
+                "windows[k].end_s is the end of its last real frame",
+                "1": "mel bands on the Kaldi scale, low to high",
+                "2": "frames of 10 ms; frame t of window k is centred at windows[k].start_s + time_start_s + "
+                "t * 0.01; columns >= windows[k].valid_columns are padding",
+                "time_start_s": float(ast_frame_times(1)[0]),
+            },
+        }
+        Path(json_tmp).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
+    return out, sidecar

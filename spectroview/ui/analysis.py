@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -160,15 +161,27 @@ class ModelView(QDialog):
 
     Computed exactly as the AST reference code does (see
     :mod:`spectroview.dsp.ast`, :func:`spectroview.session.analysis.model_input`,
-    which the viewer runs as a job) from up to 10.24 s.
+    which the viewer runs as a job).  A range longer than one model input
+    gives several (:func:`spectroview.session.analysis.model_windows`), browsed
+    with Previous / Next (Page Up / Page Down); each is computed when shown.
     Hovering shows the index of the (first) patch under the mouse.
+
+    Signals
+    -------
+    windowRequested(int)
+        Window ``k`` should be computed (the owner answers with :meth:`show_window`).
+    exportAllRequested(str)
+        Every window should be written to this NPY path (and its JSON sidecar).
+    patchHovered(int)
     """
 
     patchHovered = Signal(int)
+    windowRequested = Signal(int)
+    exportAllRequested = Signal(str)
 
     def __init__(
         self,
-        data: ModelInput,
+        windows: list[tuple[float, float]],
         parent: QWidget | None = None,
         *,
         colormap: str = "magma",
@@ -177,48 +190,125 @@ class ModelView(QDialog):
         super().__init__(parent)
         self.protected = list(protected or [])  # files an export must never replace (the open file)
         self.setWindowTitle("As a model sees it: AST input (128 mel x 1024 frames)")
-        self.t0 = data.t0
-        self.features, self.patches, self.grid = data.features, data.patches, data.grid
+        self.windows = list(windows)
+        self.index = 0
+        self.data: ModelInput | None = None
+        self.features = np.zeros((128, 1024), np.float32)
+        self.patches = np.zeros((0, 16, 16), np.float32)
+        self.grid = (0, 0)
+        self.t0 = self.windows[0][0] if self.windows else 0.0
         layout = QVBoxLayout(self)
+        nav = QHBoxLayout()
+        self.previous = QPushButton("< Previous")
+        self.previous.setShortcut(QKeySequence(Qt.Key.Key_PageUp))
+        self.previous.setToolTip("The model input before this one (Page Up)")
+        self.previous.clicked.connect(lambda: self.go(self.index - 1))
+        self.next = QPushButton("Next >")
+        self.next.setShortcut(QKeySequence(Qt.Key.Key_PageDown))
+        self.next.setToolTip("The next model input (Page Down)")
+        self.next.clicked.connect(lambda: self.go(self.index + 1))
+        self.where = QLabel("")
+        self.where.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        nav.addWidget(self.previous)
+        nav.addWidget(self.where, 1)
+        nav.addWidget(self.next)
+        layout.addLayout(nav)
         self.view = pg.PlotWidget()
         self.view.setLabel("bottom", "frame (10 ms)")
         self.view.setLabel("left", "mel band")
+        self.view.getPlotItem().hideButtons()
+        self.view.setMenuEnabled(False)
         self.image = pg.ImageItem(self.features)
-        lut = colormap_lut(colormap)
-        self.image.setLookupTable(lut)
-        self.image.setLevels((float(self.features.min()), float(self.features.max())))
+        self.image.setLookupTable(colormap_lut(colormap))
         self.view.addItem(self.image)
-        self.image.setRect(QRectF(0, 0, self.features.shape[1], self.features.shape[0]))
+        self.image.setRect(QRectF(0, 0, 1024, 128))
         pen = pg.mkPen((255, 255, 255, 60), width=1)
-        n_freq, n_time = self.grid
         # Patch starts every 10 cells; patches are 16 wide, so they overlap by 6.
-        for i in range(n_freq + 1):
-            self.view.addItem(pg.InfiniteLine(pos=10 * i, angle=0, pen=pen))
-        for j in range(0, n_time + 1, 1):
-            self.view.addItem(pg.InfiniteLine(pos=10 * j, angle=90, pen=pen))
+        self.grid_lines: list[pg.InfiniteLine] = []
+        for i in range(13):
+            self.grid_lines.append(pg.InfiniteLine(pos=10 * i, angle=0, pen=pen))
+        for j in range(102):
+            self.grid_lines.append(pg.InfiniteLine(pos=10 * j, angle=90, pen=pen))
+        for line in self.grid_lines:
+            self.view.addItem(line)
+        # Where the audio ends and the reference's padding begins.
+        self.padding_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((90, 200, 255), width=2, style=Qt.PenStyle.DashLine))
+        self.padding_line.hide()
+        self.view.addItem(self.padding_line)
         self.view.setXRange(0, 1024, padding=0)
         self.view.setYRange(0, 128, padding=0)
         layout.addWidget(self.view, 1)
-        self.info = QLabel(
-            f"from {self.t0:.2f} s, resampled to {AST_SR} Hz (soxr HQ); {self.grid[0]} x {self.grid[1]} = "
-            f"{self.patches.shape[0]} patches of 16 x 16, stride 10 (overlap 6)"
-        )
+        self.info = QLabel("computing...")
+        self.info.setWordWrap(True)
         layout.addWidget(self.info)
         buttons = QHBoxLayout()
-        self.save_matrix = QPushButton("Export matrix (NPY)...")
+        self.save_matrix = QPushButton("Export this window (NPY)...")
         self.save_matrix.clicked.connect(lambda: self._export(False))
-        self.save_patches = QPushButton("Export patches (NPY)...")
+        self.save_patches = QPushButton("Export its patches (NPY)...")
         self.save_patches.clicked.connect(lambda: self._export(True))
-        buttons.addWidget(self.save_matrix)
-        buttons.addWidget(self.save_patches)
+        self.save_all = QPushButton(f"Export all {len(self.windows)} windows (NPY + JSON)...")
+        self.save_all.setToolTip(
+            "Every model input of the range as one (windows, 128, 1024) float32 NPY, with a JSON sidecar "
+            "naming the preset, every constant and each window's start, end and valid columns"
+        )
+        self.save_all.clicked.connect(self._export_all)
+        for button in (self.save_matrix, self.save_patches, self.save_all):
+            buttons.addWidget(button)
         layout.addLayout(buttons)
         self.hover = QLabel("")
+        self.status = QLabel("")
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setWordWrap(True)
         layout.addWidget(self.hover)
+        layout.addWidget(self.status)
         self.view.scene().sigMouseMoved.connect(self._on_move)
-        self.resize(1100, 420)
+        self._update_nav()
+        self.resize(1100, 460)
+
+    def go(self, index: int) -> None:
+        """Ask for window ``index`` (ignored outside ``0 .. len(windows) - 1``)."""
+        if 0 <= index < len(self.windows) and index != self.index:
+            self.index = index
+            self._update_nav()
+            self.info.setText("computing...")
+            self.windowRequested.emit(index)
+
+    def show_window(self, index: int, data: ModelInput) -> None:
+        """Draw window ``index``'s input (dropped if another window was asked for meanwhile)."""
+        if index != self.index:
+            return
+        self.data = data
+        self.t0 = data.t0
+        self.features, self.patches, self.grid = data.features, data.patches, data.grid
+        self.image.setImage(
+            self.features, autoLevels=False, levels=(float(self.features.min()), float(self.features.max()))
+        )
+        self.image.setRect(QRectF(0, 0, self.features.shape[1], self.features.shape[0]))
+        self.padding_line.setPos(data.n_frames)
+        self.padding_line.setVisible(data.n_frames < self.features.shape[1])
+        pad = self.features.shape[1] - data.n_frames
+        padding = f"; frames {data.n_frames}-1023 are padding (dashed line)" if pad > 0 else ""
+        self.info.setText(
+            f"{data.t0:.2f}-{data.t1:.2f} s, resampled to {AST_SR} Hz (soxr HQ); {self.grid[0]} x {self.grid[1]} = "
+            f"{self.patches.shape[0]} patches of 16 x 16, stride 10 (overlap 6){padding}"
+        )
+
+    def show_status(self, text: str) -> None:
+        """A line under the buttons: where an export wrote, or why it failed."""
+        self.status.setText(text)
 
     def patch_at(self, row: int, frame: int) -> int | None:
         return patch_index_at(row, frame, self.grid)
+
+    def _update_nav(self) -> None:
+        n = len(self.windows)
+        if n:
+            a, b = self.windows[self.index]
+            self.where.setText(f"window {self.index + 1} of {n}: {a:.2f}-{b:.2f} s")
+        self.previous.setEnabled(self.index > 0)
+        self.next.setEnabled(self.index < n - 1)
+        for button in (self.previous, self.next):
+            button.setVisible(n > 1)
 
     def _on_move(self, pos) -> None:
         p = self.view.getViewBox().mapSceneToView(pos)
@@ -234,7 +324,7 @@ class ModelView(QDialog):
         self.patchHovered.emit(index)
 
     def export(self, path: str | Path, *, patches: bool = False) -> None:
-        """Write the matrix (or the patches) as NPY, atomically.
+        """Write this window's matrix (or its patches) as NPY, atomically.
 
         Raises
         ------
@@ -256,7 +346,20 @@ class ModelView(QDialog):
         name = "ast_patches.npy" if patches else "ast_input.npy"
         path, _ = QFileDialog.getSaveFileName(self, "Export", name, "NumPy array (*.npy)")
         if path:
+            path = path if path.endswith(".npy") else path + ".npy"
             try:
-                self.export(path if path.endswith(".npy") else path + ".npy", patches=patches)
+                self.export(path, patches=patches)
             except OSError as exc:
                 QMessageBox.warning(self, "Export", str(exc.strerror or exc))
+                return
+            self.show_status(f"wrote {path}")
+
+    def _export_all(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export all windows", "ast_windows.npy", "NumPy array (*.npy)")
+        if path:
+            path = path if path.endswith(".npy") else path + ".npy"
+            clash = output_clash(self.protected, [path, str(Path(path).with_suffix(".json"))])
+            if clash:
+                QMessageBox.warning(self, "Export", clash)
+                return
+            self.exportAllRequested.emit(path)

@@ -54,7 +54,16 @@ from spectroview.audio.errors import AudioError
 from spectroview.audio.files import AUDIO_EXTENSIONS, AudioInfo, FileSource, audio_streams, estimated_duration, probe
 from spectroview.dsp import ParameterError
 from spectroview.dsp.mel import row_frequencies
-from spectroview.session.analysis import PITCH_MAX_SECONDS, ModelInput, Slice, model_input, pitch_track, slice_spectrum
+from spectroview.session.analysis import (
+    PITCH_MAX_SECONDS,
+    ModelInput,
+    Slice,
+    export_model_windows,
+    model_input,
+    model_windows,
+    pitch_track,
+    slice_spectrum,
+)
 from spectroview.session.axes import format_readout, parse_time_range
 from spectroview.session.jobs import PaneJobs, SourceRef
 from spectroview.session.live import HISTORY_RANGE
@@ -374,7 +383,13 @@ class MainWindow(QMainWindow):
             "Codec, bit rate, format and decoder of the file",
         )
         file_menu.addSeparator()
-        self._action(file_menu, "Export &Image...", self.export_image_dialog, "Ctrl+E", "Save the view as PNG")
+        self._action(
+            file_menu,
+            "Export &Image...",
+            self.export_image_dialog,
+            "Ctrl+E",
+            "Save the view as PNG or SVG, at any width",
+        )
         self._action(
             file_menu,
             "Export &Data...",
@@ -421,7 +436,7 @@ class MainWindow(QMainWindow):
             "As a &Model Sees It...",
             self.open_model_view,
             "Ctrl+M",
-            "The AST input for 10.24 s from the view or selection",
+            "The AST inputs of the selection (or the view), one per 10.24 s, browsable and exported together",
         )
         self.compare_action = self._toggle(
             analysis,
@@ -1088,31 +1103,67 @@ class MainWindow(QMainWindow):
             self.model.set_compare(on=not self.model.compare_on)
 
     def open_model_view(self) -> None:
-        """Analysis > As a Model Sees It: the AST input for the selection or the view, computed as a job."""
+        """Analysis > As a Model Sees It: the AST inputs covering the selection (else the view), browsable.
+
+        One input per 10.24 s (:func:`~spectroview.session.analysis.model_windows`); each is
+        computed as a job when shown, and Export All writes them all as a job with progress.
+        """
         current = self._file_ref()
-        if current is None:
+        if current is None or self.info is None:
             self._report_error("As a model sees it", "open a file first")
             return
         ref, _params = current
-        t0 = self.model.selection[0] if self.model.selection else self.model.time_range[0]
-        colormap = self.view_settings.colormap
-        self.statusBar().showMessage("computing the model's input...", 0)
+        t0, t1 = self.model.selection if self.model.selection else self.model.time_range
+        windows = model_windows(t0, t1, self.info.duration)
+        if self.model_view is not None:
+            self.model_view.close()
+        dialog = ModelView(windows, self, colormap=self.view_settings.colormap, protected=[str(ref.path)])
+        self.model_view = dialog
+        channel = self._drawn_channel()
 
-        def done(result: Any) -> None:
-            self.statusBar().clearMessage()
-            if isinstance(result, Exception):
-                self._report_error("As a model sees it", str(result))
-                return
-            data: ModelInput = result
-            dialog = ModelView(data, self, colormap=colormap, protected=[str(ref.path)])
-            dialog.show()
-            self.model_view = dialog
+        def compute(index: int) -> None:
+            start, stop = windows[index][0], windows[-1][1]  # frames continue into the next window
 
-        def work() -> ModelInput:
-            with ref.open() as source:
-                return model_input(source, t0)
+            def work() -> ModelInput:
+                with ref.open() as source:
+                    return model_input(source, start, stop)
 
-        self._model_lane.submit(work, done)
+            def done(result: Any) -> None:
+                if isinstance(result, Exception):
+                    dialog.show_status(f"cannot compute window {index + 1}: {result}")
+                    return
+                dialog.show_window(index, result)
+
+            self._model_lane.submit(work, done)
+
+        def export_all(path: str) -> None:
+            dialog.show_status(f"writing {len(windows)} windows to {path}...")
+
+            def report(done_count: int, total: int) -> None:  # (on the worker: the text goes through post)
+                text = f"writing {path}: window {done_count} of {total}"
+                self.scheduler.post(lambda: dialog.show_status(text))
+
+            def work() -> tuple[Path, Path]:
+                with ref.open() as source:
+                    return export_model_windows(source, windows, path, channel=channel, progress=report)
+
+            def done(result: Any) -> None:
+                if isinstance(result, Exception):
+                    message = f"{path}: {getattr(result, 'strerror', None) or result}"
+                    dialog.show_status(f"export failed: {message}")
+                    self._report_error("Export failed", message)
+                    return
+                npy, sidecar = result
+                text = f"wrote {len(windows)} model inputs to {npy} and {sidecar.name}"
+                dialog.show_status(text)
+                self.statusBar().showMessage(text, 15000)
+
+            self.scheduler.submit(work, done)  # no lane: a second export never replaces a first
+
+        dialog.windowRequested.connect(compute)
+        dialog.exportAllRequested.connect(export_all)
+        dialog.show()
+        compute(0)
 
     # -- live mode --------------------------------------------------------------------------------
     def _build_live_toolbar(self) -> None:

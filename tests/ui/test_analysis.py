@@ -83,9 +83,9 @@ def test_pitch_track_follows_a_harmonic_tone(qtbot, window: MainWindow, tmp_path
 def test_model_view_shows_the_ast_input_and_its_patches(qtbot, window: MainWindow, tmp_path: Path) -> None:
     open_and_settle(qtbot, window, write(tmp_path / "t.wav", synth.tone(1000.0, 12.0, sr=SR, amplitude=0.5)))
     window.open_model_view()  # computed as a job: the window stays responsive
-    qtbot.waitUntil(lambda: window.model_view is not None, timeout=20000)
     dialog = window.model_view
     assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.data is not None, timeout=20000)
     assert dialog.features.shape == (128, 1024) and dialog.features.dtype == np.float32
     assert dialog.patches.shape == (1212, 16, 16) and dialog.grid == (12, 101)
     assert dialog.patch_at(0, 0) == 0 and dialog.patch_at(15, 15) == 0 and dialog.patch_at(127, 0) is None
@@ -101,6 +101,42 @@ def test_model_view_shows_the_ast_input_and_its_patches(qtbot, window: MainWindo
     with pytest.raises(OSError, match="is the input"):
         dialog.export(source)
     assert source.read_bytes() == before
+
+
+def test_a_long_selection_gives_one_model_input_per_window_browsed_and_exported_together(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    import json
+
+    y = np.concatenate([synth.tone(500.0, 12.0, sr=SR), synth.tone(2000.0, 13.0, sr=SR)])
+    open_and_settle(qtbot, window, write(tmp_path / "long.wav", y))
+    window.panel.set_selection(1.0, 23.0)
+    window.open_model_view()
+    dialog = window.model_view
+    assert dialog is not None and len(dialog.windows) == 3
+    qtbot.waitUntil(lambda: dialog.data is not None, timeout=20000)
+    assert dialog.where.text() == "window 1 of 3: 1.00-11.24 s" and not dialog.previous.isEnabled()
+    assert dialog.data.t0 == pytest.approx(1.0) and dialog.data.n_frames == 1024
+    first = dialog.features.copy()
+    qtbot.mouseClick(dialog.next, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.data.t0 == pytest.approx(11.24, abs=1e-3), timeout=20000)
+    assert dialog.where.text().startswith("window 2 of 3") and not np.array_equal(dialog.features, first)
+    dialog.go(2)
+    qtbot.waitUntil(lambda: dialog.data.t0 == pytest.approx(21.48, abs=1e-3), timeout=20000)
+    # The selection's end (23 s) ends the last input: the rest is the reference's padding, marked.
+    assert dialog.data.t1 <= 23.0 and dialog.data.n_frames < 1024 and dialog.padding_line.isVisible()
+    assert dialog.padding_line.value() == dialog.data.n_frames and not dialog.next.isEnabled()
+    assert "padding" in dialog.info.text()
+    out = tmp_path / "all.npy"
+    dialog.exportAllRequested.emit(str(out))
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("wrote 3 model inputs"), timeout=30000)
+    assert str(out) in dialog.status.text() and "all.json" in dialog.status.text()
+    array = np.load(out)
+    assert array.shape == (3, 128, 1024)
+    np.testing.assert_array_equal(array[0], first)
+    np.testing.assert_array_equal(array[2], dialog.features)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert [w["valid_columns"] for w in meta["windows"]] == [1024, 1024, dialog.data.n_frames]
 
 
 def test_reassigned_option_sharpens_zoomed_in_views(qtbot, window: MainWindow, tmp_path: Path) -> None:
