@@ -203,7 +203,8 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.spec_plot.setMouseEnabled(x=True, y=True)
         # The selection is drawn on the spectrogram too (it is made on the waveform, by
         # Shift+drag on the spectrogram, or by dragging along the time axis).
-        self.spec_selection = pg.LinearRegionItem(brush=pg.mkBrush(255, 255, 255, 36), movable=False)
+        # A light veil: the levels inside the selection must still read as they are (the edges mark it).
+        self.spec_selection = pg.LinearRegionItem(brush=pg.mkBrush(255, 255, 255, 16), movable=False)
         self.spec_selection.setZValue(12)
         self.spec_selection.hide()
         self.spec_plot.addItem(self.spec_selection)
