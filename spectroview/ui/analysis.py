@@ -86,7 +86,8 @@ class SpectrumSlice(QWidget):
         self.current = None
         self.caption.setText(caption)
 
-    def show_slice(self, result: Slice, params: SpectrogramParams) -> None:
+    def show_slice(self, result: Slice, params: SpectrogramParams, *, hint: str = "") -> None:
+        """Draw ``result`` on ``params``' frequency axis; ``hint`` follows the caption when there are no peaks."""
         self.current = result
         mapping = FrequencyMapping.from_params(params)
         rows = result.rows_db.size
@@ -105,7 +106,7 @@ class SpectrumSlice(QWidget):
             else f"{result.t0:.3f}-{result.t1:.3f} s ({result.frames} frames)"
         )
         top = ", ".join(f"{p.frequency_hz:.2f} Hz ({p.level_db:.1f} dB)" for p in result.peaks[:3])
-        self.caption.setText(f"{where}   peaks: {top or 'none'}")
+        self.caption.setText(f"{where}   peaks: {top or 'none'}" + (f" ({hint})" if hint and not top else ""))
         # Every peak, copyable: the caption's tooltip and its selectable text.
         self.caption.setToolTip(
             "\n".join(f"{p.frequency_hz:.2f} Hz   {p.level_db:.1f} dBFS" for p in result.peaks) or "no peaks"

@@ -1055,7 +1055,8 @@ class MainWindow(QMainWindow):
             if isinstance(result, Exception):
                 self.slice.caption.setText(str(result))
             else:
-                self.slice.show_slice(result, params)
+                hint = "click the spectrogram to move the cursor" if self.model.tools.slice_mode == "cursor" else ""
+                self.slice.show_slice(result, params, hint=hint)
 
         self._slice_lane.submit(work, done)
 
