@@ -63,6 +63,9 @@ class SpectrumSlice(QWidget):
         self.axis.enableAutoSIPrefix(False)  # tick strings are Hz or kHz as written, never "x1000"
         self.plot.setYRange(-100, 0)
         self.plot.setMouseEnabled(x=False, y=False)
+        # The product's plot: no pyqtgraph "A" button or View All / Mouse Mode / Export menu.
+        self.plot.getPlotItem().hideButtons()
+        self.plot.setMenuEnabled(False)
         self.curve = self.plot.plot(pen=pg.mkPen((240, 200, 90), width=1))
         # 16385 points at n_fft 32768: drawn as per-pixel peaks (the peaks stay; the GUI thread is spared).
         self.curve.setDownsampling(auto=True, method="peak")
@@ -105,8 +108,9 @@ class SpectrumSlice(QWidget):
             if result.t1 == result.t0
             else f"{result.t0:.3f}-{result.t1:.3f} s ({result.frames} frames)"
         )
-        top = ", ".join(f"{p.frequency_hz:.2f} Hz ({p.level_db:.1f} dB)" for p in result.peaks[:3])
-        self.caption.setText(f"{where}   peaks: {top or 'none'}" + (f" ({hint})" if hint and not top else ""))
+        top = ", ".join(f"{p.frequency_hz:.2f} Hz ({p.level_db:.1f} dBFS)" for p in result.peaks[:3])
+        # The strongest three (the labels on the plot are those of the strongest that fit).
+        self.caption.setText(f"{where}   strongest: {top or 'none'}" + (f" ({hint})" if hint and not top else ""))
         # Every peak, copyable: the caption's tooltip and its selectable text.
         self.caption.setToolTip(
             "\n".join(f"{p.frequency_hz:.2f} Hz   {p.level_db:.1f} dBFS" for p in result.peaks) or "no peaks"
@@ -290,7 +294,7 @@ class ModelView(QDialog):
         pad = self.features.shape[1] - data.n_frames
         padding = f"; frames {data.n_frames}-1023 are padding (dashed line)" if pad > 0 else ""
         self.info.setText(
-            f"{data.t0:.2f}-{data.t1:.2f} s, resampled to {AST_SR} Hz (soxr HQ); {self.grid[0]} x {self.grid[1]} = "
+            f"{data.n_frames} frames of audio, {data.t0:.3f}-{data.t1:.3f} s, resampled to {AST_SR} Hz (soxr HQ); {self.grid[0]} x {self.grid[1]} = "
             f"{self.patches.shape[0]} patches of 16 x 16, stride 10 (overlap 6){padding}"
         )
 

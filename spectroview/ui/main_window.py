@@ -233,10 +233,12 @@ class MainWindow(QMainWindow):
         self.selection_edit.setToolTip(
             "The selected time range in seconds (or m:ss): type e.g. 1.5-3 and Enter to select it, "
             "empty to clear. Drag on the waveform or along the time axis, Shift+drag on the spectrogram, "
-            "Shift+click to extend."
+            "Shift+click to extend; a click or Esc clears it."
         )
         self.selection_edit.setMaximumWidth(170)
         self.selection_edit.editingFinished.connect(self._on_selection_typed)
+        # Enter gives the keys back to the view: Space plays, shortcuts work (they would type into the box).
+        self.selection_edit.returnPressed.connect(lambda: self.panel.setFocus(Qt.FocusReason.OtherFocusReason))
         self.selection_length = QLabel("")
         self.selection_length.setToolTip("Length of the selection")
         self.statusBar().addPermanentWidget(self.selection_edit)
@@ -289,7 +291,7 @@ class MainWindow(QMainWindow):
         self.panel_b.spec_box.sigYRangeChanged.connect(lambda *_: self._on_rows_changed())
         self.panel.cursorMoved.connect(lambda t, y: self._on_pointer(self.panel, "a", t, y))
         self.panel_b.cursorMoved.connect(lambda t, y: self._on_pointer(self.panel_b, "b", t, y))
-        self.panel.clicked.connect(self.model.set_play_cursor)
+        self.panel.clicked.connect(self._on_click)
         for pane in (self.panel, self.panel_b):
             pane.historyRequested.connect(lambda step: self.model.go_back() if step < 0 else self.model.go_forward())
         self.panel.contextMenuRequested.connect(self.context_menu)
@@ -398,7 +400,9 @@ class MainWindow(QMainWindow):
             "Save the visible matrix (NPY or CSV)",
         )
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(
+            file_menu, "&Quit", self.close, "Ctrl+Q", "Close the window (settings are kept)"
+        )  # (StandardKey.Quit is empty on some platforms)
         view = bar.addMenu("&View")
         # File navigation; in live mode the picture always shows the latest history.
         self._action(view, "Zoom &In", lambda: self._zoom(0.5), "+", "Zoom in on time")
@@ -424,6 +428,9 @@ class MainWindow(QMainWindow):
         )
         play = bar.addMenu("&Play")
         self._action(play, "Play / &Stop", self.toggle_play, Qt.Key.Key_Space, "Play from the cursor or the selection")
+        self._action(
+            play, "&Clear Selection", self.clear_selection, Qt.Key.Key_Escape, "Forget the selection (a click does too)"
+        )
         self.follow_action = self._tool_toggle(
             play, "&Follow the Playhead", "follow", "Ctrl+Shift+F", "Turn the view a page when the playhead leaves it"
         )
@@ -770,8 +777,7 @@ class MainWindow(QMainWindow):
         if info is None or self.model.mode != "file":
             return
         if not text:
-            if self.model.selection is not None:
-                self.panel.clear_selection()
+            self.clear_selection()
             return
         try:
             a, b = parse_time_range(text)
@@ -1385,7 +1391,10 @@ class MainWindow(QMainWindow):
         if mapping is not None and y == y:  # not NaN: over the spectrogram
             text = self.readout_text(t, float(mapping.y_to_hz(y)))
             if text:
-                menu.addAction(f"Copy Readout: {text}", lambda: QApplication.clipboard().setText(text))
+                # Copied with ASCII minus signs: pasted numbers must parse (the screen's U+2212 would not).
+                menu.addAction(
+                    f"Copy Readout: {text}", lambda: QApplication.clipboard().setText(text.replace("\u2212", "-"))
+                )
         menu.addSeparator()
         menu.addAction("Export View Image...", self.export_image_dialog)
         menu.addAction("Export View Data...", self.export_data_dialog)
@@ -1395,6 +1404,16 @@ class MainWindow(QMainWindow):
         if at is not None:
             menu.popup(at)
         return menu
+
+    def _on_click(self, t: float) -> None:
+        """A click on the spectrogram: the cursor goes there and the selection goes (as in Audacity)."""
+        self.model.set_play_cursor(t)
+        self.clear_selection()
+
+    def clear_selection(self) -> None:
+        """Play > Clear Selection (Esc), a click on the spectrogram, or an emptied selection box."""
+        if self.model.selection is not None:
+            self.panel.clear_selection()
 
     def _play_from(self, t: float) -> None:
         """Play from ``t`` s (the selection is cleared: it would choose the range instead)."""

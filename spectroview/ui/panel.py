@@ -86,8 +86,23 @@ class _ProductMenu:
         self.contextRequested.emit(self.mapSceneToView(ev.scenePos()), ev.screenPos().toPoint())
 
 
+#: How far one wheel notch (120 units) scrolls in time with Shift+wheel or a sideways swipe: a tenth of the view.
+WHEEL_PAN_FRACTION = 0.1
+
+
+def _wheel_pans(ev) -> bool:
+    """Shift+wheel or a horizontal wheel (a sideways swipe) scrolls time, as in Audacity; else the wheel zooms."""
+    return bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier) or ev.orientation() == Qt.Orientation.Horizontal
+
+
+def _pan_by_wheel(view: pg.ViewBox, ev) -> None:
+    (x0, x1), _ = view.viewRange()
+    view.translateBy(x=-ev.delta() / 120.0 * WHEEL_PAN_FRACTION * (x1 - x0))  # wheel down / swipe: later
+    ev.accept()
+
+
 class _TimeViewBox(_ProductMenu, pg.ViewBox):
-    """Wheel zooms time; Ctrl+wheel zooms frequency.  Drag pans; Shift+drag selects a time range."""
+    """Wheel zooms time; Ctrl+wheel zooms frequency; Shift+wheel scrolls time.  Drag pans; Shift+drag selects."""
 
     contextRequested = Signal(object, object)  # view point (QPointF), screen point (QPoint)
     selectionDragged = Signal(float, float, bool)  # t_a, t_b, finished
@@ -100,7 +115,9 @@ class _TimeViewBox(_ProductMenu, pg.ViewBox):
         super().mouseDragEvent(ev, axis)
 
     def wheelEvent(self, ev, axis=None):
-        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+        if _wheel_pans(ev):
+            _pan_by_wheel(self, ev)
+        elif ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
             super().wheelEvent(ev, axis=1)
         else:
             super().wheelEvent(ev, axis=0)
@@ -120,7 +137,10 @@ class _SelectViewBox(_ProductMenu, pg.ViewBox):
         self.selectionDragged.emit(*_drag_span(self, ev), ev.isFinish())
 
     def wheelEvent(self, ev, axis=None):
-        super().wheelEvent(ev, axis=0)
+        if _wheel_pans(ev):
+            _pan_by_wheel(self, ev)
+        else:
+            super().wheelEvent(ev, axis=0)
 
 
 #: Height of the waveform and overview strips (px): 15 % and 10 % of the panel, within these bounds,
@@ -216,7 +236,11 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.wave_box.contextRequested.connect(lambda p, at: self.contextMenuRequested.emit(p.x(), float("nan"), at))
         self.image_item = pg.ImageItem()
         self.spec_plot.addItem(self.image_item)
-        self.colorbar = pg.ColorBarItem(values=(-90, 0), width=14, interactive=False, label="level (dBFS)")
+        # No colour-map menu of pyqtgraph's on the bar: a map chosen there would recolour the bar
+        # and not the picture (the Colours box in the Analysis dock is the one control).
+        self.colorbar = pg.ColorBarItem(
+            values=(-90, 0), width=14, interactive=False, label="level (dBFS)", colorMapMenu=False
+        )
         # Not linked to the image (setImageItem): a linked bar sets its levels on the image
         # whenever its own change, which turns colour indices painted with levels (0, 255)
         # into a block of the top colour.  set_colormap sets both, each as it needs.

@@ -29,21 +29,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-__all__ = ["POINTER", "ShortcutsDialog", "key_rows", "markdown", "rows"]
+__all__ = ["DIALOG_KEYS", "POINTER", "ShortcutsDialog", "key_rows", "markdown", "rows"]
 
 #: Pointer gestures: (gesture, where, what it does).
 POINTER: tuple[tuple[str, str, str], ...] = (
     ("Wheel", "spectrogram", "zoom time about the pointer"),
     ("Ctrl+Wheel", "spectrogram", "zoom frequency about the pointer"),
+    ("Shift+Wheel, sideways swipe", "spectrogram or waveform", "scroll time"),
     ("Drag", "spectrogram", "pan time and frequency"),
     ("Shift+Drag", "spectrogram", "select a time range (played by Space)"),
-    ("Click", "spectrogram", "set the play cursor (Space plays from there)"),
+    ("Click", "spectrogram", "set the play cursor (Space plays from there); clears the selection"),
     ("Shift+Click", "spectrogram", "extend the selection to here"),
     ("Right-click", "spectrogram or waveform", "play from here, select, copy the readout, export, fit"),
     ("Drag", "waveform or time axis", "select a time range"),
     ("Wheel", "waveform", "zoom time"),
     ("Drag", "overview strip", "move the visible range"),
     ("Back / Forward buttons", "spectrogram or waveform", "zoom back / forward (as Alt+Left / Alt+Right)"),
+)
+
+
+#: Keys of the tool windows (not the main window's actions): (keys, where, what they do).
+DIALOG_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("Page Up / Page Down", "As a Model Sees It", "the previous / next model input"),
+    ("Enter", "selection box (status bar)", "select the typed range; the keys go back to the view"),
 )
 
 
@@ -81,7 +89,7 @@ def key_rows(window: QMainWindow) -> list[tuple[str, str, str]]:
 
 def rows(window: QMainWindow) -> list[tuple[str, str, str]]:
     """Keys, then pointer gestures: (input, what, details)."""
-    return key_rows(window) + [(gesture, f"{where}: {what}", "") for gesture, where, what in POINTER]
+    return key_rows(window) + [(gesture, f"{where}: {what}", "") for gesture, where, what in POINTER + DIALOG_KEYS]
 
 
 def markdown(window: QMainWindow) -> str:

@@ -97,12 +97,24 @@ def test_right_click_opens_the_products_menu_not_the_plotting_librarys(
     assert not plot_menus, [m.title() for m in plot_menus]  # no View All / Mouse Mode / Export
     copy = next(a for a in menu.actions() if a.text().startswith("Copy Readout: "))
     copy.trigger()
-    assert QApplication.clipboard().text() == copy.text().removeprefix("Copy Readout: ")
+    copied = QApplication.clipboard().text()
+    assert copied == copy.text().removeprefix("Copy Readout: ").replace("\u2212", "-")
+    level = copied.split("level = ")[1].split()[0]
+    assert float(level) < 0  # pasted numbers parse: ASCII minus signs
     select = next(a for a in menu.actions() if a.text() == "Select the Visible Range")
     select.trigger()
     t0, t1 = panel.visible_range()
     assert window.model.selection == pytest.approx((max(0.0, t0), min(4.0, t1)), abs=0.05)
     menu.close()
+    # Nor on the spectrum dock's plot or the colour bar (its colour maps would recolour the bar alone).
+    spectrum = window.slice.plot
+    assert not spectrum.getPlotItem().autoBtn.isVisible()
+    bar = panel.colorbar.sceneBoundingRect().center()
+    for widget, point in ((spectrum, spectrum.rect().center()), (panel, panel.mapFromScene(bar))):
+        qtbot.mouseClick(widget.viewport(), Qt.MouseButton.RightButton, pos=point)
+        qtbot.wait(200)
+        shown = [m for m in QApplication.topLevelWidgets() if isinstance(m, QMenu) and m.isVisible()]
+        assert not shown, [[a.text() for a in m.actions()] for m in shown]
 
 
 def _drag(qtbot, panel, a, b, modifier=Qt.KeyboardModifier.NoModifier) -> None:
@@ -168,10 +180,11 @@ def test_the_selection_is_made_on_the_spectrogram_shown_there_and_typed(
 
 
 def _wheel(qtbot, panel, scene_pos: QPointF, modifiers: Qt.KeyboardModifier, steps: int = 1) -> None:
+    """``abs(steps)`` notches of the wheel: up (away from the user) if positive, down if negative."""
     pos = QPointF(panel.mapFromScene(scene_pos))
-    for _ in range(steps):
+    for _ in range(abs(steps)):
         event = QWheelEvent(
-            pos, QPointF(panel.viewport().mapToGlobal(pos.toPoint())), QPoint(0, 0), QPoint(0, 120),
+            pos, QPointF(panel.viewport().mapToGlobal(pos.toPoint())), QPoint(0, 0), QPoint(0, 120 if steps > 0 else -120),
             Qt.MouseButton.NoButton, modifiers, Qt.ScrollPhase.NoScrollPhase, False,
         )  # fmt: skip
         QApplication.sendEvent(panel.viewport(), event)
@@ -208,6 +221,14 @@ def test_ctrl_wheel_zooms_frequency_about_the_pointer_and_the_zoom_history_goes_
     assert voiced.size and y0 <= np.nanmedian(voiced) <= y1
     band = window.model.freq_range
     assert band is not None and band[0] < 230.0 < band[1]
+    # Shift+wheel scrolls time (as in Audacity): the span stays, nothing zooms.
+    window.model.set_time_range(1.0, 2.0)
+    settle(qtbot, window)
+    _wheel(qtbot, panel, box.mapViewToScene(QPointF(1.5, y)), Qt.KeyboardModifier.ShiftModifier, steps=-2)
+    t0, t1 = window.model.time_range
+    assert t1 - t0 == pytest.approx(1.0, abs=1e-6) and t0 == pytest.approx(1.2, abs=0.02)  # two notches: later
+    window.model.set_time_range(0.0, 4.0)
+    settle(qtbot, window)
     qtbot.wait(700)  # the gesture has settled: the next change is a step of its own
     window.model.set_time_range(1.0, 2.0)
     settle(qtbot, window)
@@ -227,3 +248,35 @@ def test_ctrl_wheel_zooms_frequency_about_the_pointer_and_the_zoom_history_goes_
     qtbot.mouseClick(panel.viewport(), Qt.MouseButton.ForwardButton, pos=panel.mapFromScene(at))
     qtbot.waitUntil(lambda: window.model.freq_range is not None, timeout=3000)
     assert window.model.freq_range == pytest.approx(band) and window.model.time_range == pytest.approx((0.0, 4.0))
+
+
+def test_a_click_or_esc_clears_the_selection_and_enter_gives_the_keys_back(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav", seconds=4.0))
+    panel, box = window.panel, window.panel.spec_box
+    y = box.viewRect().center().y()
+    window.activateWindow()
+    # Typed, then Enter: the view has the keys again (Space would have typed into the box).
+    window.selection_edit.setFocus()
+    qtbot.waitUntil(window.selection_edit.hasFocus, timeout=2000)
+    window.selection_edit.clear()
+    qtbot.keyClicks(window.selection_edit, "1-2")
+    qtbot.keyClick(window.selection_edit, Qt.Key.Key_Return)
+    assert window.model.selection == pytest.approx((1.0, 2.0))
+    qtbot.waitUntil(lambda: not window.selection_edit.hasFocus(), timeout=2000)
+    qtbot.keyClick(panel, Qt.Key.Key_Space)  # would play; here there may be no output device: it must not type
+    assert window.selection_edit.text() == "1.000-2.000"
+    window._stop_playback()
+    # Esc clears it.
+    qtbot.keyClick(panel, Qt.Key.Key_Escape)
+    assert window.model.selection is None and not panel.spec_selection.isVisible()
+    # A click on the spectrogram puts the cursor there and clears a selection.
+    window.panel.set_selection(1.0, 3.0)
+    assert window.model.selection is not None
+    qtbot.wait(QApplication.doubleClickInterval() + 50)
+    qtbot.mouseClick(
+        panel.viewport(), Qt.MouseButton.LeftButton, pos=panel.mapFromScene(box.mapViewToScene(QPointF(2.5, y)))
+    )
+    qtbot.waitUntil(lambda: window.model.selection is None, timeout=3000)
+    assert window.model.play_cursor == pytest.approx(2.5, abs=0.02) and window.selection_edit.text() == ""
