@@ -400,9 +400,8 @@ class MainWindow(QMainWindow):
             "Save the visible matrix (NPY or CSV)",
         )
         file_menu.addSeparator()
-        self._action(
-            file_menu, "&Quit", self.close, "Ctrl+Q", "Close the window (settings are kept)"
-        )  # (StandardKey.Quit is empty on some platforms)
+        # Ctrl+Q written out: QKeySequence.StandardKey.Quit is empty on some platforms (offscreen, some desktops).
+        self._action(file_menu, "&Quit", self.close, "Ctrl+Q", "Close the window (settings are kept)")
         view = bar.addMenu("&View")
         # File navigation; in live mode the picture always shows the latest history.
         self._action(view, "Zoom &In", lambda: self._zoom(0.5), "+", "Zoom in on time")
