@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
         self._context: QMenu | None = None  # the view's right-click menu, while it is open
         self._found_warnings: list[str] = []  # what reading the open file met (besides its header's)
         self.model_view: ModelView | None = None
+        self._strip_size = (0, 0)  # (width, height) px the strip was last asked for
         self._strip_shown = 0.0
         self.device_spec: int | str | None = None
         self.live_samplerate: float | None = None  # None: the device's own rate
@@ -278,6 +279,7 @@ class MainWindow(QMainWindow):
         self.jobs.overview_progress.connect(self._on_overview_progress)
         self.jobs.overview_ready.connect(self._on_overview_ready)
         self.jobs.strip_ready.connect(self.panel.show_overview)
+        self.panel.over_plot.getViewBox().sigResized.connect(lambda *_: self._on_strip_resized())
         self.jobs.failed.connect(lambda message: self._report_error("Analysis failed", message))
         self.jobs_b.image_ready.connect(self._on_image_b)
         self.jobs_b.overview_progress.connect(lambda _f: self._refresh_b_if_overview())
@@ -706,9 +708,7 @@ class MainWindow(QMainWindow):
                 self.jobs_b.clear()
                 self.panel_b.hide()
             if self.jobs.overview is not None:
-                self.jobs.request_strip(
-                    1000, height=self._strip_height(), levels=self.panel.levels
-                )  # the strip is back at once after live mode
+                self._request_strip()  # the strip is back at once after live mode
             if (
                 old.a is None
                 or old.a.params != a.params
@@ -938,6 +938,23 @@ class MainWindow(QMainWindow):
     def _strip_height(self) -> int:
         return max(8, int(self.panel.over_plot.height() * self.panel.devicePixelRatioF()))
 
+    def _request_strip(self) -> None:
+        """The overview strip for the strip's size now (the whole file; pooled for its pixels)."""
+        size = (max(200, int(self.panel.plot_width())), self._strip_height())
+        self._strip_size = size
+        self.jobs.request_strip(size[0], height=size[1], levels=self.panel.levels)
+
+    def _on_strip_resized(self) -> None:
+        """The strip changed size (a window resize, or shown again after live mode, where it was
+        hidden and 8 px high): asked again when the size last asked for no longer fits its pixels
+        (the newest request wins, so a strip for the old size still on its way is dropped)."""
+        if self.jobs.overview is None or self.model.mode != "file" or not self.panel.over_plot.isVisible():
+            return
+        width, height = max(200, int(self.panel.plot_width())), self._strip_height()
+        asked_width, asked_height = self._strip_size
+        if not (0.8 * height <= asked_height <= 1.25 * height) or not (0.8 * width <= asked_width <= 1.25 * width):
+            self._request_strip()
+
     def _on_rows_changed(self) -> None:
         """Frequency zoom or pan: new images once the visible rows leave what was pooled for the screen."""
         if self.model.mode != "file" or self._drawing:
@@ -984,7 +1001,7 @@ class MainWindow(QMainWindow):
         now = time.monotonic()
         if now - self._strip_shown > 0.5:  # the strip is small; twice a second is plenty
             self._strip_shown = now
-            self.jobs.request_strip(1000, height=self._strip_height(), levels=self.panel.levels)
+            self._request_strip()
 
     def _on_overview_ready(self) -> None:
         self.progress.hide()
@@ -996,7 +1013,7 @@ class MainWindow(QMainWindow):
             self._found_warnings += new
             self._say_found(info, new)
             self.readout.setToolTip(_properties_text(info, self._found_warnings))
-        self.jobs.request_strip(1000, height=self._strip_height(), levels=self.panel.levels)
+        self._request_strip()
         self._refresh_timer.start()
 
     def _say_found(self, info: AudioInfo, found: Sequence[str]) -> None:

@@ -156,6 +156,32 @@ def test_the_picker_names_the_device_opened_and_the_axis_reads_in_seconds(qtbot,
     assert len(ticks) >= 5 and ticks[0] <= -8 and ticks[-1] >= -2, ticks
 
 
+def test_leaving_live_mode_brings_the_files_overview_strip_back_at_its_size(
+    qtbot, live_window: MainWindow, tmp_path: Path
+) -> None:
+    from tests.ui.test_viewer import open_and_settle
+
+    win = live_window
+    win.set_live(False)
+    open_and_settle(qtbot, win, wav(tmp_path / "f.wav", tone(700.0, 3.0), gap(0.5), tone(1800.0, 3.0)))
+    qtbot.waitUntil(lambda: win.jobs.overview is not None and win.jobs.overview.complete, timeout=20000)
+
+    def strip_fits() -> bool:
+        image = win.panel.overview_image
+        if image is None or image.display is None:
+            return False
+        height = min(win._strip_height(), image.levels.shape[0])
+        return image.display.shape[0] >= 0.8 * height and image.levels.shape[1] >= 0.8 * win.panel.plot_width()
+
+    qtbot.waitUntil(strip_fits, timeout=10000)
+    before = win.panel.overview_image
+    win.set_live(True)
+    wait_captured(qtbot, win, 0.3)
+    win.set_live(False)  # the strip was hidden (0 px high) while live: a new one, pooled for its real size
+    qtbot.waitUntil(lambda: win.panel.overview_image is not before and strip_fits(), timeout=10000)
+    assert win.panel.overview_image.display.shape[0] >= 0.8 * before.display.shape[0]  # not a few blocky rows
+
+
 def test_daemon_killed_while_live_is_reported_and_the_ui_survives(
     qtbot, live_window: MainWindow, pulse_running: PulseServer
 ) -> None:
