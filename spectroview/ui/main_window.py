@@ -94,6 +94,9 @@ log = logging.getLogger(__name__)
 #: The Open dialog's filter: every ending the decoders read (any case), then everything.
 AUDIO_FILTER = "Audio and video files (" + " ".join(f"*{e} *{e.upper()}" for e in AUDIO_EXTENSIONS) + ");;All files (*)"
 
+#: Width of the panels' column (px): 30 % of the window within these bounds.
+PANEL_WIDTH = (260, 440)
+
 #: What the spectrum slice follows, in the order of its combo box.
 SLICE_MODES: tuple[SliceMode, ...] = ("cursor", "pointer", "playhead", "selection")
 
@@ -520,9 +523,21 @@ class MainWindow(QMainWindow):
             self._layout_pending = False
             QTimer.singleShot(0, self._size_panels)  # once the window has its size
 
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        # Made smaller: panels wider than the rule give width back to the spectrogram (the user's own
+        # narrower panels are kept, and growing the window leaves them as they are).
+        if self._layout_pending or not self.isVisible():
+            return
+        limit = max(PANEL_WIDTH[0], round(0.35 * self.width()))
+        docks = [d for d in (self.analysis_dock, self.slice_dock) if d.isVisible() and not d.isFloating()]
+        if docks and max(d.width() for d in docks) > limit:
+            width = min(PANEL_WIDTH[1], max(PANEL_WIDTH[0], round(0.3 * self.width())))
+            self.resizeDocks(docks, [width] * len(docks), Qt.Orientation.Horizontal)
+
     def _size_panels(self) -> None:
         """The spectrogram gets most of the window: the panels' column takes 30 % of its width (260-440 px)."""
-        width = min(440, max(260, round(0.3 * self.width())))
+        width = min(PANEL_WIDTH[1], max(PANEL_WIDTH[0], round(0.3 * self.width())))
         docks = [d for d in (self.analysis_dock, self.slice_dock) if d.isVisible()]
         if docks:
             self.resizeDocks(docks, [width] * len(docks), Qt.Orientation.Horizontal)

@@ -24,6 +24,23 @@ def test_the_spectrogram_gets_most_of_the_window(qtbot, make_window: Callable[..
     assert spectrogram.width() * spectrogram.height() > win.slice.plot.width() * win.slice.plot.height()
 
 
+def test_making_the_window_smaller_gives_the_width_to_the_spectrogram(
+    qtbot, make_window: Callable[..., MainWindow]
+) -> None:
+    win = make_window((1600, 1000))
+    qtbot.waitUntil(lambda: not win._layout_pending and win.analysis_dock.width() > 400, timeout=3000)
+    for size in ((800, 500), (640, 400)):
+        win.resize(*size)
+        qtbot.waitUntil(lambda: win.width() == size[0], timeout=3000)
+        qtbot.wait(100)
+        assert win.analysis_dock.width() <= max(270, 0.36 * win.width()), (size, win.analysis_dock.width())
+        assert win.panel.width() >= win.width() - max(270, 0.36 * win.width()) - 20
+    # A narrower column the user chose is kept when the window grows again.
+    win.resize(1600, 1000)
+    qtbot.wait(100)
+    assert win.analysis_dock.width() <= 300
+
+
 def test_at_1280x800_every_display_control_is_in_view(qtbot, make_window: Callable[..., MainWindow]) -> None:
     win = make_window((1280, 800))
     qtbot.waitUntil(lambda: not win._layout_pending, timeout=3000)
