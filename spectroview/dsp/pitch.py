@@ -214,6 +214,13 @@ def yin(
     neighbourhood search).  The frequency is about ``[fmin, fmax]``; the
     interpolated lag may step a fraction of a sample past the range ends.
 
+    A frame whose normalized difference dips, at a lag shorter than
+    ``sr / fmax``, below ``threshold`` or below the dip chosen, or has a
+    local minimum there below ``voicing_threshold``, is unvoiced:
+    its period is shorter than the range allows (a pitch above ``fmax``), and
+    the dip in range is a multiple of it (a subharmonic) or the range's edge,
+    which the paper's steps would report as f0.
+
     As in the paper, a fundamental weaker than its second harmonic can give
     an octave-up estimate: the dip at half the period may fall below
     ``threshold`` first.  Its aperiodicity says how good that dip is (about
@@ -285,6 +292,7 @@ def yin(
     period = np.empty(n_frames)
     aperiodicity = np.empty(n_frames)
     energy = np.empty(n_frames)
+    above = np.zeros(n_frames, dtype=bool)
     block = max(1, _BLOCK_SAMPLES // frame_length)
     # Blocks bound the (frames, lags) scratch for long files; a few per
     # second of audio at most, each fully vectorized.
@@ -293,11 +301,22 @@ def yin(
         d, energy[b0:b1] = _difference(frames[b0:b1], win, n_lags, n_fft)
         dn = _cmnd(d)
         period[b0:b1], aperiodicity[b0:b1] = _pick(d, dn, tau_min, tau_max, float(threshold))
+        if tau_min > 2:
+            # A dip at a lag shorter than the range allows, below the threshold or deeper than
+            # the one chosen: the period is shorter than 1/fmax, and the dip found in range is a
+            # multiple of it (a sine at 3 kHz is also periodic at 2 and 3 periods) or the range's
+            # edge, so the frame is above the range.
+            short = dn[:, 2:tau_min].min(axis=1)
+            # (A period between two integer lags dips less at both; a local minimum below the
+            # voicing threshold is periodicity too: at 22050 Hz a 3.4 kHz sine's 6.5-sample period.)
+            mid = dn[:, 2 : tau_min - 1]
+            dips = (mid < dn[:, 1 : tau_min - 2]) & (mid <= dn[:, 3:tau_min]) & (mid < voicing_threshold)
+            above[b0:b1] = (short < threshold) | (short < aperiodicity[b0:b1]) | dips.any(axis=1)
 
     with np.errstate(divide="ignore"):
         level_db = 10.0 * np.log10(energy / win)
     loud = level_db >= silence_db
-    voiced = loud & (aperiodicity < voicing_threshold)
+    voiced = loud & (aperiodicity < voicing_threshold) & ~above
     f0 = np.where(voiced, sr / period, np.nan)
     confidence = np.where(loud, np.clip(1.0 - aperiodicity, 0.0, 1.0), 0.0)
     return PitchTrack(f0=f0, voiced=voiced, confidence=confidence, times=times)

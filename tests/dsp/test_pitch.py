@@ -214,3 +214,27 @@ def test_validates(kwargs: dict, match: str) -> None:
     args = {"y": np.zeros(5000), "sr": 22050, **kwargs}
     with pytest.raises(ParameterError, match=match):
         yin(**args)
+
+
+@pytest.mark.parametrize("sr", [22050, 44100])
+def test_a_pitch_above_fmax_is_unvoiced_not_a_subharmonic(sr: int) -> None:
+    # A chirp 300 Hz -> 6 kHz over 4 s: below fmax it is tracked; above it, it is blank (the paper's
+    # steps alone report f/2 or f/3, inside the range, with a dip as deep as the true one).
+    seconds = 4.0
+    t = np.arange(int(seconds * sr)) / sr
+    f_start, f_end = 300.0, 6000.0
+    k = (f_end / f_start) ** (1 / seconds)
+    phase = 2 * np.pi * f_start * (k**t - 1) / np.log(k)
+    y = 0.5 * np.sin(phase)
+    track = yin(y, sr=sr, fmin=50.0, fmax=2000.0)
+    true = f_start * k**track.times
+    inside = (true > 350) & (true < 1800) & (track.times > 0.1) & (track.times < seconds - 0.1)
+    above = (true > 2300) & (track.times < seconds - 0.1)
+    assert inside.sum() > 10 and above.sum() > 10
+    assert track.voiced[inside].mean() > 0.95
+    np.testing.assert_allclose(track.f0[inside & track.voiced], true[inside & track.voiced], rtol=0.03)
+    assert not track.voiced[above].any(), track.f0[above & track.voiced][:5]
+    # A steady sine just inside the range stays voiced, at its frequency.
+    sine = yin(0.5 * np.sin(2 * np.pi * 1900.0 * t[: sr // 2]), sr=sr, fmin=50.0, fmax=2000.0)
+    middle = sine.f0[5:-5]
+    assert np.all(np.abs(middle - 1900.0) < 20.0)
