@@ -31,7 +31,7 @@ def test_making_the_window_smaller_gives_the_width_to_the_spectrogram(
     qtbot.waitUntil(lambda: not win._layout_pending and win.analysis_dock.width() > 400, timeout=3000)
     for size in ((800, 500), (640, 400)):
         win.resize(*size)
-        qtbot.waitUntil(lambda: win.width() == size[0], timeout=3000)
+        qtbot.waitUntil(lambda width=size[0]: win.width() == width, timeout=3000)
         qtbot.wait(100)
         assert win.analysis_dock.width() <= max(270, 0.36 * win.width()), (size, win.analysis_dock.width())
         assert win.panel.width() >= win.width() - max(270, 0.36 * win.width()) - 20
