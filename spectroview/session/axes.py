@@ -456,6 +456,7 @@ def format_time(
     decimals: int | None = None,
     clock: bool | None = None,
     strip: bool | None = None,
+    hours: bool = False,
 ) -> str:
     """Time label: seconds ("12.5") below a minute, "m:ss" / "h:mm:ss" from a minute.
 
@@ -476,6 +477,9 @@ def format_time(
     strip : bool or None
         Drop trailing zeros of the fraction; None drops them only when
         neither ``span`` nor ``decimals`` is given (so tick labels align).
+    hours : bool
+        In the clock style, always write the hours ("0:50:00"): the ticks of an
+        axis reaching an hour all read h:mm:ss, as its title says.
 
     Returns
     -------
@@ -504,9 +508,9 @@ def format_time(
     frac = _fixed(secs, decimals, strip=strip)
     whole, _, rest = frac.partition(".")
     sec_text = whole.zfill(2) + ("." + rest if rest else "")
-    hours, minutes = divmod(int(minutes), 60)
-    if hours:
-        return f"{sign}{hours}:{minutes:02d}:{sec_text}"
+    whole_hours, minutes = divmod(int(minutes), 60)
+    if whole_hours or hours:
+        return f"{sign}{whole_hours}:{minutes:02d}:{sec_text}"
     return f"{sign}{minutes}:{sec_text}"
 
 
@@ -570,7 +574,9 @@ def time_ticks(t_min: float, t_max: float, max_ticks: int = 10) -> list[Tick]:
         d = _decimals(step)
         values = [t for t in (round(i * step, d) for i in range(i_lo, i_hi + 1)) if lo <= t <= hi]
         if len(values) <= max_ticks:
-            return [(t, format_time(t, decimals=d, clock=clock, strip=False)) for t in values]
+            # An axis reaching an hour is titled h:mm:ss (time_axis_label): every tick is written so.
+            hours = clock and max(abs(lo), abs(hi)) >= 3600.0
+            return [(t, format_time(t, decimals=d, clock=clock, strip=False, hours=hours)) for t in values]
     return []
 
 

@@ -470,3 +470,15 @@ def test_a_typed_time_range_that_is_not_one_is_refused_naming_it(text: str) -> N
 
     with pytest.raises(ParameterError, match=r"not a time|start and an end|same time"):
         parse_time_range(text)
+
+
+@pytest.mark.parametrize(
+    "t_min, t_max",
+    [(0, 5), (0, 59), (0, 61), (30, 90), (0, 3500), (0, 3600), (0, 3 * 3600), (3590, 3610), (-10, 0), (7200, 7260)],
+)
+def test_every_tick_is_written_in_the_unit_the_title_names(t_min: float, t_max: float) -> None:
+    title = time_axis_label(t_min, t_max)
+    colons = {"time (s)": 0, "time (m:ss)": 1, "time (h:mm:ss)": 2}[title]
+    ticks = time_ticks(t_min, t_max, max_ticks=8)
+    assert len(ticks) >= 2
+    assert all(label.count(":") == colons for _, label in ticks), (title, ticks)
