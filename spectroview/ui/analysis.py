@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -191,9 +192,11 @@ class ModelView(QDialog):
         *,
         colormap: str = "magma",
         protected: list[str] | None = None,
+        directory: str = "",
     ) -> None:
         super().__init__(parent)
         self.protected = list(protected or [])  # files an export must never replace (the open file)
+        self.directory = directory  # where the export dialogs open (the window's last folder)
         self.setWindowTitle("As a model sees it: AST input (128 mel x 1024 frames)")
         self.windows = list(windows)
         self.index = 0
@@ -349,7 +352,7 @@ class ModelView(QDialog):
 
     def _export(self, patches: bool) -> None:
         name = "ast_patches.npy" if patches else "ast_input.npy"
-        path, _ = QFileDialog.getSaveFileName(self, "Export", name, "NumPy array (*.npy)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export", os.path.join(self.directory, name), "NumPy array (*.npy)")
         if path:
             path = path if path.endswith(".npy") else path + ".npy"
             try:
@@ -360,7 +363,9 @@ class ModelView(QDialog):
             self.show_status(f"wrote {path}")
 
     def _export_all(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export all windows", "ast_windows.npy", "NumPy array (*.npy)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export all windows", os.path.join(self.directory, "ast_windows.npy"), "NumPy array (*.npy)"
+        )
         if path:
             path = path if path.endswith(".npy") else path + ".npy"
             clash = output_clash(self.protected, [path, str(Path(path).with_suffix(".json"))])

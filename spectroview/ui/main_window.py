@@ -598,7 +598,8 @@ class MainWindow(QMainWindow):
         self._stop_playback()
         self.model.open(info)
         self.store.add_recent(info.path)
-        self.store.last_directory = str(Path(info.path).parent)
+        if not _is_bundled(info.path):  # the demo's folder is the installed package's: not a place for dialogs
+            self.store.last_directory = str(Path(info.path).parent)
         self.readout.setText(f"{Path(info.path).name}: {info.describe()}")
         self._found_warnings = []
         self.readout.setToolTip(_properties_text(info))
@@ -1155,7 +1156,13 @@ class MainWindow(QMainWindow):
         windows = model_windows(t0, t1, self.info.duration)
         if self.model_view is not None:
             self.model_view.close()
-        dialog = ModelView(windows, self, colormap=self.view_settings.colormap, protected=[str(ref.path)])
+        dialog = ModelView(
+            windows,
+            self,
+            colormap=self.view_settings.colormap,
+            protected=[str(ref.path)],
+            directory=self.store.last_directory,
+        )
         self.model_view = dialog
         channel = self._drawn_channel()
 
@@ -1698,6 +1705,16 @@ class _ReaderCache:
 
 def _write_text(path: str, text: str) -> None:
     Path(path).write_text(text)
+
+
+def _is_bundled(path: str) -> bool:
+    """``path`` is one of the bundled resources (the demo)."""
+    from spectroview._resources import DEMO_NAME, resource_path
+
+    try:
+        return same_file(path, resource_path(DEMO_NAME))
+    except (FileNotFoundError, OSError):
+        return False
 
 
 def _properties_text(info: AudioInfo, found: Sequence[str] = ()) -> str:

@@ -626,3 +626,12 @@ def test_playback_turns_the_view_a_page_when_the_playhead_leaves_it(
     qtbot.wait(800)
     assert window.panel.visible_range()[0] == pytest.approx(0.0, abs=0.01)
     window._stop_playback()
+
+
+def test_the_demo_does_not_become_the_folder_dialogs_open_in(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    from spectroview._resources import DEMO_NAME, resource_path
+
+    open_and_settle(qtbot, window, write_tone(tmp_path / "mine.wav"))
+    assert window.store.last_directory == str(tmp_path.resolve())
+    open_and_settle(qtbot, window, resource_path(DEMO_NAME))
+    assert window.store.last_directory == str(tmp_path.resolve())  # not the installed package's folder
