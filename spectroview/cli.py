@@ -159,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Spectroview: spectrogram viewer and analyzer. "
         "'spectroview [FILE]' opens the viewer; the subcommands work without a display.",
+        epilog="the viewer: spectroview [FILE] [--screenshot OUT.png] [--size WxH] [--mic [--device NAME]] "
+        "[--n-fft N] [--hop N] [--scale linear|log|mel] ...; 'spectroview FILE --help' lists every option",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -476,6 +478,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         params = _params_from(args, source.info.samplerate, scale=args.scale)
         _check_hop(args, source.info.frames, source.info.samplerate)
         _check_image_memory(params, source.info.frames, options.width, options.height)
+        from spectroview.session.resolve import window_longer_than_file
+
+        longer = window_longer_than_file(params.n_fft, source.info.frames, source.info.samplerate)
+        if longer:
+            _warn(f"{source.path}: {longer}")
         progress = _Progress("rendering", source.info.frames)
         # closing(): on any exception the reader thread is stopped and joined
         # before the file it reads from is closed.

@@ -24,7 +24,7 @@ from spectroview.dsp import ParameterError, SpectrogramParams
 from spectroview.dsp.params import largest_n_mels
 from spectroview.session.settings import ViewSettings
 
-__all__ = ["Resolved", "apply_changes", "resolve"]
+__all__ = ["Resolved", "apply_changes", "resolve", "window_longer_than_file"]
 
 
 def locked_hop(n_fft: int) -> int:
@@ -149,16 +149,24 @@ def resolve(settings: ViewSettings, sr: float, n_channels: int = 1, n_samples: i
             params = fixed
             continue
         settings = dataclasses.replace(settings, params=params)
-        if n_samples is not None and 0 < n_samples < used.n_fft:
-            notes.append(
-                f"window {used.n_fft} samples ({used.n_fft / sr:.3g} s) is longer than the file "
-                f"({n_samples} samples, {n_samples / sr:.3g} s): each frame is mostly zero padding"
-            )
+        longer = window_longer_than_file(used.n_fft, n_samples, float(sr))
+        if longer:
+            notes.append(longer)
         return Resolved(settings, used, "\n".join(notes))
     defaults = ViewSettings().params
     notes.append(f"the settings cannot be drawn at {sr:g} Hz; using the defaults")
     settings = dataclasses.replace(settings, params=defaults, hop_locked=True)
     return Resolved(settings, defaults.with_sr(sr), "\n".join(notes))
+
+
+def window_longer_than_file(n_fft: int, n_samples: int | None, sr: float) -> str:
+    """What to say when a window of ``n_fft`` samples is longer than a file of ``n_samples`` ("" when not)."""
+    if n_samples is None or not 0 < n_samples < n_fft:
+        return ""
+    return (
+        f"window {n_fft} samples ({n_fft / sr:.3g} s) is longer than the file "
+        f"({n_samples} samples, {n_samples / sr:.3g} s): each frame is mostly zero padding"
+    )
 
 
 def _adjust(params: SpectrogramParams, sr: float) -> SpectrogramParams | None:

@@ -38,12 +38,12 @@ def tone_files(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
 
 @pytest.mark.parametrize(("width", "height"), [(1, 1), (37, 23), (300, 7), (500, 300)])
 def test_image_has_the_requested_size(tmp_path: Path, width: int, height: int) -> None:
-    # 0.25 s at 8 kHz: 4 frames, so widths above 4 repeat frames, 1 pools them all.
+    # 0.25 s at 8 kHz, hop 512: 4 frames, so widths above 4 repeat frames, 1 pools them all.
     src = tmp_path / "short.wav"
     soundfile.write(src, tone(440.0, 8000, 0.25), 8000, subtype="PCM_16")
     out = tmp_path / "out" / "out.png"
     out.parent.mkdir()
-    rgb = render_image(src, out, "--width", width, "--height", height)
+    rgb = render_image(src, out, "--width", width, "--height", height, "--n-fft", 1024, "--hop", 512)
     assert rgb.shape == (height, width, 3)
     assert rgb.dtype == np.uint8
     assert [p.name for p in out.parent.iterdir()] == ["out.png"]  # no temporary file left
@@ -52,8 +52,11 @@ def test_image_has_the_requested_size(tmp_path: Path, width: int, height: int) -
 def test_one_sample_file_renders(tmp_path: Path) -> None:
     src = tmp_path / "one.wav"
     soundfile.write(src, np.array([0.5]), 8000, subtype="PCM_16")
-    rgb = render_image(src, tmp_path / "out.png", "--width", 30, "--height", 20)
+    rgb = render_image(src, tmp_path / "out.png", "--width", 30, "--height", 20, warnings=1)
     assert rgb.shape == (20, 30, 3)
+    # The window (2048 samples) is longer than the file: said, as the viewer says it.
+    proc = render(src, tmp_path / "again.png", "--width", 30, "--height", 20)
+    assert "window 2048 samples (0.256 s) is longer than the file (1 samples" in proc.stderr
 
 
 def test_default_file_is_the_bundled_demo(tmp_path: Path) -> None:
