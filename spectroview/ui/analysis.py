@@ -89,6 +89,12 @@ class SpectrumSlice(QWidget):
             label.hide()
         self.current = None
         self.caption.setText(caption)
+        self.caption.setToolTip("")
+        # No frequency axis left over from a file (live mode has its own rate).
+        self.mapping = None
+        self.axis.mapping = None
+        self.axis.picture = None
+        self.axis.update()
 
     def show_slice(self, result: Slice, params: SpectrogramParams, *, hint: str = "") -> None:
         """Draw ``result`` on ``params``' frequency axis; ``hint`` follows the caption when there are no peaks."""

@@ -756,6 +756,11 @@ class MainWindow(QMainWindow):
             )
         if shown.mode == "live" and old.mode != "live":
             self.readout.setText("")  # the file's readout does not describe the live picture
+        elif shown.mode == "file" and old.mode == "live":
+            # The pointer's live readout (seconds before now) does not describe the file.
+            self.model.set_cursor(None)
+            back = shown.info
+            self.readout.setText(f"{Path(back.path).name}: {back.describe()}" if back is not None else "")
         if self.model.cursor is not None and shown.mode == "file":
             self._draw_cursor(self.model.cursor)  # the readout names the panes shown now
         self.store.save_view(self.model.requested)
@@ -1228,9 +1233,11 @@ class MainWindow(QMainWindow):
         self.freeze_action.setToolTip("Freeze the picture; capture goes on (F). Unfreeze jumps to now.")
         self.freeze_action.toggled.connect(self.live.set_frozen)
         bar.addAction(self.freeze_action)
-        self.device_box = QComboBox()
+        self.device_box = _DeviceBox(self.fill_devices)
+        self.device_box.setPlaceholderText("input device")
         self.device_box.setToolTip(
-            "Input device (default marked *, with its sample rate); switching restarts the stream"
+            "Input device (default marked *, with its sample rate); switching restarts the stream. "
+            "The list is made when first opened (asking the sound system can take a moment)"
         )
         self.device_box.setMinimumWidth(220)
         self.device_box.activated.connect(self._on_device_chosen)
@@ -1705,6 +1712,19 @@ class _ReaderCache:
 
 def _write_text(path: str, text: str) -> None:
     Path(path).write_text(text)
+
+
+class _DeviceBox(QComboBox):
+    """The input device picker: the list is made when first opened (or when live mode starts)."""
+
+    def __init__(self, fill: Callable[[], None]) -> None:
+        super().__init__()
+        self._fill = fill
+
+    def showPopup(self) -> None:
+        if self.count() == 0:
+            self._fill()
+        super().showPopup()
 
 
 def _is_bundled(path: str) -> bool:

@@ -182,6 +182,33 @@ def test_leaving_live_mode_brings_the_files_overview_strip_back_at_its_size(
     assert win.panel.overview_image.display.shape[0] >= 0.8 * before.display.shape[0]  # not a few blocky rows
 
 
+def test_the_picker_lists_devices_when_opened_and_leaving_live_reads_the_file_again(
+    qtbot, pulse_running: PulseServer, tmp_path: Path
+) -> None:
+    from tests.ui.test_viewer import open_and_settle
+
+    store = SettingsStore(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    win = MainWindow(store, settings=ViewSettings())
+    qtbot.addWidget(win)
+    win.resize(1200, 700)
+    win.show()
+    qtbot.waitExposed(win)
+    open_and_settle(qtbot, win, wav(tmp_path / "f.wav", tone(700.0, 2.0)))
+    assert win.device_box.count() == 0 and win.device_box.placeholderText()
+    win.device_box.showPopup()  # opening the picker lists the devices (not only pressing Live)
+    assert win.device_box.count() > 0
+    win.device_box.hidePopup()
+    win.set_live(True)
+    assert win.live.running
+    assert win.slice.mapping is None and win.slice.axis.mapping is None  # no axis left over from the file
+    wait_captured(qtbot, win, 0.2)
+    win._on_pointer(win.panel, "a", -1.5, 10.0)  # the pointer over the live picture
+    assert "1.5" in win.readout.text()
+    win.set_live(False)
+    assert win.readout.text().startswith("f.wav: ")  # not the live picture's "t = -1.5 s"
+    assert win.model.cursor is None
+
+
 def test_daemon_killed_while_live_is_reported_and_the_ui_survives(
     qtbot, live_window: MainWindow, pulse_running: PulseServer
 ) -> None:
