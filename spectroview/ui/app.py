@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication
 from spectroview.session.resolve import apply_changes
 from spectroview.session.settings import ViewSettings
 from spectroview.ui.export import write_pixmap
-from spectroview.ui.main_window import MainWindow
+from spectroview.ui.main_window import MainWindow, restored_view
 from spectroview.ui.settings_store import SettingsStore
 
 __all__ = ["run"]
@@ -118,7 +118,7 @@ def run(
     if not screenshot:
         with _one_line_log(hold=False):
             store = SettingsStore()
-            window = _window(store, store.load_view(), overrides, size)
+            window = _window(store, restored_view(store), overrides, size)
             if mic:
                 window.device_spec = device
                 window.set_live(True)

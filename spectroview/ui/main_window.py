@@ -168,7 +168,7 @@ class MainWindow(QMainWindow):
     def __init__(self, store: SettingsStore | None = None, *, settings: ViewSettings | None = None) -> None:
         super().__init__()
         self.store = store or SettingsStore()
-        self.model = ViewerModel(settings or self.store.load_view())
+        self.model = ViewerModel(settings or restored_view(self.store))
         self._delivery = _Delivery(self)
         self.scheduler = Scheduler(self._delivery.call.emit)
         self.jobs = PaneJobs(self.scheduler, "a")
@@ -1712,6 +1712,16 @@ class _ReaderCache:
 
 def _write_text(path: str, text: str) -> None:
     Path(path).write_text(text)
+
+
+def restored_view(store: SettingsStore) -> ViewSettings:
+    """The stored view settings for a new session, without the channel.
+
+    The channel is a choice made for one file: restored, a channel 2 chosen
+    once on a stereo file would be refused, with a note, on every mono file
+    opened after (``--channel`` still chooses one from the command line).
+    """
+    return dataclasses.replace(store.load_view(), channel=None)
 
 
 class _DeviceBox(QComboBox):

@@ -635,3 +635,15 @@ def test_the_demo_does_not_become_the_folder_dialogs_open_in(qtbot, window: Main
     assert window.store.last_directory == str(tmp_path.resolve())
     open_and_settle(qtbot, window, resource_path(DEMO_NAME))
     assert window.store.last_directory == str(tmp_path.resolve())  # not the installed package's folder
+
+
+def test_a_channel_chosen_last_session_is_not_forced_on_the_next_files(qtbot, store, tmp_path: Path) -> None:
+    import dataclasses
+
+    store.save_view(dataclasses.replace(ViewSettings(), channel=1, colormap="viridis"))
+    window = MainWindow(store)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.model.requested.channel is None and window.model.requested.colormap == "viridis"
+    open_and_settle(qtbot, window, write_tone(tmp_path / "mono.wav"))
+    assert window.model.shown.note == ""  # no "channel 2: the source has 1" on every mono file
