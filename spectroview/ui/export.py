@@ -185,6 +185,7 @@ class ExportImageDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"Export image ({fmt.upper()})")
         self.setObjectName("export-image-dialog")
+        self.setMinimumWidth(380)  # the title ("Export image (PNG)") whole
         self._view = view
         form = QFormLayout(self)
         self.width_box = QSpinBox()

@@ -196,6 +196,8 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.wave_plot.setYRange(-1, 1, padding=0.05)
         self.wave_plot.getAxis("left").setWidth(62)
         self.wave_plot.getAxis("left").setLabel("amplitude")
+        # Three ticks inside the strip: labels at +-1 sat on its edges, over the spectrogram's top label.
+        self.wave_plot.getAxis("left").setTicks([[(-0.5, "\u22120.5"), (0.0, "0"), (0.5, "0.5")]])
         self.wave_upper = pg.PlotCurveItem(pen=pg.mkPen((120, 190, 255), width=1))
         self.wave_lower = pg.PlotCurveItem(pen=pg.mkPen((120, 190, 255), width=1))
         self.wave_fill = pg.FillBetweenItem(self.wave_upper, self.wave_lower, brush=pg.mkBrush(120, 190, 255, 110))
