@@ -10,12 +10,15 @@ import sys
 import threading
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 from spectroview.audio.errors import AudioError
 
 __all__ = [
+    "CLOSE_TIMEOUT",
     "DeviceInfo",
     "PortAudioMissingError",
+    "close_stream",
     "import_sounddevice",
     "list_devices",
     "refresh_devices",
@@ -148,6 +151,37 @@ def stream_closed() -> None:
     global _open_streams
     with _open_lock:
         _open_streams = max(0, _open_streams - 1)
+
+
+#: Longest a stream's abort and close may take (s) before the stream is left.
+CLOSE_TIMEOUT = 2.0
+
+
+def close_stream(stream: Any, timeout: float = CLOSE_TIMEOUT) -> bool:
+    """Abort and close a PortAudio ``stream`` of ours, waiting at most ``timeout`` s; True if it closed.
+
+    Once the sound server died, PortAudio's abort can block for good inside
+    ALSA's pulse plugin (waiting on a socket nobody answers), so it runs on a
+    daemon thread of its own.  A stream that has not closed in time is left:
+    still counted open, so PortAudio is never re-initialized under it
+    (:func:`refresh_devices`).  Its owner must make sure its callbacks no
+    longer act.  Errors of a vanished device are ignored (nothing is left to free).
+    """
+    done = threading.Event()
+
+    def close() -> None:
+        for action in (stream.abort, stream.close):
+            try:
+                action()
+            except Exception:
+                pass
+        done.set()
+
+    threading.Thread(target=close, name="spectroview-stream-close", daemon=True).start()
+    if not done.wait(timeout):
+        return False
+    stream_closed()
+    return True
 
 
 def refresh_devices() -> bool:

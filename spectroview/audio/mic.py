@@ -131,6 +131,9 @@ class MicSource:
         self._mix_scale = np.float32(1.0)
         self._n_open = 1
         self._lock = threading.Lock()  # start/stop/close from different threads; never in the callback
+        self._token: object | None = None  # the current stream's (its callbacks check it)
+        #: Streams left stuck in PortAudio's abort (see :func:`spectroview.audio.devices.close_stream`).
+        self.abandoned_streams = 0
 
     # -- control ---------------------------------------------------------------
     def start(self) -> None:
@@ -241,6 +244,19 @@ class MicSource:
         self._mix_scale = np.float32(1.0 / n_open)
         self._stopping = False
         self._last_callback = 0.0
+        # This stream's callbacks act only while it is the current one: a stream left stuck in
+        # its abort (see _close_stream) must never write into the ring or fail the next stream.
+        token = object()
+        self._token = token
+
+        def callback(indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+            if self._token is token:
+                self._callback(indata, frames, time_info, status)
+
+        def finished() -> None:
+            if self._token is token:
+                self._finished()
+
         try:
             stream = sd.InputStream(
                 device=info.index,
@@ -249,8 +265,8 @@ class MicSource:
                 dtype="float32",
                 blocksize=self.blocksize,
                 latency="low",
-                callback=self._callback,
-                finished_callback=self._finished,
+                callback=callback,
+                finished_callback=finished,
             )
         except Exception as exc:  # sd.PortAudioError, ValueError for bad settings
             raise MicError(f"cannot open {info.name} at {samplerate:g} Hz: {exc}") from None
@@ -269,17 +285,11 @@ class MicSource:
         if stream is None:
             return
         self._stopping = True
-        try:
-            # abort, not stop: stop() waits for PortAudio's pending buffers, which through
-            # PulseAudio takes up to 2 s right after a start; captured input needs no draining.
-            stream.abort()
-        except Exception:  # a vanished device cannot be stopped; closing still frees it
-            pass
-        try:
-            stream.close()
-        except Exception:
-            pass
-        devices.stream_closed()
+        self._token = None  # its callbacks are silent from here on
+        # abort, not stop: stop() waits for PortAudio's pending buffers, which through
+        # PulseAudio takes up to 2 s right after a start; captured input needs no draining.
+        if not devices.close_stream(stream):
+            self.abandoned_streams += 1
 
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         # Audio thread: copy and return.  No allocation of sample memory, no

@@ -72,6 +72,7 @@ class Player:
         self._range = (0, source.info.frames)
         self._resume_frame = 0
         self._stopping = False
+        self._token: object | None = None  # the current stream's (its callbacks check it)
         # Written by the callback (plain attribute stores):
         self._handed = 0  # frames of the range given to PortAudio
         self._dac_time = 0.0  # stream time when the latest buffer's first frame sounds
@@ -181,6 +182,21 @@ class Player:
         self._feeding.set()
         self._feeder = threading.Thread(target=self._feed, args=(channels,), name="spectroview-play-feed", daemon=True)
         self._feeder.start()
+        # This stream's callbacks act only while it is the current one: a stream left stuck in
+        # its abort (devices.close_stream) must never take samples from the next stream's ring.
+        token = object()
+        self._token = token
+
+        def callback(outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+            if self._token is token:
+                self._callback(outdata, frames, time_info, status)
+            else:
+                outdata.fill(0.0)
+
+        def finished() -> None:
+            if self._token is token:
+                self._finished()
+
         try:
             stream = sd.OutputStream(
                 device=info.index,
@@ -188,8 +204,8 @@ class Player:
                 channels=channels,
                 dtype="float32",
                 latency="low",
-                callback=self._callback,
-                finished_callback=self._finished,
+                callback=callback,
+                finished_callback=finished,
             )
         except Exception as exc:
             self._stop_feeder()
@@ -275,9 +291,5 @@ class Player:
         if stream is None:
             return
         self._stopping = True
-        for action in (stream.abort, stream.close):
-            try:
-                action()
-            except Exception:  # a vanished device: nothing left to release
-                pass
-        devices.stream_closed()
+        self._token = None  # its callbacks are silent from here on
+        devices.close_stream(stream)  # (bounded: a stream stuck in a dead sound server is left)
