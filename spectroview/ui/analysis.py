@@ -77,6 +77,7 @@ class SpectrumSlice(QWidget):
         self.caption.setWordWrap(True)
         layout.addWidget(self.caption)
         self.labels: list[pg.TextItem] = []
+        self._short: bool | None = None  # the plot is too short for the full level axis
         # Labels are laid out in pixels: again when the plot changes size.
         self.plot.getViewBox().sigResized.connect(self._relayout)
         self.mapping: FrequencyMapping | None = None
@@ -124,6 +125,19 @@ class SpectrumSlice(QWidget):
         )
 
     def _relayout(self, *_args: object) -> None:
+        # A short plot (a small window) gets fewer level ticks and a shorter title: the
+        # default ticks overlapped and "level (dBFS)" was cut to "level (dBF".
+        height = self.plot.getViewBox().height()
+        left = self.plot.getAxis("left")
+        short = 0 < height < 140
+        if short != self._short:
+            self._short = short
+            if short:
+                left.setTickSpacing(50, 10)
+                self.plot.setLabel("left", "dBFS")
+            else:
+                left.setTickSpacing()
+                self.plot.setLabel("left", "level", units="dBFS")
         if self.current is not None and self.mapping is not None:
             self._place_labels(self.current)
 

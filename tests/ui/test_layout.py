@@ -35,10 +35,14 @@ def test_making_the_window_smaller_gives_the_width_to_the_spectrogram(
         qtbot.wait(100)
         assert win.analysis_dock.width() <= max(270, 0.36 * win.width()), (size, win.analysis_dock.width())
         assert win.panel.width() >= win.width() - max(270, 0.36 * win.width()) - 20
+    # At 640x400 the spectrum plot is short: fewer level ticks and a title that fits.
+    qtbot.waitUntil(lambda: win.slice._short is True, timeout=3000)
+    assert "dBFS" in win.slice.plot.getAxis("left").labelString()
     # A narrower column the user chose is kept when the window grows again.
     win.resize(1600, 1000)
     qtbot.wait(100)
     assert win.analysis_dock.width() <= 300
+    qtbot.waitUntil(lambda: win.slice._short is False, timeout=3000)  # the full level axis again
 
 
 def test_at_1280x800_every_display_control_is_in_view(qtbot, make_window: Callable[..., MainWindow]) -> None:
