@@ -747,6 +747,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(note.replace("\n", "; "), 15000)
         elif not note and old.note and self.statusBar().currentMessage() == old.note.replace("\n", "; "):
             self.statusBar().clearMessage()  # the adjustment it spoke of is gone
+        elif shown.b is None and old.b is not None and self.statusBar().currentMessage().startswith("A: n_fft"):
+            self.statusBar().clearMessage()  # A/B is off: its comparison line is gone too
         elif shown.b is not None and (old.b is None or old.b.params != shown.b.params):
             pa, pb, sr = shown.a.params, shown.b.params, shown.sr or 1.0  # type: ignore[union-attr]
             self.statusBar().showMessage(
@@ -1538,6 +1540,7 @@ class MainWindow(QMainWindow):
             if Path(path).suffix.lower() not in offered and wanted:
                 path += wanted[0]
             if not self._is_open_file(path):
+                self.store.last_directory = str(Path(path).parent)  # the next save dialog opens here
                 return path
             QMessageBox.warning(
                 self, title, f"{path} is the file that is open; choose another name (nothing was written)."

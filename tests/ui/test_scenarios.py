@@ -206,6 +206,7 @@ def test_ab_compare_toggles_and_b_is_configurable(qtbot, win: MainWindow, tmp_pa
     key(qtbot, win, "c")
     settle_all(qtbot, win)
     assert not win.compare_action.isChecked() and win.model.shown.b is None
+    assert not win.statusBar().currentMessage().startswith("A: n_fft")  # no comparison line left over
     assert_coherent(win)
 
 

@@ -267,6 +267,7 @@ def test_export_image_at_any_width_with_a_dpi_and_as_svg(
     menu = tmp_path / "menu.svg"  # no suffix typed: the chosen filter's
     assert menu.read_text().startswith("<?xml") and f'viewBox="0 0 800 {round(h * 800 / w)}"' in menu.read_text()
     assert window.store.export_width == 800 and window.store.export_dpi == 150
+    assert window.store.last_directory == str(tmp_path.resolve())  # the next save dialog opens there
 
 
 def test_corrupt_file_keeps_the_previous_one(qtbot, window: MainWindow, tmp_path: Path) -> None:
