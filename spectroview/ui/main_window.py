@@ -532,12 +532,15 @@ class MainWindow(QMainWindow):
         limit = max(PANEL_WIDTH[0], round(0.35 * self.width()))
         docks = [d for d in (self.analysis_dock, self.slice_dock) if d.isVisible() and not d.isFloating()]
         if docks and max(d.width() for d in docks) > limit:
-            width = min(PANEL_WIDTH[1], max(PANEL_WIDTH[0], round(0.3 * self.width())))
-            self.resizeDocks(docks, [width] * len(docks), Qt.Orientation.Horizontal)
+            self.resizeDocks(docks, [self._panel_width()] * len(docks), Qt.Orientation.Horizontal)
+
+    def _panel_width(self) -> int:
+        """The panels' column by the rule: 30 % of the window within PANEL_WIDTH (px)."""
+        return min(PANEL_WIDTH[1], max(PANEL_WIDTH[0], round(0.3 * self.width())))
 
     def _size_panels(self) -> None:
         """The spectrogram gets most of the window: the panels' column takes 30 % of its width (260-440 px)."""
-        width = min(PANEL_WIDTH[1], max(PANEL_WIDTH[0], round(0.3 * self.width())))
+        width = self._panel_width()
         docks = [d for d in (self.analysis_dock, self.slice_dock) if d.isVisible()]
         if docks:
             self.resizeDocks(docks, [width] * len(docks), Qt.Orientation.Horizontal)
@@ -697,14 +700,7 @@ class MainWindow(QMainWindow):
                 self.panel.set_time_range(*self.model.time_range)
             if old.a is None or old.a.params != a.params or old.mode == "live" or new_file:
                 self.panel.set_params(a.params)
-                band = self.model.freq_range
-                if band is not None and self.panel.mapping is not None:
-                    # A parameter change keeps the frequency zoom (in Hz; the rows differ).
-                    mapping = self.panel.mapping
-                    y0, y1 = (float(mapping.hz_to_y(f)) for f in band)
-                    self.panel.spec_plot.setYRange(max(0.0, y0), min(float(self.panel.n_rows), y1), padding=0)
-                else:
-                    self.panel.spec_plot.setYRange(0, self.panel.n_rows, padding=0)
+                self._draw_band(self.model.freq_range)  # a parameter change keeps the frequency zoom, in Hz
             self.jobs.reassigned = a.settings.reassigned
             self.jobs.set_source(ref, a.params)
             if shown.b is not None:
@@ -961,9 +957,13 @@ class MainWindow(QMainWindow):
     def _strip_height(self) -> int:
         return max(8, int(self.panel.over_plot.height() * self.panel.devicePixelRatioF()))
 
+    def _strip_target(self) -> tuple[int, int]:
+        """(columns, rows) the overview strip is pooled to: its size on screen now."""
+        return max(200, int(self.panel.plot_width())), self._strip_height()
+
     def _request_strip(self) -> None:
         """The overview strip for the strip's size now (the whole file; pooled for its pixels)."""
-        size = (max(200, int(self.panel.plot_width())), self._strip_height())
+        size = self._strip_target()
         self._strip_size = size
         self.jobs.request_strip(size[0], height=size[1], levels=self.panel.levels)
 
@@ -973,7 +973,7 @@ class MainWindow(QMainWindow):
         (the newest request wins, so a strip for the old size still on its way is dropped)."""
         if self.jobs.overview is None or self.model.mode != "file" or not self.panel.over_plot.isVisible():
             return
-        width, height = max(200, int(self.panel.plot_width())), self._strip_height()
+        width, height = self._strip_target()
         asked_width, asked_height = self._strip_size
         if not (0.8 * height <= asked_height <= 1.25 * height) or not (0.8 * width <= asked_width <= 1.25 * width):
             self._request_strip()
