@@ -21,25 +21,33 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from glob import escape as glob_escape
 from pathlib import Path
-from typing import Any, NoReturn
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from spectroview import __version__
 from spectroview._atomic import atomic_files, atomic_write, output_clash, same_file
 from spectroview._resources import DEMO_NAME, resource_path
 from spectroview.audio.errors import AudioError
-from spectroview.audio.files import AUDIO_EXTENSIONS, FileSource, is_audio_path
-from spectroview.dsp import (
+from spectroview.audio.extensions import AUDIO_EXTENSIONS, is_audio_path
+from spectroview.dsp.names import (
+    FMIN_DEFAULT,
+    LOG_FMIN_DEFAULT,
+    N_FFT_DEFAULT,
+    N_FFT_MAX,
+    N_FFT_MIN,
+    N_MELS_DEFAULT,
+    SCALE_DEFAULT,
     SCALES,
+    WINDOW_DEFAULT,
     WINDOWS,
     ParameterError,
-    SpectrogramParams,
-    frame_times,
-    row_frequencies,
 )
-from spectroview.render.colormaps import COLORMAPS
-from spectroview.session.settings import DB_MIN
+from spectroview.render.colormap_data import COLORMAPS
+
+if TYPE_CHECKING:  # numpy and the engine are imported by the commands that use them (start-up time)
+    import numpy as np
+
+    from spectroview.audio.files import FileSource
+    from spectroview.dsp import SpectrogramParams
 
 PROG = "spectroview"
 SUBCOMMANDS = ("render", "features", "devices")
@@ -106,29 +114,32 @@ _WINDOW_MAX = 16384
 def _add_analysis_options(p: argparse.ArgumentParser, *, scale: bool = True, saved: bool = False) -> None:
     """The analysis options; with ``saved`` (the viewer) every default is None: what is not given keeps the saved setting."""
     g = p.add_argument_group("analysis" + (" (options not given keep the viewer's saved settings)" if saved else ""))
-    d = SpectrogramParams(hop_length=None)
 
     def default(value: object, text: str) -> tuple[object, str]:
         return (None, "") if saved else (value, f"; default {text}")
 
-    n_fft, n_fft_text = default(d.n_fft, str(d.n_fft))
+    n_fft, n_fft_text = default(N_FFT_DEFAULT, str(N_FFT_DEFAULT))
     g.add_argument(
-        "--n-fft", type=int, default=n_fft, metavar="N", help=f"FFT window size in samples (16-65536{n_fft_text})"
+        "--n-fft",
+        type=int,
+        default=n_fft,
+        metavar="N",
+        help=f"FFT window size in samples ({N_FFT_MIN}-{N_FFT_MAX}{n_fft_text})",
     )
     g.add_argument("--hop", type=int, default=None, metavar="N", help="hop length in samples (default: n_fft/4)")
     g.add_argument(
         "--win-length", type=int, default=None, metavar="N", help="window length in samples (default: n_fft)"
     )
-    window, window_text = default(d.window, d.window)
+    window, window_text = default(WINDOW_DEFAULT, WINDOW_DEFAULT)
     g.add_argument(
         "--window", default=window, metavar="NAME", help=f"window function: {', '.join(WINDOWS)}{window_text}"
     )
     if scale:
-        value, text = default(d.scale, d.scale)
+        value, text = default(SCALE_DEFAULT, SCALE_DEFAULT)
         g.add_argument("--scale", choices=SCALES, default=value, help=f"frequency axis{text}")
-    value, text = default(d.n_mels, str(d.n_mels))
+    value, text = default(N_MELS_DEFAULT, str(N_MELS_DEFAULT))
     g.add_argument("--n-mels", type=int, default=value, metavar="N", help=f"mel bands on the mel scale{text}")
-    value, text = default(d.fmin, "0, log: 20")
+    value, text = default(FMIN_DEFAULT, f"{FMIN_DEFAULT:g}, log: {LOG_FMIN_DEFAULT:g}")
     g.add_argument(
         "--fmin",
         type=float,
@@ -265,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _params_from(args: argparse.Namespace, sr: float, *, scale: str) -> SpectrogramParams:
+    from spectroview.dsp import SpectrogramParams
+
     return SpectrogramParams(
         sr=sr,
         n_fft=args.n_fft,
@@ -279,6 +292,8 @@ def _params_from(args: argparse.Namespace, sr: float, *, scale: str) -> Spectrog
 
 
 def _open_source(path: str | None, channel: int | None, stream: int | None = None) -> FileSource:
+    from spectroview.audio.files import FileSource
+
     target = resource_path(DEMO_NAME) if path is None else path
     # A long compressed file is scanned first (an hour of MP3: about a second).
     progress = _Progress("scanning", 1000)
@@ -660,6 +675,8 @@ def _logmel_file(
         )
         if out is None:
             return done
+        from spectroview.dsp import frame_times, row_frequencies
+
         centres, edges = row_frequencies(params)
         times = frame_times(n_frames, params)
         meta = {
@@ -1189,6 +1206,8 @@ def _features_dir(args: argparse.Namespace) -> int:
 
 
 def _save_npy(path: str, array: np.ndarray) -> None:
+    import numpy as np
+
     with open(path, "wb") as fh:
         np.save(fh, array)
 
@@ -1285,6 +1304,8 @@ def _gui(argv: Sequence[str]) -> int:
     if args.colormap:
         overrides["colormap"] = "grey" if args.colormap == "gray" else args.colormap
     if args.db_range is not None:
+        from spectroview.session.settings import DB_MIN
+
         if not math.isfinite(args.db_range) or not 0 < args.db_range <= -DB_MIN:
             raise CliError(f"--db-range {args.db_range}: must be a number of dB in (0, {-DB_MIN:g}]")
         overrides["db_floor"] = -args.db_range

@@ -14,6 +14,22 @@ from typing import Literal
 
 import numpy as np
 
+from spectroview.dsp.names import (
+    _WINDOW_ALIASES,
+    FMIN_DEFAULT,
+    LOG_FMIN_DEFAULT,
+    N_FFT_DEFAULT,
+    N_FFT_MAX,
+    N_FFT_MIN,
+    N_MELS_DEFAULT,
+    PAD_MODES,
+    SCALE_DEFAULT,
+    SCALES,
+    WINDOW_DEFAULT,
+    WINDOWS,
+    ParameterError,
+)
+
 __all__ = [
     "BINS_PER_OCTAVE_MAX",
     "HOP_MAX",
@@ -28,8 +44,6 @@ __all__ = [
     "SpectrogramParams",
 ]
 
-N_FFT_MIN = 16
-N_FFT_MAX = 65536
 #: Largest hop in samples (an int32 index; past it arithmetic on frame positions overflows).
 HOP_MAX = 2**31 - 1
 #: Largest number of mel bands: a band needs an FFT bin inside it and each bin lies in at
@@ -37,41 +51,6 @@ HOP_MAX = 2**31 - 1
 N_MELS_MAX = N_FFT_MAX + 2
 #: Finest log-frequency scale: one row per cent.
 BINS_PER_OCTAVE_MAX = 1200
-
-#: Window names offered (scipy.signal.get_window names); "rectangular" is
-#: accepted as an alias of "boxcar", as scipy and librosa accept it.
-WINDOWS: tuple[str, ...] = (
-    "hann",
-    "hamming",
-    "blackman",
-    "blackmanharris",
-    "nuttall",
-    "flattop",
-    "bartlett",
-    "triang",
-    "cosine",
-    "boxcar",
-)
-_WINDOW_ALIASES = {"rectangular": "boxcar", "hanning": "hann"}
-
-#: Pad modes for ``center=True``.  Modes that need the whole signal
-#: (mean, median, wrap, ...) are left out because the streaming engine
-#: must produce the same frames as the offline one.
-PAD_MODES: tuple[str, ...] = ("constant", "edge", "reflect", "symmetric")
-
-SCALES: tuple[str, ...] = ("linear", "log", "mel")
-
-#: Lowest frequency of the log-frequency axis when ``fmin`` is 0 (Hz):
-#: 0 Hz cannot be placed on a log axis; 20 Hz is the usual floor of hearing.
-LOG_FMIN_DEFAULT = 20.0
-
-
-class ParameterError(ValueError):
-    """A parameter is outside what the engine allows.
-
-    The message names the parameter, the value and what is allowed, e.g.
-    ``hop_length=0: must be >= 1``.
-    """
 
 
 def _is_int(value: object) -> bool:
@@ -199,16 +178,16 @@ class SpectrogramParams:
     """
 
     sr: float | None = None
-    n_fft: int = 2048
+    n_fft: int = N_FFT_DEFAULT
     hop_length: int | None = None
     win_length: int | None = None
-    window: str = "hann"
+    window: str = WINDOW_DEFAULT
     center: bool = True
     pad_mode: str = "constant"
     power: float = 2.0
-    scale: Literal["linear", "log", "mel"] = "linear"
-    n_mels: int = 128
-    fmin: float = 0.0
+    scale: Literal["linear", "log", "mel"] = SCALE_DEFAULT
+    n_mels: int = N_MELS_DEFAULT
+    fmin: float = FMIN_DEFAULT
     fmax: float | None = None
     htk: bool = False
     norm: Literal["slaney"] | None = "slaney"
