@@ -22,9 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
 from numpy.lib.stride_tricks import as_strided
 
+from spectroview.dsp._fft import irfft, next_fast_len, rfft
 from spectroview.dsp.params import ParameterError, _is_int, _is_real, mono_signal
 
 __all__ = ["PitchTrack", "yin"]
@@ -84,9 +84,9 @@ def _difference(frames: np.ndarray, win: int, n_lags: int, n_fft: int) -> tuple[
     d : (n, n_lags) float64, >= 0
     energy : (n,) float64, ``e(0)``: energy of the integration window
     """
-    spec_frame = scipy.fft.rfft(frames, n=n_fft, axis=1)
-    spec_win = scipy.fft.rfft(frames[:, :win], n=n_fft, axis=1)
-    r = scipy.fft.irfft(spec_frame * spec_win.conj(), n=n_fft, axis=1)[:, :n_lags]
+    spec_frame = rfft(frames, n_fft)
+    spec_win = rfft(frames[:, :win], n_fft)
+    r = irfft(spec_frame * spec_win.conj(), n_fft)[:, :n_lags]
     csum = np.zeros((frames.shape[0], win + n_lags))
     np.cumsum(np.square(frames[:, : win + n_lags - 1]), axis=1, out=csum[:, 1:])
     energy_lag = csum[:, win : win + n_lags] - csum[:, :n_lags]
@@ -287,7 +287,7 @@ def yin(
         n_frames = 1 + (n - frame_length) // hop
         times = (np.arange(n_frames) * hop + win / 2) / sr
 
-    n_fft = scipy.fft.next_fast_len(win + n_lags - 1, real=True)
+    n_fft = next_fast_len(win + n_lags - 1)
     frames = _frames(x, n_frames, frame_length, hop)
     period = np.empty(n_frames)
     aperiodicity = np.empty(n_frames)

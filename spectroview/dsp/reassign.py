@@ -28,9 +28,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import scipy.fft
 from numpy.lib.stride_tricks import as_strided
 
+from spectroview.dsp._fft import rfft
 from spectroview.dsp.mel import fft_frequencies
 from spectroview.dsp.params import ParameterError, SpectrogramParams, mono_signal
 from spectroview.dsp.windows import window_samples
@@ -174,7 +174,7 @@ def reassigned_spectrogram(
     with np.errstate(invalid="ignore", divide="ignore"):
         for b0 in range(0, n_frames, block):
             b1 = min(n_frames, b0 + block)
-            spec = scipy.fft.rfft(frames[b0:b1, None, :] * windows, axis=-1)  # (b, n_win, n_bins)
+            spec = rfft(frames[b0:b1, None, :] * windows)  # (b, n_win, n_bins)
             s_h = spec[:, 0]
             np.abs(s_h, out=mags_t[b0:b1])
             i = 1

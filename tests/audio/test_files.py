@@ -166,6 +166,60 @@ def test_full_read_is_the_mean_of_libsndfiles_channels(
     np.testing.assert_allclose(got, data.mean(axis=1), rtol=0, atol=1e-6)
 
 
+#: Integer files libsndfile decodes, read as integers and scaled by FileSource (4x faster
+#: than libsndfile's conversion): (format, subtype, channels).
+INTEGER_FILES = [
+    ("WAV", "PCM_16", 1),
+    ("WAV", "PCM_16", 2),
+    ("WAV", "PCM_24", 3),
+    ("WAV", "PCM_32", 2),
+    ("AIFF", "PCM_16", 2),
+    ("AIFF", "PCM_24", 1),
+    ("W64", "PCM_32", 3),
+    ("CAF", "PCM_24", 2),
+    ("FLAC", "PCM_16", 2),
+    ("FLAC", "PCM_24", 5),
+]
+
+
+@pytest.mark.parametrize(("fmt", "subtype", "channels"), INTEGER_FILES)
+def test_integer_files_read_as_libsndfiles_floats_bit_for_bit(
+    tmp_path: Path, fmt: str, subtype: str, channels: int
+) -> None:
+    if not writable(fmt, subtype):
+        pytest.skip(f"this libsndfile cannot write {fmt}/{subtype}")
+    path = tmp_path / f"x.{fmt.lower()}"
+    data = noise(4000, channels, seed=channels, amplitude=0.5)
+    data[:4] = [[1.0], [-1.0], [0.999999], [-0.999999]]  # full scale both ways, and one step below
+    soundfile.write(path, data, SR, format=fmt, subtype=subtype)
+    reference = whole(path)  # libsndfile's own int -> float32 conversion
+    expected_mix = reference[:, 0].copy()
+    for c in range(1, channels):
+        expected_mix += reference[:, c]
+    expected_mix *= np.float32(1.0 / channels)
+    with FileSource(path) as source:
+        assert source.info.subtype == subtype
+        np.testing.assert_array_equal(source.read_frames(), reference)
+        np.testing.assert_array_equal(source.read(), expected_mix)
+        np.testing.assert_array_equal(source.read(1234, 2345), expected_mix[1234:2345])
+    with FileSource(path, channel=channels - 1) as source:
+        np.testing.assert_array_equal(source.read(), reference[:, channels - 1])
+
+
+def test_ffmpeg_made_24_bit_extensible_wav_reads_as_libsndfile_does(tmp_path: Path) -> None:
+    # WAVE_FORMAT_EXTENSIBLE with 6 channels, as a field recorder or DAW writes it.
+    from tests.audio.media import ffmpeg, lavfi_tones, need_ffmpeg
+
+    need_ffmpeg()
+    path = tmp_path / "six.wav"
+    ffmpeg(*lavfi_tones([440.0, 1234.5], sr=48000, seconds=0.5, channels=6, noise=0.2), "-c:a", "pcm_s24le", path)
+    reference = whole(path)
+    assert reference.shape[1] == 6
+    with FileSource(path) as source:
+        assert source.info.subtype == "PCM_24"
+        np.testing.assert_array_equal(source.read_frames(), reference)
+
+
 @pytest.mark.parametrize("blocksize", [1000, 4096, SR, FRAMES, FRAMES + 5])
 @pytest.mark.parametrize(("name", "fmt", "subtype", "decoder"), FORMATS, ids=[f[0] for f in FORMATS])
 def test_blocks_cover_the_file_exactly(
