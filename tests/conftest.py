@@ -8,6 +8,7 @@ loopback) that PortAudio in this process uses; see ``tests/audio/pulse.py``.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +16,9 @@ import pytest
 from tests.audio.pulse import PulseServer, missing_reason
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The viewer's overview cache (platformdirs' user cache folder) goes to a folder of
+# this run, never the user's: windows made without a cache of their own use it.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="spectroview-test-cache-")
 
 
 @pytest.fixture(scope="session")

@@ -62,7 +62,7 @@ def _imported_names(path: Path) -> set[str]:
         ("audio", {"numpy", "scipy", "soundfile", "sounddevice", "av", "soxr", "spectroview"}),
         ("batch", {"numpy", "spectroview"}),
         ("render", {"numpy", "spectroview"}),
-        ("session", {"numpy", "scipy", "psygnal", "spectroview"}),
+        ("session", {"numpy", "scipy", "psygnal", "platformdirs", "spectroview"}),
     ],
 )
 def test_layers_import_only_their_stack(subpackage: str, allowed: set[str]) -> None:

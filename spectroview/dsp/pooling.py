@@ -163,6 +163,25 @@ class ColumnPooler:
         np.maximum(target, max_by_segments(columns.T, starts), out=target)
         self._seen = t1
 
+    def fill(self, columns: np.ndarray) -> None:
+        """Set every column at once, as if all ``n_frames`` had been pushed (a saved result).
+
+        Parameters
+        ----------
+        columns : (n_cols, n_rows) float32, the layout of :attr:`columns`
+
+        Raises
+        ------
+        ParameterError
+            A shape or dtype other than the accumulator's.
+        """
+        if columns.shape != self._acc_t.shape or columns.dtype != self._acc_t.dtype:
+            raise ParameterError(
+                f"columns: shape {columns.shape} {columns.dtype}, expected {self._acc_t.shape} {self._acc_t.dtype}"
+            )
+        self._acc_t[...] = columns
+        self._seen = self.n_frames
+
     def result(self) -> np.ndarray:
         """The pooled image, (n_rows, width) float32; columns never pushed stay 0."""
         if self._n_cols == self.width:

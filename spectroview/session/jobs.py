@@ -9,6 +9,11 @@
   view never waits behind an overview;
 - the **strip** (the whole file from the overview, for the overview strip).
 
+With an :class:`~spectroview.session.overview_cache.OverviewCache`, a finished
+overview is kept on disk and the next opening of the same file with the same
+parameters takes it from there: the first view job loads it, so even the first
+image comes from the complete overview, and no overview is built.
+
 Results arrive on the scheduler's delivering thread (the GUI thread in the
 viewer) through psygnal signals.
 """
@@ -25,6 +30,7 @@ from psygnal import Signal
 
 from spectroview.audio.files import FileSource
 from spectroview.dsp import SpectrogramParams
+from spectroview.session.overview_cache import OverviewCache
 from spectroview.session.scheduler import Scheduler
 from spectroview.session.view import Overview, ViewImage, compute_view, for_display
 
@@ -80,8 +86,13 @@ class PaneJobs:
     overview_ready = Signal()
     failed = Signal(str)
 
-    def __init__(self, scheduler: Scheduler, name: str = "a") -> None:
+    def __init__(self, scheduler: Scheduler, name: str = "a", *, cache: OverviewCache | None = None) -> None:
         self.scheduler = scheduler
+        #: Where finished overviews are kept between sessions (None: nowhere).
+        self.cache = cache
+        self._cache_lock = threading.Lock()
+        self._cache_checked: Overview | None = None  # the overview whose entry was looked for
+        self._announced: Overview | None = None  # the overview whose overview_ready was emitted
         self._view_lane = scheduler.lane(f"{name}.view")
         self._strip_lane = scheduler.lane(f"{name}.strip", background=True)
         self.source: SourceRef | None = None
@@ -149,6 +160,8 @@ class PaneJobs:
         request = ViewRequest(generation, params, float(t0), float(t1), max(1, int(width)), self.reassigned)
 
         def work() -> ViewImage:
+            if overview is not None:
+                self._load_cached(source, overview)
             with source.open() as reader:
                 image = compute_view(
                     reader, request.params, request.t0, request.t1, request.width,
@@ -167,6 +180,10 @@ class PaneJobs:
         else:
             self.latest = result
             self.image_ready.emit(result)
+        overview = self.overview
+        if overview is not None and overview.complete and overview is self._deferred:
+            self._deferred = None  # taken from the cache: nothing to build
+            self._announce(overview)
         if not self._view_lane.busy:
             self._start_deferred(self._deferred)
 
@@ -229,13 +246,19 @@ class PaneJobs:
                 self.scheduler.post(lambda: self._overview_progress(overview, fraction))
 
         def build() -> bool:
+            if self._load_cached(source, overview):
+                progress(1.0)
+                return True
             with source.open() as reader:
                 if overview.n_frames > 4 * overview.n_cols:  # long enough for the preview to pay off
                     overview.build_preview(reader)
                     progress(0.0)
                 # One engine thread: the other core stays free for the views
                 # the user is waiting for.
-                return overview.build(reader, cancelled=cancel.is_set, progress=progress, workers=1)
+                done = overview.build(reader, cancelled=cancel.is_set, progress=progress, workers=1)
+            if done and self.cache is not None:
+                self.cache.store(source, overview)
+            return done
 
         self.scheduler.submit(build, lambda result: self._overview_done(overview, result))
 
@@ -253,4 +276,19 @@ class PaneJobs:
             self.last_error = str(result)
             self.failed.emit(str(result))
         elif result:
+            self._announce(overview)
+
+    def _announce(self, overview: Overview) -> None:
+        if self._announced is not overview:
+            self._announced = overview
             self.overview_ready.emit()
+
+    def _load_cached(self, source: SourceRef, overview: Overview) -> bool:
+        """Complete ``overview`` from the cache (worker thread); looked for once per overview."""
+        if self.cache is None:
+            return False
+        with self._cache_lock:
+            if self._cache_checked is not overview:
+                self._cache_checked = overview
+                self.cache.load(source, overview)
+        return overview.complete

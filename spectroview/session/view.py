@@ -357,6 +357,34 @@ class Overview:
             progress(1.0)
         return True
 
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What a complete overview is: its columns ``(n_cols, n_rows)`` float32 power and the
+        waveform envelope ``wave_min``, ``wave_max`` ``(n_cols,)`` float32 (views, not copies)."""
+        return self._pooler.columns, self.wave_min, self.wave_max
+
+    def restore(
+        self, columns: np.ndarray, wave_min: np.ndarray, wave_max: np.ndarray, warnings: tuple[str, ...] = ()
+    ) -> None:
+        """Complete this overview from :meth:`arrays` saved earlier (the overview cache).
+
+        Raises
+        ------
+        ParameterError
+            Arrays of other shapes or dtypes, or power that is negative or not finite.
+        """
+        for name, wave in (("wave_min", wave_min), ("wave_max", wave_max)):
+            if wave.shape != (self.n_cols,) or wave.dtype != np.float32:
+                raise ParameterError(f"{name}: shape {wave.shape} {wave.dtype}, expected ({self.n_cols},) float32")
+        if columns.dtype == np.float32 and not (np.isfinite(columns).all() and columns.min(initial=0.0) >= 0):
+            raise ParameterError("columns: power must be finite and >= 0")
+        self._pooler.fill(columns)
+        self.wave_min[:] = wave_min
+        self.wave_max[:] = wave_max
+        self.warnings = tuple(str(w) for w in warnings)
+        self.frames_done = self.n_frames
+        self._preview = self._preview_cols = None
+        self.complete = True
+
     def build_preview(self, source: FileSource, *, columns: int = 1024) -> None:
         """Compute one frame at the centre of ``columns`` evenly spread overview columns.
 

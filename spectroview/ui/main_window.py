@@ -68,6 +68,7 @@ from spectroview.session.axes import format_readout, parse_time_range
 from spectroview.session.jobs import PaneJobs, SourceRef
 from spectroview.session.live import HISTORY_RANGE
 from spectroview.session.model import Cursor, Shown, SliceMode, Tools, ViewerModel, follow_page
+from spectroview.session.overview_cache import OverviewCache
 from spectroview.session.resolve import resolve
 from spectroview.session.scheduler import Scheduler
 from spectroview.session.settings import ViewSettings
@@ -165,14 +166,22 @@ class MainWindow(QMainWindow):
     idle = Signal()
     fileOpened = Signal(str)
 
-    def __init__(self, store: SettingsStore | None = None, *, settings: ViewSettings | None = None) -> None:
+    def __init__(
+        self,
+        store: SettingsStore | None = None,
+        *,
+        settings: ViewSettings | None = None,
+        cache: OverviewCache | None = None,
+    ) -> None:
+        """``cache``: where finished overviews are kept (default: the user's cache folder)."""
         super().__init__()
         self.store = store or SettingsStore()
         self.model = ViewerModel(settings or restored_view(self.store))
         self._delivery = _Delivery(self)
         self.scheduler = Scheduler(self._delivery.call.emit)
-        self.jobs = PaneJobs(self.scheduler, "a")
-        self.jobs_b = PaneJobs(self.scheduler, "b")
+        self.overview_cache = cache if cache is not None else OverviewCache()
+        self.jobs = PaneJobs(self.scheduler, "a", cache=self.overview_cache)
+        self.jobs_b = PaneJobs(self.scheduler, "b", cache=self.overview_cache)
         self._slice_lane = self.scheduler.lane("slice")
         self._pitch_lane = self.scheduler.lane("pitch")
         self._model_lane = self.scheduler.lane("model-view")
