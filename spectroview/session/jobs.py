@@ -20,24 +20,36 @@ viewer) through psygnal signals.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from psygnal import Signal
 
 from spectroview.audio.files import FileSource
 from spectroview.dsp import SpectrogramParams
 from spectroview.session.overview_cache import OverviewCache
 from spectroview.session.scheduler import Scheduler
-from spectroview.session.view import Overview, ViewImage, compute_view, for_display
+from spectroview.session.view import (
+    Overview,
+    ViewImage,
+    colour_indices,
+    compute_view,
+    for_display,
+    reads_overview,
+)
 
 __all__ = ["PaneJobs", "SourceRef", "ViewRequest"]
 
 #: Delay before an overview starts when no view is asked for (s).
 OVERVIEW_DELAY = 0.25
+#: After a parameter change, how long views must be quiet before the new overview starts (s).
+SETTLE_DELAY = 0.15
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,69 @@ class SourceRef:
 
     def open(self) -> FileSource:
         return FileSource(self.path, channel=self.channel, stream=self.stream)
+
+
+class RecentSamples:
+    """The samples of the last direct view, kept so that a parameter change re-reads nothing.
+
+    A window or hop change moves a view's sample range only by the frames'
+    half-lengths; the samples are the same.  Each read is widened by
+    :attr:`MARGIN` samples on both sides and kept (if at most
+    :attr:`MAX_SAMPLES`); a later read of the same source inside it is a
+    slice.  Thread-safe (views of one pane run one at a time, but a pane's
+    source may change meanwhile).
+    """
+
+    MARGIN = 1 << 16  # samples: twice the largest n_fft's half
+    MAX_SAMPLES = 1 << 23  # 32 MiB of float32: over 3 min at 44.1 kHz
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[object, ...] | None = None
+        self._start = 0
+        self._samples = np.zeros(0, np.float32)
+
+    def reader(self, ref: SourceRef, source: FileSource) -> _RecentReader:
+        """``source`` (opened from ``ref``) with its :meth:`FileSource.read` served from here."""
+        return _RecentReader(self, ref, source)
+
+    def read(self, ref: SourceRef, source: FileSource, start: int, stop: int) -> np.ndarray:
+        """``source.read(start, stop)``: (stop - start,) float32, read-only."""
+        try:
+            st = os.stat(ref.path)
+            key: tuple[object, ...] | None = (ref, st.st_size, st.st_mtime_ns)  # a file changed in place misses
+        except OSError:
+            key = None
+        with self._lock:
+            offset = start - self._start
+            if key is not None and self._key == key and offset >= 0 and stop - self._start <= self._samples.shape[0]:
+                return self._samples[offset : offset + stop - start]
+        lo, hi = max(0, start - self.MARGIN), min(source.info.frames, stop + self.MARGIN)
+        if hi - lo > self.MAX_SAMPLES:
+            return source.read(start, stop)
+        samples = source.read(lo, hi)
+        samples.flags.writeable = False  # shared by later views
+        with self._lock:
+            self._key, self._start, self._samples = key, lo, samples
+        return samples[start - lo : stop - lo]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._key, self._samples = None, np.zeros(0, np.float32)
+
+
+class _RecentReader:
+    """What :func:`~spectroview.session.view.compute_view` reads: a source's ``info`` and ``read``."""
+
+    def __init__(self, recent: RecentSamples, ref: SourceRef, source: FileSource) -> None:
+        self._recent, self._ref, self._source = recent, ref, source
+        self.info = source.info
+
+    def read(self, start: int, stop: int, *, exact: bool = True) -> np.ndarray:
+        return self._recent.read(self._ref, self._source, start, stop)
+
+    def __getattr__(self, name: str) -> Any:  # everything else is the source's
+        return getattr(self._source, name)
 
 
 @dataclass(frozen=True)
@@ -94,6 +169,9 @@ class PaneJobs:
         self._cache_checked: Overview | None = None  # the overview whose entry was looked for
         self._announced: Overview | None = None  # the overview whose overview_ready was emitted
         self._view_lane = scheduler.lane(f"{name}.view")
+        self._colour_lane = scheduler.lane(f"{name}.colour")
+        self._recent = RecentSamples()
+        self._first_view = True  # no view of this source delivered yet
         self._strip_lane = scheduler.lane(f"{name}.strip", background=True)
         self.source: SourceRef | None = None
         self.params: SpectrogramParams | None = None
@@ -114,8 +192,11 @@ class PaneJobs:
         if source != self.source:
             self.latest = None
             self.last_error = ""
+            self._recent.clear()
+            self._first_view = True
         self.source, self.params = source, params
         self._view_lane.cancel()
+        self._colour_lane.cancel()
         self._strip_lane.cancel()
         self._cancel_overview()
         if source is not None and params is not None:
@@ -160,11 +241,13 @@ class PaneJobs:
         request = ViewRequest(generation, params, float(t0), float(t1), max(1, int(width)), self.reassigned)
 
         def work() -> ViewImage:
-            if overview is not None:
+            if overview is not None and reads_overview(overview, request.t0, request.t1, request.width):
+                # Only a view drawn from the overview waits for the entry (a
+                # large one takes 0.1-0.3 s to read); a direct view does not.
                 self._load_cached(source, overview)
             with source.open() as reader:
                 image = compute_view(
-                    reader, request.params, request.t0, request.t1, request.width,
+                    self._recent.reader(source, reader), request.params, request.t0, request.t1, request.width,
                     overview=overview, generation=request.generation, reassigned=request.reassigned,
                 )  # fmt: skip
             return image if height is None else for_display(image, height, rows, levels)
@@ -184,8 +267,48 @@ class PaneJobs:
         if overview is not None and overview.complete and overview is self._deferred:
             self._deferred = None  # taken from the cache: nothing to build
             self._announce(overview)
-        if not self._view_lane.busy:
+        if self._view_lane.busy or self._deferred is None:
+            return
+        if self._first_view:
+            self._first_view = False  # a file just opened: its overview is wanted at once
             self._start_deferred(self._deferred)
+            return
+        # New parameters: the overview starts once the views have been quiet
+        # for SETTLE_DELAY, so a slider being dragged meets no build (nor a
+        # cache entry being read) competing with the views it asks for.
+        deferred, generation = self._deferred, self._view_lane.generation
+
+        def settled() -> None:
+            if self._view_lane.generation == generation and not self._view_lane.busy:
+                self._start_deferred(deferred)
+
+        timer = threading.Timer(SETTLE_DELAY, lambda: self.scheduler.post(settled))
+        timer.daemon = True
+        timer.start()
+
+    def recolour(self, levels: tuple[float, float]) -> None:
+        """The latest image as colour indices for ``levels`` (floor, ceiling in dBFS): no FFT.
+
+        A colour-map, floor or ceiling change changes no number, only the
+        lookup of colours: the image is re-indexed from its pooled display
+        rows on a worker (cheap indices keep later repaints cheap) and
+        emitted by :attr:`image_ready` with its generation unchanged, unless
+        a newer image arrived meanwhile.
+        """
+        image = self.latest
+        if image is None or image.display is None or image.index_levels == levels:
+            return
+        display = image.display
+
+        def work() -> ViewImage:
+            return dataclasses.replace(image, indices=colour_indices(display, *levels), index_levels=levels)
+
+        def done(result: Any) -> None:
+            if self.latest is image and not isinstance(result, Exception):
+                self.latest = result
+                self.image_ready.emit(result)
+
+        self._colour_lane.submit(work, done)
 
     def request_strip(self, width: int, height: int | None = None, levels: tuple[float, float] | None = None) -> None:
         """The whole file at ``width`` columns from the overview (the newest request wins).
@@ -208,7 +331,13 @@ class PaneJobs:
         self._strip_lane.submit(work, done)
 
     def is_idle(self) -> bool:
-        return not (self._view_lane.busy or self._strip_lane.busy or self._overview_running or self._deferred)
+        return not (
+            self._view_lane.busy
+            or self._colour_lane.busy
+            or self._strip_lane.busy
+            or self._overview_running
+            or self._deferred
+        )
 
     # -- the overview ------------------------------------------------------------------------
     def _start_deferred(self, overview: Overview | None) -> None:
@@ -229,6 +358,7 @@ class PaneJobs:
     def cancel(self) -> None:
         """Stop the overview (closing the window); views still running finish and are dropped."""
         self._view_lane.cancel()
+        self._colour_lane.cancel()
         self._strip_lane.cancel()
         self._cancel_overview()
 
@@ -245,6 +375,10 @@ class PaneJobs:
                 self._last_progress = now
                 self.scheduler.post(lambda: self._overview_progress(overview, fraction))
 
+        def step() -> bool:  # between the build's engine steps: views first, then "cancelled?"
+            self.scheduler.yield_to_foreground()
+            return cancel.is_set()
+
         def build() -> bool:
             if self._load_cached(source, overview):
                 progress(1.0)
@@ -255,7 +389,7 @@ class PaneJobs:
                     progress(0.0)
                 # One engine thread: the other core stays free for the views
                 # the user is waiting for.
-                done = overview.build(reader, cancelled=cancel.is_set, progress=progress, workers=1)
+                done = overview.build(reader, cancelled=step, progress=progress, workers=1)
             if done and self.cache is not None:
                 self.cache.store(source, overview)
             return done

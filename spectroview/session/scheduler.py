@@ -152,6 +152,9 @@ class Scheduler:
         self._lock = threading.Lock()
         self._idle_callbacks: list[Callable[[], None]] = []
         self._closed = False
+        self._foreground_running = 0  # interactive jobs running now (any thread)
+        self._foreground_idle = threading.Event()
+        self._foreground_idle.set()
 
     def lane(self, name: str, *, background: bool = False) -> Lane:
         """The lane called ``name`` (created on first use; ``background``: on the background threads)."""
@@ -162,6 +165,17 @@ class Scheduler:
     def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None], *, background: bool = True) -> None:
         """Run ``fn()`` without lane rules (long jobs with their own cancellation, on the background threads)."""
         self._run(fn, on_done, background)
+
+    def yield_to_foreground(self, timeout: float = 1.0) -> None:
+        """Wait (up to ``timeout`` s) while an interactive job runs: for long background jobs, between steps.
+
+        Thread priorities order the cores but not Python's GIL: an overview
+        build running beside a view slows the view the user waits for by
+        half or more.  Calling this at each step makes the build pause
+        instead; ``timeout`` bounds the pause, so a stream of views never
+        starves it.
+        """
+        self._foreground_idle.wait(timeout)
 
     def post(self, fn: Callable[[], None]) -> None:
         """Run ``fn()`` on the delivering thread (from any thread): progress reports, timers."""
@@ -213,8 +227,9 @@ class Scheduler:
             return
         with self._lock:
             self._outstanding += 1
+        job = fn if background else self._foreground(fn)
         try:
-            future = (self._background if background else self._executor).submit(call_job, fn)
+            future = (self._background if background else self._executor).submit(call_job, job)
         except RuntimeError:  # shut down meanwhile
             with self._lock:
                 self._outstanding -= 1
@@ -233,6 +248,23 @@ class Scheduler:
             self._deliver(finish)
 
         future.add_done_callback(done)
+
+    def _foreground(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """``fn`` counted as running interactive work while it runs (see :meth:`yield_to_foreground`)."""
+
+        def run() -> Any:
+            with self._lock:
+                self._foreground_running += 1
+                self._foreground_idle.clear()
+            try:
+                return fn()
+            finally:
+                with self._lock:
+                    self._foreground_running -= 1
+                    if not self._foreground_running:
+                        self._foreground_idle.set()
+
+        return run
 
     def _maybe_idle(self) -> None:
         if not self.busy and not any(lane.busy for lane in self._lanes.values()):

@@ -22,10 +22,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 
-from spectroview.audio.files import FileSource
+from spectroview.audio.files import AudioInfo, FileSource
 from spectroview.dsp import ParameterError, SpectrogramParams, StreamingSpectrogram, get_window, spectrogram
 from spectroview.dsp.mel import row_projection
 from spectroview.dsp.pooling import ColumnPooler, max_by_segments, pixel_bounds, pool_rows
@@ -40,6 +41,7 @@ __all__ = [
     "for_display",
     "full_scale_reference",
     "levels_dbfs",
+    "reads_overview",
 ]
 
 #: Largest view computed directly from the file; wider views come from the
@@ -122,11 +124,14 @@ def _projected_sine_reference(window: np.ndarray, projection, params: Spectrogra
 
 def levels_dbfs(values: np.ndarray, reference: np.ndarray, power: float) -> np.ndarray:
     """``values`` (n_rows, n_cols) to dBFS against :func:`full_scale_reference`.  float32."""
-    scale = np.float32(20.0 / power)
-    with np.errstate(divide="ignore"):
-        out = scale * np.log10(values / reference[:, None].astype(np.float32))
-    out[~np.isfinite(out)] = SILENCE_DB
-    return out.astype(np.float32, copy=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.divide(values, reference[:, None].astype(np.float32), dtype=np.float32)
+        np.log10(out, out=out)
+    out *= np.float32(20.0 / power)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        out[bad] = SILENCE_DB
+    return out
 
 
 @dataclass(frozen=True)
@@ -200,8 +205,11 @@ def colour_indices(levels: np.ndarray, floor_db: float, ceiling_db: float) -> np
     """
     if not floor_db < ceiling_db:
         raise ParameterError(f"floor_db={floor_db!r}: must be below ceiling_db={ceiling_db!r}")
-    scaled = (levels - np.float32(floor_db)) * np.float32(256.0 / (ceiling_db - floor_db))
-    return np.clip(np.nan_to_num(scaled, nan=0.0), 0, 255).astype(np.uint8)
+    scaled = np.subtract(levels, np.float32(floor_db), dtype=np.float32)
+    scaled *= np.float32(256.0 / (ceiling_db - floor_db))
+    np.fmax(scaled, 0.0, out=scaled)  # fmax, not maximum: NaN becomes 0
+    np.minimum(scaled, 255.0, out=scaled)
+    return scaled.astype(np.uint8)
 
 
 def for_display(
@@ -341,6 +349,8 @@ class Overview:
             self._add_waveform(block, pos, wave_edges)
             pos += block.shape[0]
             for columns in stream.push_bounded(block):
+                if cancelled():  # checked per engine step: a cancelled build frees its core at once
+                    return False
                 self._pooler.push(columns)
             self.frames_done = self._pooler.frames_seen
             if progress is not None:
@@ -447,7 +457,12 @@ class Overview:
         wmin, wmax = self.wave_min[c0:c1], self.wave_max[c0:c1]
         # Pixel p shows overview columns [c0 + starts[p], c0 + starts[p + 1]).
         starts = pixel_bounds(c1 - c0, width)[:-1] if c1 - c0 > width else np.arange(c1 - c0)
-        cols = max_by_segments(cols, starts)
+        if frames_done == 0:
+            # Nothing built yet: every column is silence (no pass over the
+            # whole accumulator, up to OVERVIEW_BUDGET bytes, for it).
+            cols = np.zeros((starts.size, self.n_rows), np.float32)
+        else:
+            cols = max_by_segments(cols, starts)
         if starts.size != wmin.size:
             wmin, wmax = np.minimum.reduceat(wmin, starts), np.maximum.reduceat(wmax, starts)
         if not complete and self._preview is not None and self._preview_cols is not None:
@@ -509,8 +524,19 @@ def _reassigned_levels(x: np.ndarray, params: SpectrogramParams, n_frames: int, 
     return levels_dbfs(power.astype(np.float32), np.full(power.shape[0], sine_energy), 2.0)
 
 
+class SampleSource(Protocol):
+    """What a view reads: a :class:`~spectroview.audio.files.FileSource` or a wrapper of one."""
+
+    @property
+    def info(self) -> AudioInfo: ...
+
+    def read(self, start: int, stop: int, *, exact: bool = True) -> np.ndarray:
+        """Mono float32 samples ``[start, stop)``."""
+        ...
+
+
 def compute_direct(
-    source: FileSource,
+    source: SampleSource,
     params: SpectrogramParams,
     t0: float,
     t1: float,
@@ -544,7 +570,12 @@ def compute_direct(
             pooler.push(columns)
         levels = levels_dbfs(pooler.result(), full_scale_reference(params), params.power)
     hop_s = params.hop / sr
-    wave_min, wave_max = _envelope(x[lo - start : hi - start] if hi > lo else x[:0], width)
+    # The envelope of the samples in view, not of the frames' wider span: it
+    # stays the same when only n_fft or the hop changes (nothing to redraw).
+    v0, v1 = max(lo, math.floor(t0 * sr)), min(hi, math.ceil(t1 * sr))
+    if v1 <= v0:
+        v0, v1 = lo, hi
+    wave_min, wave_max = _envelope(x[v0 - start : v1 - start] if v1 > v0 else x[:0], width)
     return ViewImage(
         generation=generation,
         levels=levels,
@@ -556,13 +587,13 @@ def compute_direct(
         complete=True,
         wave_min=wave_min,
         wave_max=wave_max,
-        wave_x0=lo / sr,
-        wave_x1=hi / sr,
+        wave_x0=v0 / sr,
+        wave_x1=v1 / sr,
     )
 
 
 def compute_view(
-    source: FileSource,
+    source: SampleSource,
     params: SpectrogramParams,
     t0: float,
     t1: float,
@@ -577,11 +608,20 @@ def compute_view(
     ``reassigned`` applies to direct views (zoomed in); zoomed-out views stay
     the max-pooled overview of the plain spectrogram.
     """
-    sr = params.require_sr()
-    n_frames = StreamingSpectrogram(sr, params).pending_frames(source.info.frames)
-    a, b = visible_frames(t0, t1, params, n_frames)
-    if overview is not None and overview.params == params:
-        fine_enough = (b - a) / overview.frames_per_column >= width
-        if fine_enough or b - a > DIRECT_MAX_FRAMES or (b - a) * params.n_fft > DIRECT_MAX_WORK:
-            return overview.view(t0, t1, width, generation=generation)
+    if overview is not None and overview.params != params:
+        overview = None
+    if overview is not None and reads_overview(overview, t0, t1, width):
+        return overview.view(t0, t1, width, generation=generation)
     return compute_direct(source, params, t0, t1, width, generation=generation, reassigned=reassigned)
+
+
+def reads_overview(overview: Overview, t0: float, t1: float, width: int) -> bool:
+    """Whether :func:`compute_view` draws ``[t0, t1]`` s at ``width`` px from ``overview``.
+
+    It does when the overview's columns are at least as fine as the pixels,
+    or when the range holds too many frames (or too much FFT work) to
+    compute directly at once.
+    """
+    a, b = visible_frames(t0, t1, overview.params, overview.n_frames)
+    fine_enough = (b - a) / overview.frames_per_column >= width
+    return fine_enough or b - a > DIRECT_MAX_FRAMES or (b - a) * overview.params.n_fft > DIRECT_MAX_WORK

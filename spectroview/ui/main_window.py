@@ -150,6 +150,12 @@ class _Opener(QObject):
         threading.Thread(target=work, name="spectroview-open", daemon=True).start()
 
 
+def _view_key(shown: Shown) -> tuple[object, ...]:
+    """What the panes' images are computed from (colours aside): a change needs new views."""
+    panes = tuple(None if r is None else (r.params, r.channel, r.settings.reassigned) for r in (shown.a, shown.b))
+    return (shown.mode, shown.info, *panes)
+
+
 class MainWindow(QMainWindow):
     """Spectroview's main window.
 
@@ -728,8 +734,9 @@ class MainWindow(QMainWindow):
             else:
                 self.jobs_b.clear()
                 self.panel_b.hide()
-            if self.jobs.overview is not None:
-                self._request_strip()  # the strip is back at once after live mode
+            views_changed = _view_key(shown) != _view_key(old)
+            if self.jobs.overview is not None and (views_changed or old.mode == "live"):
+                self._request_strip()  # a new overview's strip; back at once after live mode
             if (
                 old.a is None
                 or old.a.params != a.params
@@ -738,10 +745,20 @@ class MainWindow(QMainWindow):
                 or old.mode == "live"
             ):
                 self._slice_for_mode()
-            self._refresh_timer.start()
+            if new_file or old.mode == "live" or (shown.b is not None and old.b is None):
+                self._refresh_timer.start()  # once the window has laid out the new file or pane
+            elif views_changed:
+                # New parameters: the image the user waits for is asked at once
+                # (the running job's result is dropped; the newest request wins).
+                self._refresh_timer.stop()
+                self._request_views()
+            # A colour map, floor or ceiling change asks for no new view: the
+            # numbers are the same, only their colours change (below).
         settings = a.settings if a is not None else self.model.requested
-        for pane in (self.panel, self.panel_b):
+        for pane, jobs in ((self.panel, self.jobs), (self.panel_b, self.jobs_b)):
             pane.set_colormap(settings.colormap, settings.db_floor, settings.db_ceiling)
+            if shown.mode == "file":
+                jobs.recolour(pane.levels)  # no-op unless the levels changed
         self.controls.set_settings(settings, sr=shown.sr or 0.0, n_channels=shown.n_channels)
         self.controls.set_compare(self.model.compare, active=shown.b is not None)
         note = shown.note

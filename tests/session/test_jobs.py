@@ -276,3 +276,122 @@ def test_the_overview_never_starts_while_the_view_runs(
     wait_for(scheduler, lambda: bool(events.of("overview")))
     assert events.kinds() == ["image", "overview"]
     assert overview_started_during_view == [False]
+
+
+def test_new_levels_recolour_the_latest_image_without_computing(
+    tmp_path: Path, scheduler: Scheduler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pane = PaneJobs(scheduler, "a")
+    events = Events(pane)
+    pane.set_source(tone_file(tmp_path / "tone.wav", 1000.0), PARAMS)
+    pane.request_view(0.5, 1.0, 300, height=120, levels=(-90.0, 0.0))
+    wait_for(scheduler, lambda: bool(events.of("image")))
+    first = events.of("image")[-1]
+    calls: list[str] = []
+    monkeypatch.setattr(jobs_module, "compute_view", lambda *a, **k: calls.append("view"))
+    monkeypatch.setattr("spectroview.dsp.stft.rfft", lambda *a, **k: calls.append("fft"))
+    pane.recolour((-60.0, -10.0))
+    wait_for(scheduler, lambda: len(events.of("image")) == 2)
+    again = events.of("image")[-1]
+    assert calls == []  # no view, no FFT
+    assert again.generation == first.generation and again.index_levels == (-60.0, -10.0)
+    np.testing.assert_array_equal(again.levels, first.levels)
+    assert again.display is not None and again.indices is not None
+    expected = np.clip((again.display + 60.0) * (256.0 / 50.0), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(again.indices, expected)
+    assert not np.array_equal(again.indices, first.indices)
+    pane.recolour((-60.0, -10.0))  # the same levels again: nothing to do
+    assert scheduler.wait_idle(TIMEOUT)
+    assert len(events.of("image")) == 2
+
+
+def test_a_parameter_change_reads_no_samples_again_until_the_file_changes(
+    tmp_path: Path, scheduler: Scheduler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spectroview.audio.files import FileSource
+
+    reads: list[tuple[int, int]] = []
+    read = FileSource.read
+
+    def counted(self: FileSource, start: int = 0, stop: int | None = None, **kwargs: Any) -> np.ndarray:
+        if threading.current_thread().name.startswith("spectroview-job"):  # a view's read (not an overview's)
+            reads.append((start, stop or 0))
+        return read(self, start, stop, **kwargs)
+
+    monkeypatch.setattr(FileSource, "read", counted)
+    path = tmp_path / "tone.wav"
+    source = tone_file(path, 1000.0)
+    pane = PaneJobs(scheduler, "a")
+    events = Events(pane)
+    for n_fft in (512, 1024, 256):
+        pane.set_source(source, SpectrogramParams(sr=SR, n_fft=n_fft, hop_length=n_fft // 4))
+        pane.request_view(1.0, 2.0, 300)
+        wait_for(scheduler, lambda n=n_fft: bool(events.of("image")) and events.of("image")[-1].params.n_fft == n)
+    views = events.of("image")
+    assert [image.params.n_fft for image in views] == [512, 1024, 256]
+    assert len(reads) == 1  # the first view's samples (with a margin) served the others
+    for image in views:  # each still its own exact spectrogram
+        assert abs(peak_hz(image) - 1000.0) <= SR / image.params.n_fft
+    # The file rewritten in place (same length, other content): read again, not served stale.
+    time.sleep(0.01)
+    other = 0.5 * np.sin(2 * np.pi * 3000.0 * np.arange(3 * SR) / SR)
+    soundfile.write(path, other.astype(np.float32), SR, subtype="FLOAT")
+    pane.request_view(1.0, 2.0, 300)
+    wait_for(scheduler, lambda: len(events.of("image")) == 4)
+    assert len(reads) == 2
+    assert abs(peak_hz(events.of("image")[-1]) - 3000.0) <= SR / 256
+
+
+def test_a_build_pauses_while_a_view_runs(
+    tmp_path: Path, scheduler: Scheduler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The overview build yields to interactive jobs between its engine steps."""
+    running, release = threading.Event(), threading.Event()
+    steps_during_view: list[int] = []
+    pane = PaneJobs(scheduler, "a")
+    source = tone_file(tmp_path / "long.wav", 1000.0, seconds=600.0)
+    pane.set_source(source, PARAMS)
+    overview = pane.overview
+    assert overview is not None
+    pane._start_deferred(overview)  # the build starts now, without a view first
+    wait_for(scheduler, lambda: overview.frames_done > 0, timeout=TIMEOUT)
+
+    def held_view() -> int:
+        before = overview.frames_done
+        steps_during_view.append(overview.n_frames - before)  # what was left to build
+        running.set()
+        assert release.wait(TIMEOUT)
+        steps_during_view.append(overview.frames_done - before)
+        return 0
+
+    scheduler.lane("a.test").submit(held_view, lambda _result: None)
+    assert running.wait(TIMEOUT)
+    time.sleep(0.3)  # long enough for many engine steps, were the build not paused
+    release.set()
+    assert scheduler.wait_idle(60.0)
+    assert overview.complete
+    left, during = steps_during_view
+    assert left > 4 * (1 << 18) // PARAMS.hop  # the build had far to go when the view started ...
+    assert during <= 2 * (1 << 18) // PARAMS.hop  # ... and made at most the step under way meanwhile
+
+
+def test_after_a_parameter_change_the_overview_waits_for_quiet_views(
+    tmp_path: Path, scheduler: Scheduler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs_module, "SETTLE_DELAY", 0.3)
+    pane = PaneJobs(scheduler, "a")
+    events = Events(pane)
+    source = tone_file(tmp_path / "tone.wav", 1000.0)
+    pane.set_source(source, PARAMS)
+    pane.request_view(0.0, 0.5, 200)
+    wait_for(scheduler, lambda: bool(events.of("overview")))  # a file just opened: built at once
+    other = SpectrogramParams(sr=SR, n_fft=1024, hop_length=256)
+    pane.set_source(source, other)
+    pane.request_view(0.0, 0.5, 200)
+    wait_for(scheduler, lambda: len(events.of("image")) == 2)
+    shown = time.monotonic()
+    started: list[float] = []
+    pane.overview_progress.connect(lambda _f: started.append(time.monotonic()))
+    wait_for(scheduler, lambda: len(events.of("overview")) == 2)
+    assert started and started[0] - shown >= 0.25
+    assert pane.overview is not None and pane.overview.complete and pane.overview.params == other

@@ -157,6 +157,37 @@ def test_colormap_changes_colours_not_data(qtbot, window: MainWindow, tmp_path: 
     assert lut is not None and (lut[:, 0] == lut[:, 1]).all() and (lut[:, 1] == lut[:, 2]).all()
 
 
+def test_colour_map_floor_and_ceiling_changes_run_no_fft(
+    qtbot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav"))
+    window.panel.set_time_range(0.5, 1.5)  # a direct view: its FFTs would be counted
+    settle(qtbot, window)
+    before = window.jobs.latest
+    assert before is not None and before.origin == "direct"
+    ffts: list[int] = []
+    import spectroview.dsp.stft as stft
+
+    rfft = stft.rfft
+    monkeypatch.setattr(stft, "rfft", lambda *a, **k: ffts.append(1) or rfft(*a, **k))
+    requests: list[int] = []
+    request_view = window.jobs.request_view
+    monkeypatch.setattr(window.jobs, "request_view", lambda *a, **k: requests.append(1) or request_view(*a, **k))
+    change(qtbot, window, colormap="viridis")
+    change(qtbot, window, db_floor=-70.0)
+    change(qtbot, window, db_ceiling=-6.0)
+    qtbot.waitUntil(lambda: window.jobs.latest.index_levels == (-70.0, -6.0), timeout=10000)
+    assert ffts == [] and requests == []
+    after = window.jobs.latest
+    np.testing.assert_array_equal(after.levels, before.levels)  # the numbers are the same
+    item = window.panel.image_item
+    assert item.image.dtype == np.uint8 and tuple(float(v) for v in item.levels) == (0.0, 255.0)
+    np.testing.assert_array_equal(item.image, after.indices)  # painted from indices for the new levels
+    # A parameter change does compute.
+    change(qtbot, window, n_fft=1024)
+    assert ffts and requests
+
+
 def test_cursor_readout_at_a_known_point(qtbot, window: MainWindow, tmp_path: Path) -> None:
     open_and_settle(qtbot, window, write_tone(tmp_path / "tone.wav", freq=1000.0, amplitude=0.5))
     mapping = window.panel.mapping
