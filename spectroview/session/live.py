@@ -70,6 +70,17 @@ class LiveView:
         and levels quantized to colour-table indices (0: floor, 255:
         ceiling), kept up to date column by column (see
         :meth:`LiveSpectrogram.set_display`).
+    ring : (display_rows, m) uint8 or None
+        The C-contiguous array ``indices`` is a view of (the engine's image
+        ring, written in place as columns arrive), so a view can draw
+        straight from it with no per-frame copy; ``indices`` is
+        ``ring[:, ring_start : ring_start + n_cols]``.  In the engine's ring,
+        column ``c`` (counting from the stream's start) is at ``c % n_cols``
+        and ``n_cols + c % n_cols``.
+    ring_start : int
+    columns_done : int
+        Columns computed since the stream started (the newest is
+        ``columns_done - 1``): what is new since an earlier view.
     """
 
     levels: np.ndarray
@@ -78,6 +89,9 @@ class LiveView:
     params: SpectrogramParams
     filled: int
     indices: np.ndarray | None = None
+    ring: np.ndarray | None = None
+    ring_start: int = 0
+    columns_done: int = 0
 
 
 class LiveSpectrogram:
@@ -109,6 +123,9 @@ class LiveSpectrogram:
         self.sr = float(sr)
         self.history_seconds = float(history_seconds)
         self.skipped = 0
+        #: Columns converted to colour indices as they arrived (not counting whole-ring
+        #: conversions by :meth:`set_display`): each update converts only its new columns.
+        self.columns_indexed = 0
         self._display: tuple[float, float, int | None] | None = None
         self._set_params(params.with_sr(sr))
         self._cursor = self.ring.write_index  # start from now
@@ -220,6 +237,7 @@ class LiveSpectrogram:
         targets = [(self._image, levels)]
         if self._indices is not None:
             targets.append((self._indices, self._to_indices(levels)))
+            self.columns_indexed += k
         for ring, values in targets:
             for offset in (0, n):  # both halves of the mirror
                 ring[:, offset + start : offset + start + first] = values[:, :first]
@@ -281,10 +299,13 @@ class LiveSpectrogram:
             params=self.params,
             filled=min(n, self._columns),
             indices=None if self._indices is None else self._indices[:, start : start + n],
+            ring=self._indices,
+            ring_start=start,
+            columns_done=self._columns,
         )
         if copy:
             indices = None if view.indices is None else view.indices.copy()
-            view = dataclasses.replace(view, levels=view.levels.copy(), indices=indices)
+            view = dataclasses.replace(view, levels=view.levels.copy(), indices=indices, ring=indices, ring_start=0)
         return view
 
     def column_at(self, t: float) -> np.ndarray | None:

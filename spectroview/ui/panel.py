@@ -14,7 +14,8 @@ import dataclasses
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QImage, QPainter, QTransform
+from PySide6.QtWidgets import QGraphicsView
 
 from spectroview.dsp import SpectrogramParams
 from spectroview.render.colormaps import colormap_lut
@@ -24,6 +25,99 @@ from spectroview.session.view import ViewImage
 __all__ = ["SpectrogramPanel"]
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+
+
+class RingImageItem(pg.GraphicsObject):
+    """The live picture, converted to colours one new column at a time.
+
+    pyqtgraph's ImageItem converts its whole array to colours on every
+    ``setImage``, and Qt converts an indexed image to RGB on every paint: a
+    whole picture per frame.  Here the live engine's ring of colour indices
+    (:class:`~spectroview.session.live.LiveView`, mirrored: column ``c`` at
+    ``c % n`` and ``n + c % n``) has a twin ring of 32-bit RGB pixels, in
+    which only the columns that arrived since the last frame are looked up;
+    a QImage wraps the twin's memory (no copy), and a frame moves the source
+    rectangle that Qt scales to the screen (RGB32 scales without a
+    conversion).
+
+    Item coordinates are the image's: column ``i`` of the window shown spans
+    ``[i, i + 1)``, row ``r`` spans ``[r, r + 1)`` (row 0 at the bottom in
+    the panel's view box).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ring: np.ndarray | None = None  # the engine's indices (rows, m) uint8
+        self.pixels: np.ndarray | None = None  # their colours (rows, m) uint32 0xffRRGGBB
+        self.qimage: QImage | None = None
+        self.start = 0
+        self.n_cols = 0
+        #: Columns looked up so far, whole-ring conversions included (a test's window on the work done).
+        self.columns_converted = 0
+        self._done = 0  # the engine's column count at the last lookup
+        self._table = np.zeros(256, np.uint32)
+
+    def set_lut(self, lut: np.ndarray) -> None:
+        """The colour table: ``lut`` (256, 3) uint8 RGB, index 0 for the floor."""
+        rgb = lut[:, :3].astype(np.uint32)
+        self._table = (np.uint32(0xFF000000) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]).astype(np.uint32)
+        if self.ring is not None:
+            self._convert_all()
+
+    def set_window(self, ring: np.ndarray, start: int, n_cols: int, columns_done: int) -> None:
+        """Show columns ``[start, start + n_cols)`` of ``ring`` ((rows, m) uint8), whose engine
+        has computed ``columns_done`` columns in all; only those new since the last call are converted."""
+        if ring is not self.ring or n_cols != self.n_cols:
+            if ring.dtype != np.uint8 or ring.ndim != 2:
+                raise ValueError(f"ring: {ring.dtype} {ring.shape}, expected 2-D uint8")
+            self.prepareGeometryChange()
+            self.ring, self.n_cols, self._done = ring, int(n_cols), int(columns_done)
+            self._convert_all()
+        elif columns_done != self._done:
+            new, self._done = columns_done - self._done, int(columns_done)
+            if ring.shape[1] != 2 * n_cols or not 0 < new < n_cols:
+                self._convert_all()  # not the mirrored ring, or a jump (new parameters)
+            else:
+                where = np.arange(columns_done - new, columns_done) % n_cols
+                where = np.concatenate([where, where + n_cols])  # both halves of the mirror
+                self.pixels[:, where] = self._table[ring[:, where]]  # type: ignore[index]
+                self.columns_converted += new
+        self.start = int(start)
+        self.update()
+
+    def _convert_all(self) -> None:
+        assert self.ring is not None
+        self.pixels = np.ascontiguousarray(self._table[self.ring])
+        rows, width = self.pixels.shape
+        self.qimage = QImage(self.pixels.data, width, rows, self.pixels.strides[0], QImage.Format.Format_RGB32)
+        self.columns_converted += width
+        self.update()
+
+    def set_rect(self, rect: QRectF) -> None:
+        """Place the window shown on ``rect`` (view coordinates), as ImageItem.setRect."""
+        if self.ring is None or not self.n_cols:
+            return
+        transform = QTransform()
+        transform.translate(rect.left(), rect.top())
+        transform.scale(rect.width() / self.n_cols, rect.height() / self.ring.shape[0])
+        self.setTransform(transform)
+
+    def clear(self) -> None:
+        self.prepareGeometryChange()
+        self.ring = self.pixels = self.qimage = None
+        self.n_cols = 0
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        rows = 0 if self.ring is None else self.ring.shape[0]
+        return QRectF(0.0, 0.0, float(self.n_cols), float(rows))
+
+    def paint(self, painter: QPainter, *_: object) -> None:
+        if self.qimage is None or not self.n_cols:
+            return
+        rows = float(self.qimage.height())
+        target = QRectF(0.0, 0.0, float(self.n_cols), rows)
+        painter.drawImage(target, self.qimage, QRectF(float(self.start), 0.0, float(self.n_cols), rows))
 
 
 def _same_wave(a: object, b: ViewImage) -> bool:
@@ -192,6 +286,10 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setBackground(QColor(24, 24, 28))
+        # Nothing here paints outside its bounding rectangle (antialiasing is
+        # off), so an item's update need not spill 2 px onto its neighbours:
+        # without this a live frame repainted both axes around the picture.
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing, True)
         self.ci.layout.setSpacing(2)
         self.duration = 1.0
         self.n_rows = 1
@@ -229,6 +327,10 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.time_axis = TimeAxis("bottom")
         self.time_axis.enableAutoSIPrefix(False)  # the ticks are seconds or m:ss, never "x0.001"
         self.time_axis.setLabel("time (s)")
+        # Ticks outside the picture (toward their labels): inward ticks put both
+        # axes' rectangles 5 px over the picture, so every live frame repainted them.
+        for axis in (self.freq_axis, self.time_axis):
+            axis.setStyle(tickLength=5)
         self.spec_box = _TimeViewBox()
         self.spec_plot = self.addPlot(
             row=1, col=0, viewBox=self.spec_box, axisItems={"left": self.freq_axis, "bottom": self.time_axis}
@@ -249,6 +351,9 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.wave_box.contextRequested.connect(lambda p, at: self.contextMenuRequested.emit(p.x(), float("nan"), at))
         self.image_item = pg.ImageItem()
         self.spec_plot.addItem(self.image_item)
+        self.live_item = RingImageItem()  # the live picture (see show_live)
+        self.live_item.hide()
+        self.spec_plot.addItem(self.live_item)
         # No colour-map menu of pyqtgraph's on the bar: a map chosen there would recolour the bar
         # and not the picture (the Colours box in the Analysis dock is the one control).
         self.colorbar = pg.ColorBarItem(
@@ -314,6 +419,10 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self._live_rect = QRectF()
         self.time_axis.setLabel("seconds before now" if live else time_axis_label(0.0, self.duration))
         self.over_plot.setVisible(not live)
+        if not live:
+            self.live_item.hide()
+            self.live_item.clear()
+            self.image_item.show()
         if live:
             self.spec_box.setLimits(xMin=None, xMax=None)
             self.wave_box.setLimits(xMin=None, xMax=None)
@@ -331,11 +440,23 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         """
         view = dataclasses.replace(view, x0=view.x0 - view.x1, x1=0.0)
         self.image = view
-        if view.indices is not None:
-            self.image_item.setImage(view.indices, autoLevels=False, levels=(0, 255))
-        else:
-            self.image_item.setImage(view.levels, autoLevels=False, levels=self.levels)
         rect = QRectF(view.x0, 0.0, view.x1 - view.x0, view.levels.shape[0])
+        if view.ring is not None and view.indices is not None:
+            # Straight from the engine's ring: nothing converted here (RingImageItem).
+            if not self.live_item.isVisible():
+                self.image_item.hide()
+                self.live_item.show()
+                self._live_rect = QRectF()
+            new_ring = view.ring is not self.live_item.ring
+            self.live_item.set_window(view.ring, view.ring_start, view.indices.shape[1], view.columns_done)
+            if new_ring or rect != self._live_rect:
+                self.live_item.set_rect(rect)
+        else:
+            if self.live_item.isVisible():
+                self.live_item.hide()
+                self.image_item.show()
+                self._live_rect = QRectF()
+            self.image_item.setImage(view.levels, autoLevels=False, levels=self.levels)
         if rect != self._live_rect:
             self._live_rect = rect
             self.image_item.setRect(rect)
@@ -377,6 +498,7 @@ class SpectrogramPanel(pg.GraphicsLayoutWidget):
         self.levels = (floor, ceiling)
         self.image_item.setLookupTable(lut)
         self.over_image.setLookupTable(lut)
+        self.live_item.set_lut(lut)
         if self.live:
             if not (self.image is not None and getattr(self.image, "indices", None) is not None):
                 self.image_item.setLevels((floor, ceiling))

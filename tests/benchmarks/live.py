@@ -2,14 +2,17 @@
 
 Run: ``QT_QPA_PLATFORM=offscreen python -m tests.benchmarks.live [--seconds 10]``.
 
-At 48 kHz, n_fft 2048, hop 256, 10 s of history and a 1200 px wide plot:
+At 48 kHz, n_fft 2048, hop 256, 10 s of history, in a 1600x1000 window
+(a real one under a private Xvfb by default; ``--window offscreen`` for
+Qt's offscreen platform):
 
 - ``update_ms``: one display tick (drain the ring buffer, STFT of the new
   samples, write the new columns, hand the picture to the image item) plus
   the paint that follows (``processEvents``), median and 99th percentile;
 - ``frames_per_second``: pictures shown per second, sustained (target 60);
 - ``cpu_share``: process CPU time over wall time while live (target <= 0.30
-  of one core), audio threads included;
+  of one core), audio threads included; ``other_processes_cpu_share``: the
+  PulseAudio daemon's and the X server's, over the same time;
 - ``capture_to_pixel_ms``: a click played into the loopback, from the
   moment its first sample was captured (PortAudio's ADC time, mapped to this
   process's clock) to the end of the tick whose picture shows it, median
@@ -21,9 +24,11 @@ At 48 kHz, n_fft 2048, hop 256, 10 s of history and a 1200 px wide plot:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -31,34 +36,77 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
 from tests.audio.pulse import RATE, PulseServer, missing_reason
+from tests.xvfb import missing_reason as xvfb_missing
+from tests.xvfb import xvfb
+
+WINDOW = (1600, 1000)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, s) of process ``pid`` so far, from /proc."""
+    return _cpu_seconds_of(Path(f"/proc/{pid}/stat"))
+
+
+def _threads_cpu() -> dict[str, float]:
+    """CPU seconds of each of this process's threads so far, by thread name (summed over equal names)."""
+    import threading
+
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            name = names.get(int(task.name)) or (task / "comm").read_text().strip() + " (not Python's)"
+            out[name] = out.get(name, 0.0) + _cpu_seconds_of(task / "stat")
+        except OSError:  # a thread that ended meanwhile
+            pass
+    return out
+
+
+def _cpu_seconds_of(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clicks", type=int, default=8)
+    parser.add_argument(
+        "--window",
+        choices=["real", "offscreen"],
+        default="real",
+        help="a real window under a private Xvfb (default), or Qt's offscreen platform",
+    )
     args = parser.parse_args()
-    reason = missing_reason()
+    reason = missing_reason() or (xvfb_missing() if args.window == "real" else None)
     if reason:
         print(json.dumps({"skipped": reason}))
         return
-    with tempfile.TemporaryDirectory() as name:
+    with tempfile.TemporaryDirectory() as name, contextlib.ExitStack() as stack:
         tmp = Path(name)
+        x_server = None
+        if args.window == "real":
+            display, x_server = stack.enter_context(xvfb("1920x1200x24"))
+            os.environ["DISPLAY"] = display
+            os.environ["QT_QPA_PLATFORM"] = "xcb"
+        else:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
         server = PulseServer(tmp / "pulse")
         os.environ["PULSE_SERVER"] = server.server
         server.start()
         try:
-            report = run(server, tmp, args.seconds, args.clicks)
+            report = {"cores": os.cpu_count(), "window": args.window}
+            report.update(run(server, tmp, args.seconds, args.clicks, x_server))
         finally:
             server.kill()
     print(json.dumps(report, indent=2), flush=True)
     os._exit(0)  # skip Qt teardown at exit (see tests.benchmarks.viewer)
 
 
-def run(server: PulseServer, tmp: Path, seconds: float, clicks: int) -> dict[str, object]:
+def run(
+    server: PulseServer, tmp: Path, seconds: float, clicks: int, x_server: subprocess.Popen[bytes] | None
+) -> dict[str, object]:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -73,9 +121,9 @@ def run(server: PulseServer, tmp: Path, seconds: float, clicks: int) -> dict[str
     store = SettingsStore(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat))
     settings = ViewSettings(params=SpectrogramParams(n_fft=2048, hop_length=256), hop_locked=False)
     window = MainWindow(store, settings=settings)
+    window.resize(*WINDOW)
     window.show()
     app.processEvents()
-    window.resize(window.width() + 1200 - window.panel.plot_width(), 700)
     window.live_samplerate = float(RATE)
     window.history_box.setValue(10.0)
     window.set_live(True)
@@ -102,13 +150,22 @@ def run(server: PulseServer, tmp: Path, seconds: float, clicks: int) -> dict[str
             app.processEvents()
             time.sleep(0.001)
 
+    deadline = time.perf_counter() + 30
+    while window.scheduler.busy and time.perf_counter() < deadline:
+        spin(0.1)  # the start-up's background imports (scipy.signal, PyAV) are done first
     spin(1.0)  # settle
     tick_ms.clear()
     shown.clear()
+    others = {"pulseaudio": server.proc.pid if server.proc else None, "xvfb": x_server.pid if x_server else None}
+    others_cpu0 = {k: _cpu_seconds(pid) for k, pid in others.items() if pid}
+    threads0 = _threads_cpu()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     spin(seconds)
     cpu = time.process_time() - cpu0
     wall = time.perf_counter() - wall0
+    threads = {k: round((v - threads0.get(k, 0.0)) / wall, 3) for k, v in _threads_cpu().items()}
+    threads = {k: v for k, v in sorted(threads.items(), key=lambda kv: -kv[1]) if v >= 0.005}
+    others_share = {k: round((_cpu_seconds(others[k]) - v) / wall, 3) for k, v in others_cpu0.items()}  # type: ignore[arg-type]
     frames = len(shown)
     ticks = sorted(tick_ms)
 
@@ -162,12 +219,15 @@ def run(server: PulseServer, tmp: Path, seconds: float, clicks: int) -> dict[str
         "n_fft": 2048,
         "hop_length": 256,
         "history_s": 10.0,
+        "window_px": list(WINDOW),
         "plot_width_px": window.panel.plot_width(),
         "seconds": round(wall, 2),
         "update_ms_median": round(statistics.median(ticks), 2) if ticks else None,
         "update_ms_p99": round(ticks[int(0.99 * (len(ticks) - 1))], 2) if ticks else None,
         "frames_per_second": round(frames / wall, 1),
         "cpu_share_of_one_core": round(cpu / wall, 3),
+        "threads_cpu_share": threads,
+        "other_processes_cpu_share": others_share,
         "capture_to_pixel_ms_median": round(statistics.median(latencies), 1) if latencies else None,
         "capture_to_pixel_ms_runs": [round(v, 1) for v in latencies],
         "capture_to_pixel_floor_ms": round(floor, 1),

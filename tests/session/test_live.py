@@ -131,3 +131,24 @@ def test_a_hop_too_small_for_the_history_is_refused_and_changes_nothing() -> Non
     assert (live.params, live.n_cols, live.columns_done) == before
     ring.write(tone(1000.0, 0.5, start=SR))
     assert live.update() > 0  # still working
+
+
+def test_each_update_converts_only_its_new_columns_and_the_view_names_its_ring() -> None:
+    ring = RingBuffer(SR * 20)
+    live = LiveSpectrogram(ring, SR, PARAMS, history_seconds=2.0)
+    live.set_display(-60.0, 0.0, rows=64)
+    assert live.columns_indexed == 0
+    total = 0
+    for i, n in enumerate((700, 128, 5000, 1, 3333, 40000)):
+        ring.write(tone(500.0 + 300 * i, n / SR))
+        new = live.update()
+        total += min(new, live.n_cols)  # (more than the picture holds: only the newest are kept)
+        assert live.columns_indexed == total  # no whole-picture conversion per update
+        view = live.view()
+        assert view.columns_done == live.columns_done
+        assert view.ring is not None and view.ring.shape == (64, 2 * live.n_cols)
+        np.testing.assert_array_equal(view.indices, view.ring[:, view.ring_start : view.ring_start + live.n_cols])
+        # Column c of the stream is at c % n and n + c % n of the ring.
+        newest = (live.columns_done - 1) % live.n_cols
+        np.testing.assert_array_equal(view.ring[:, newest], view.indices[:, -1])
+        np.testing.assert_array_equal(view.ring[:, live.n_cols + newest], view.indices[:, -1])

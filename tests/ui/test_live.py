@@ -97,6 +97,40 @@ def test_live_picture_shows_tones_at_their_rows_in_order(
     assert t0 == pytest.approx(image.x0) and t1 == pytest.approx(0.0)
 
 
+def test_live_frames_convert_only_their_new_columns(
+    qtbot, live_window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each frame looks up the colours of the columns that arrived, not the whole picture."""
+    from spectroview.render.colormaps import colormap_lut
+
+    win = live_window
+    item = win.panel.live_item
+    qtbot.waitUntil(lambda: item.ring is not None and win.live.engine.columns_done > 20, timeout=10000)
+    whole_images: list[object] = []
+    monkeypatch.setattr(win.panel.image_item, "setImage", lambda *a, **k: whole_images.append(a))
+    converted, done = item.columns_converted, item._done
+    frames: list[int] = []
+    win.viewComputed.connect(lambda: frames.append(1))
+    qtbot.waitUntil(lambda: len(frames) >= 30, timeout=10000)
+    assert whole_images == []  # no whole-picture conversion by pyqtgraph
+    new = item._done - done
+    assert new > 0 and item.columns_converted - converted == new  # each new column once
+    assert item.isVisible() and not win.panel.image_item.isVisible()
+    # What is drawn is the colour map's colour of each of the engine's indices.
+    view = win.live.engine.view()
+    assert view.ring is item.ring and view.indices is not None
+    shown = item.pixels[:, view.ring_start : view.ring_start + view.indices.shape[1]]
+    rgb = np.stack([(shown >> 16) & 0xFF, (shown >> 8) & 0xFF, shown & 0xFF], axis=-1).astype(np.uint8)
+    np.testing.assert_array_equal(rgb, colormap_lut(win.view_settings.colormap)[view.indices])
+    # A colour-map change recolours the whole picture once, then only new columns again.
+    win.controls.edited.emit({"colormap": "grey"})
+    qtbot.waitUntil(lambda: len(frames) >= 40, timeout=10000)
+    view = win.live.engine.view()
+    shown = item.pixels[:, view.ring_start : view.ring_start + view.indices.shape[1]]
+    grey = colormap_lut("grey")[view.indices][..., 0].astype(np.uint32)
+    np.testing.assert_array_equal(shown & 0xFF, grey)
+
+
 def test_changing_the_window_size_while_live_recomputes_the_history(
     qtbot, live_window: MainWindow, pulse_running: PulseServer, tmp_path: Path
 ) -> None:

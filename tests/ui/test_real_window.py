@@ -3,40 +3,24 @@
 from __future__ import annotations
 
 import os
-import select
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.xvfb import missing_reason, xvfb
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def xvfb_display():
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb not installed (make test installs xvfb as root)")
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    try:
-        ready, _, _ = select.select([read_fd], [], [], 20)
-        if not ready:
-            raise AssertionError("Xvfb did not report a display within 20 s")
-        number = os.read(read_fd, 32).decode().strip()
-        assert number.isdigit(), f"Xvfb said {number!r}"
-        yield f":{number}"
-    finally:
-        os.close(read_fd)
-        proc.terminate()
-        proc.wait(10)
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    with xvfb() as (display, _proc):
+        yield display
 
 
 def test_the_app_opens_a_real_window_and_draws_the_demo(xvfb_display: str, tmp_path: Path) -> None:
