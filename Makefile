@@ -85,13 +85,7 @@ lint: $(VENV)/.deps-test
 
 bench: $(VENV)/.deps-test system-deps
 	@command -v sox >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q sox >/dev/null; } || echo "sox not found: the render comparison is skipped"
-	$(PY) -m tests.benchmarks.startup
-	$(PY) -m tests.benchmarks.engine
-	$(PY) -m tests.benchmarks.audio
-	$(PY) -m tests.benchmarks.decode
-	QT_QPA_PLATFORM=offscreen $(PY) -m tests.benchmarks.viewer
-	QT_QPA_PLATFORM=offscreen $(PY) -m tests.benchmarks.responsiveness
-	QT_QPA_PLATFORM=offscreen $(PY) -m tests.benchmarks.live
+	$(PY) -m tests.benchmarks.report --readme README.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo.png

@@ -6,6 +6,7 @@ functions here need it, and they say how to install it when it is missing.
 
 from __future__ import annotations
 
+import atexit
 import sys
 import threading
 from dataclasses import dataclass
@@ -40,13 +41,36 @@ def _install_hint() -> str:
 
 def import_sounddevice() -> ModuleType:
     """Import sounddevice, or raise :class:`PortAudioMissingError` with an install hint."""
+    global _exit_guarded
     try:
         import sounddevice
     except OSError:
         raise PortAudioMissingError(f"PortAudio not found: {_install_hint()}") from None
     except ImportError:
         raise PortAudioMissingError("the sounddevice module is not installed: pip install sounddevice") from None
+    if not _exit_guarded:
+        _exit_guarded = True
+        # Registered after sounddevice's own exit handler, so it runs first (atexit is LIFO).
+        atexit.register(_skip_terminate_if_stuck, sounddevice)
     return sounddevice
+
+
+_exit_guarded = False
+_stuck_closes = 0  # close threads still inside PortAudio (see close_stream)
+
+
+def _skip_terminate_if_stuck(sounddevice: ModuleType) -> None:
+    """At exit, leave PortAudio alone while a stream's abort is stuck in the sound system.
+
+    sounddevice's exit handler calls ``Pa_Terminate``, which waits for the
+    stuck abort for good: the program would never exit (seen after the
+    sound server was killed under a live stream).  The process is ending:
+    the operating system frees what PortAudio holds.
+    """
+    if _stuck_closes:
+        handler = getattr(sounddevice, "_exit_handler", None)
+        if handler is not None:
+            atexit.unregister(handler)
 
 
 @dataclass(frozen=True)
@@ -167,14 +191,20 @@ def close_stream(stream: Any, timeout: float = CLOSE_TIMEOUT) -> bool:
     (:func:`refresh_devices`).  Its owner must make sure its callbacks no
     longer act.  Errors of a vanished device are ignored (nothing is left to free).
     """
+    global _stuck_closes
     done = threading.Event()
+    with _open_lock:
+        _stuck_closes += 1
 
     def close() -> None:
+        global _stuck_closes
         for action in (stream.abort, stream.close):
             try:
                 action()
             except Exception:
                 pass
+        with _open_lock:
+            _stuck_closes -= 1
         done.set()
 
     threading.Thread(target=close, name="spectroview-stream-close", daemon=True).start()

@@ -167,12 +167,15 @@ class ColumnPooler:
         np.maximum(target, max_by_segments(columns.T, starts), out=target)
         self._seen = t1
 
-    def fill(self, columns: np.ndarray) -> None:
+    def fill(self, columns: np.ndarray, *, copy: bool = True) -> None:
         """Set every column at once, as if all ``n_frames`` had been pushed (a saved result).
 
         Parameters
         ----------
         columns : (n_cols, n_rows) float32, the layout of :attr:`columns`
+        copy : bool
+            False: ``columns`` (C-contiguous, writeable) becomes the
+            accumulator itself, and the caller must not use it afterwards.
 
         Raises
         ------
@@ -183,7 +186,10 @@ class ColumnPooler:
             raise ParameterError(
                 f"columns: shape {columns.shape} {columns.dtype}, expected {self._acc_t.shape} {self._acc_t.dtype}"
             )
-        self._acc_t[...] = columns
+        if not copy and columns.flags.c_contiguous and columns.flags.writeable:
+            self._acc_t = columns  # adopted, not copied: an overview can be 100 MB
+        else:
+            self._acc_t[...] = columns
         self._seen = self.n_frames
 
     def result(self) -> np.ndarray:

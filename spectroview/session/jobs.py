@@ -50,6 +50,10 @@ __all__ = ["PaneJobs", "SourceRef", "ViewRequest"]
 OVERVIEW_DELAY = 0.25
 #: After a parameter change, how long views must be quiet before the new overview starts (s).
 SETTLE_DELAY = 0.15
+#: Engine threads of an overview build (None: one per core).  One: the other
+#: core stays free for the views and the GUI (with both, an hour's overview
+#: completed no sooner in the viewer, and the event loop stalled longer).
+BUILD_WORKERS: int | None = 1
 
 
 @dataclass(frozen=True)
@@ -387,12 +391,9 @@ class PaneJobs:
                 if overview.n_frames > 4 * overview.n_cols:  # long enough for the preview to pay off
                     overview.build_preview(reader)
                     progress(0.0)
-                # One engine thread: the other core stays free for the views
-                # the user is waiting for.
-                done = overview.build(reader, cancelled=step, progress=progress, workers=1)
-            if done and self.cache is not None:
-                self.cache.store(source, overview)
-            return done
+                # Every core: the build pauses between engine steps while a
+                # view the user waits for runs (step()).
+                return overview.build(reader, cancelled=step, progress=progress, workers=BUILD_WORKERS)
 
         self.scheduler.submit(build, lambda result: self._overview_done(overview, result))
 
@@ -411,6 +412,10 @@ class PaneJobs:
             self.failed.emit(str(result))
         elif result:
             self._announce(overview)
+            cache, source = self.cache, self.source
+            if cache is not None and source is not None and not overview.restored:  # (not one read from the cache)
+                # Kept after it is shown: writing 60-100 MB must not delay the picture.
+                self.scheduler.submit(lambda: cache.store(source, overview), lambda _result: None)
 
     def _announce(self, overview: Overview) -> None:
         if self._announced is not overview:

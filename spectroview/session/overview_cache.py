@@ -27,9 +27,13 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 import os
+import struct
 import threading
 import time
+import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +64,50 @@ def default_directory() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("spectroview", appauthor=False)) / "overviews"
+
+
+def _read_stored(path: Path, archive: zipfile.ZipFile, name: str) -> np.ndarray | None:
+    """Member ``name`` of the NPZ ``path``, read in one call if it is stored uncompressed.
+
+    ``np.load`` reads a member through zipfile in small steps of Python (with
+    the CRC): 0.18 s for 67 MB, where one ``numpy.fromfile`` and one zlib
+    CRC take 0.05 s, both without holding the GIL for long.  The CRC is still
+    checked.  Returns None for a member stored otherwise (compressed, Fortran
+    order, an object dtype): the caller reads it the usual way.
+
+    Raises
+    ------
+    ValueError
+        The member's data does not match its CRC, or ends early.
+    """
+    info = archive.getinfo(name)
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(info.header_offset)
+        local = fh.read(30)  # the local file header: its name and extra field lengths at 26..30
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise ValueError(f"{name}: no local header where the directory says")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        start = info.header_offset + 30 + name_len + extra_len
+        fh.seek(start)
+        version = np.lib.format.read_magic(fh)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(fh)
+        if fortran or dtype.hasobject:
+            return None
+        header_len = fh.tell() - start
+        count = math.prod(shape)
+        if header_len + count * dtype.itemsize != info.file_size:
+            raise ValueError(f"{name}: {info.file_size} bytes stored, the header describes another size")
+        data = np.fromfile(fh, dtype=dtype, count=count)
+        if data.size != count:
+            raise ValueError(f"{name}: ends early")
+        fh.seek(start)
+        crc = zlib.crc32(data.data, zlib.crc32(fh.read(header_len)))
+    if crc != info.CRC:
+        raise ValueError(f"{name}: CRC mismatch (damaged)")
+    return data.reshape(shape)
 
 
 class OverviewCache:
@@ -126,8 +174,12 @@ class OverviewCache:
                 meta = json.loads(str(entry["meta"]))
                 if meta.get("description") != description:
                     raise ValueError("its description does not match (a hash collision or a foreign file)")
-                columns, wave_min, wave_max = entry["columns"], entry["wave_min"], entry["wave_max"]
-                overview.restore(columns, wave_min, wave_max, tuple(meta.get("warnings", ())))
+                wave_min, wave_max = entry["wave_min"], entry["wave_max"]
+                columns = _read_stored(path, entry.zip, "columns.npy")
+                if columns is None:  # not as store() writes it: numpy's own way
+                    columns = entry["columns"]
+                warnings = tuple(meta.get("warnings", ()))
+                overview.restore(columns, wave_min, wave_max, warnings, copy=False)  # just loaded: ours
         except FileNotFoundError:
             return False
         except Exception as exc:

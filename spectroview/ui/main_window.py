@@ -150,6 +150,10 @@ class _Opener(QObject):
         threading.Thread(target=work, name="spectroview-open", daemon=True).start()
 
 
+#: Longest wait after a new file's first image before its spectrum slice is computed (ms).
+SLICE_DELAY_MS = 10000
+
+
 def _view_key(shown: Shown) -> tuple[object, ...]:
     """What the panes' images are computed from (colours aside): a change needs new views."""
     panes = tuple(None if r is None else (r.params, r.channel, r.settings.reassigned) for r in (shown.a, shown.b))
@@ -206,6 +210,7 @@ class MainWindow(QMainWindow):
         self.model_view: ModelView | None = None
         self._strip_size = (0, 0)  # (width, height) px the strip was last asked for
         self._strip_shown = 0.0
+        self._progressive_shown = 0.0  # when a view was last refreshed from a building overview
         self.device_spec: int | str | None = None
         self.live_samplerate: float | None = None  # None: the device's own rate
 
@@ -322,10 +327,19 @@ class MainWindow(QMainWindow):
         self.live.levels.connect(self._on_live_levels)
         self.live.statusChanged.connect(self._on_live_status)
 
-        self._draw_shown(self.model.shown)
         # Modules the analysis tools import on first use take ~1 s (scipy.signal): imported on a
-        # worker while the window opens, not in the middle of the user's first slice.
+        # worker while the window opens, not in the middle of the user's first slice or
+        # pitch track (an import holds the GIL for long stretches: the event loop stalls).
         self.scheduler.submit(_warm_up, lambda _result: None)
+        # A file just opened: its spectrum slice waits until the window is first
+        # idle (the overview built) or SLICE_DELAY_MS after the first image: the
+        # picture and the overview the user waits for go first.
+        self._slice_deferred = False
+        self._slice_timer = QTimer(self)
+        self._slice_timer.setSingleShot(True)
+        self._slice_timer.setInterval(SLICE_DELAY_MS)
+        self._slice_timer.timeout.connect(self._release_slice)
+        self._draw_shown(self.model.shown)
         geometry = self.store.load_geometry("main")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -737,13 +751,9 @@ class MainWindow(QMainWindow):
             views_changed = _view_key(shown) != _view_key(old)
             if self.jobs.overview is not None and (views_changed or old.mode == "live"):
                 self._request_strip()  # a new overview's strip; back at once after live mode
-            if (
-                old.a is None
-                or old.a.params != a.params
-                or old.a.channel != a.channel
-                or new_file
-                or old.mode == "live"
-            ):
+            if new_file or old.mode == "live":
+                self._slice_deferred = True  # see _release_slice
+            elif old.a is None or old.a.params != a.params or old.a.channel != a.channel:
                 self._slice_for_mode()
             if new_file or old.mode == "live" or (shown.b is not None and old.b is None):
                 self._refresh_timer.start()  # once the window has laid out the new file or pane
@@ -1027,6 +1037,8 @@ class MainWindow(QMainWindow):
 
     def _on_image(self, image: ViewImage) -> None:
         self.panel.show_image(image)
+        if self._slice_deferred and not self._slice_timer.isActive():
+            self._slice_timer.start()
         self._update_pitch()
         self.viewComputed.emit()
         self._check_idle()
@@ -1043,11 +1055,14 @@ class MainWindow(QMainWindow):
     def _on_overview_progress(self, fraction: float) -> None:
         self.progress.show()
         self.progress.setValue(int(fraction * 1000))
-        # Progressive rendering: zoomed-out views come from the overview being built.
+        # Progressive rendering: zoomed-out views come from the overview being built,
+        # about three times a second (each is a pass over the whole overview, up to
+        # 100 MB: at every progress report they took a third of the build's time).
         latest = self.jobs.latest
-        if latest is None or latest.origin == "overview":
-            self._refresh_timer.start()
         now = time.monotonic()
+        if (latest is None or latest.origin == "overview") and now - self._progressive_shown > 0.3:
+            self._progressive_shown = now
+            self._refresh_timer.start()
         if now - self._strip_shown > 0.5:  # the strip is small; twice a second is plenty
             self._strip_shown = now
             self._request_strip()
@@ -1080,8 +1095,15 @@ class MainWindow(QMainWindow):
             and not self._refresh_timer.isActive()
         )
 
+    def _release_slice(self) -> None:
+        if self._slice_deferred:
+            self._slice_deferred = False
+            self._slice_timer.stop()
+            self._slice_for_mode()
+
     def _check_idle(self) -> None:
         if self.is_idle():
+            self._release_slice()
             self.idle.emit()
 
     def _report_error(self, title: str, message: str) -> None:
@@ -1110,6 +1132,8 @@ class MainWindow(QMainWindow):
 
     def _request_slice(self, t0: float, t1: float | None = None) -> None:
         """The spectrum at ``t0`` (or over ``[t0, t1]``) as a job; drawn if still current."""
+        if self._slice_deferred:
+            return  # a file just opened: asked when it is released (see _release_slice)
         current = self._file_ref()
         if current is None:
             return

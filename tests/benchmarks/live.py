@@ -18,7 +18,13 @@ Qt's offscreen platform):
   process's clock) to the end of the tick whose picture shows it, median
   over repeats (target <= 60 ms), beside its floor (one audio block + one
   display frame) and the later floor of the column centred on the click
-  (plus ``n_fft/2/sr``).
+  (plus ``n_fft/2/sr``);
+- ``friture``: Friture 0.38 in the same harness (the same Xvfb, loopback,
+  FFT size 2048, 10 s of history, 1600x1000 window), its process's CPU share
+  at its own fixed rate of 100 updates/s, and the sound and X servers' over
+  the same time.  It is a benchmark-only peer in its own Python 3.8
+  environment (``--friture PATH``; without it the report says how to build
+  it), never a dependency.
 """
 
 from __future__ import annotations
@@ -41,6 +47,41 @@ from tests.xvfb import missing_reason as xvfb_missing
 from tests.xvfb import xvfb
 
 WINDOW = (1600, 1000)
+
+#: Friture 0.38's settings for the same picture: one dock, the 2D spectrogram (widget type 3),
+#: FFT size index 6 (32 * 2**6 = 2048), 10 s of history, the window at 1600x1000 (Qt's
+#: saveGeometry bytes), input from ALSA's "default" PCM (PulseAudio's default source, through
+#: libasound2-plugins).  Written by PyQt5's QSettings, so the typed values are Qt 5's encoding.
+FRITURE_CONF = r"""[AudioBackend]
+deviceName=default (32 channels) (ALSA)  (default)
+duoInput=-2
+firstChannel=0
+secondChannel=1
+
+[Docks]
+Dock%200\colorMax=0
+Dock%200\colorMin=-140
+Dock%200\fftSize=6
+Dock%200\freqMax=24000
+Dock%200\freqMin=20
+Dock%200\freqScale=1
+Dock%200\timeRange=10
+Dock%200\type=3
+Dock%200\weighting=0
+dockNames=@Variant(\0\0\0\t\0\0\0\x1\0\0\0\n\0\0\0\f\0\x44\0o\0\x63\0k\0 \0\x30)
+
+[MainWindow]
+windowGeometry=@ByteArray(\x1\xd9\xd0\xcb\0\x3\0\0\0\0\0\0\0\0\0\0\0\0\x6?\0\0\x3\xe7\0\0\0\0\0\0\0\0\0\0\x6?\0\0\x3\xe7\0\0\0\0\0\0\0\0\a\x80\0\0\0\0\0\0\0\0\0\0\x6?\0\0\x3\xe7)
+"""
+
+FRITURE_HOW = (
+    "Friture 0.38 is not installed beside this benchmark: its pinned numpy 1.13 and Cython 0.27 do not build "
+    "on Python 3.11. It builds on Python 3.8 in its own environment with the pins relaxed (numpy 1.17.5, which "
+    "it needs below 1.18; Cython 0.29; PyQt5 5.15, since PyQt5 5.10's sip is gone from PyPI; PyOpenGL 3.1.10): "
+    "python3.8 -m venv V && V/bin/pip install 'numpy==1.17.5' 'Cython<3' wheel && (relax setup.py's == pins "
+    "of friture 0.38's sdist) && V/bin/pip install --no-build-isolation ./friture-0.38; "
+    "then pass --friture V/bin/friture (or set SPECTROVIEW_FRITURE)."
+)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -68,6 +109,62 @@ def _cpu_seconds_of(stat: Path) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def run_friture(
+    server: PulseServer, tmp: Path, seconds: float, friture: str, display: str | None, x_server
+) -> dict[str, object]:
+    """Friture in the same harness: the same X server, loopback, FFT size, history and window size.
+
+    Friture redraws on a fixed 10 ms timer (``SMOOTH_DISPLAY_TIMER_PERIOD_MS``
+    in its analyzer.py): it is measured at its own rate.  Its CPU share is
+    its process's, from /proc, after the same warm-up.
+    """
+    if display is None:
+        return {"skipped": "Friture is measured in a real window only (--window real)"}
+    config = tmp / "friture-config"
+    (config / "Friture").mkdir(parents=True, exist_ok=True)
+    (config / "Friture" / "Friture.conf").write_text(FRITURE_CONF)
+    env = {
+        **os.environ,
+        "DISPLAY": display,
+        "PULSE_SERVER": server.server,
+        "XDG_CONFIG_HOME": str(config),
+        "XDG_DATA_HOME": str(tmp / "friture-data"),
+        "XDG_CACHE_HOME": str(tmp / "friture-cache"),
+    }
+    env.pop("QT_QPA_PLATFORM", None)
+    log = tmp / "friture.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([friture], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(8.0)  # start-up (numpy, PyQt5, its audio backend) and the same settling
+        if proc.poll() is not None:
+            return {"failed": f"Friture exited with {proc.returncode}: {log.read_text(errors='replace')[-300:]}"}
+        cpu0 = _cpu_seconds(proc.pid)
+        others = {"pulseaudio": server.proc.pid if server.proc else None, "xvfb": x_server.pid if x_server else None}
+        others0 = {k: _cpu_seconds(pid) for k, pid in others.items() if pid}
+        wall0 = time.perf_counter()
+        time.sleep(seconds)
+        wall = time.perf_counter() - wall0
+        share = (_cpu_seconds(proc.pid) - cpu0) / wall
+        others_share = {k: round((_cpu_seconds(others[k]) - v) / wall, 3) for k, v in others0.items()}  # type: ignore[arg-type]
+        inputs = server.pactl("list", "short", "source-outputs").stdout.strip().splitlines()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return {
+        "version": "0.38",
+        "executable": friture,
+        "updates_per_second": "100 (its fixed 10 ms display timer)",
+        "cpu_share_of_one_core": round(share, 3),
+        "other_processes_cpu_share": others_share,
+        "recording_from_the_loopback": bool(inputs),
+        "seconds": round(wall, 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -77,6 +174,11 @@ def main() -> None:
         choices=["real", "offscreen"],
         default="real",
         help="a real window under a private Xvfb (default), or Qt's offscreen platform",
+    )
+    parser.add_argument(
+        "--friture",
+        default=os.environ.get("SPECTROVIEW_FRITURE"),
+        help="Friture 0.38's executable, to measure it in the same harness (default $SPECTROVIEW_FRITURE)",
     )
     args = parser.parse_args()
     reason = missing_reason() or (xvfb_missing() if args.window == "real" else None)
@@ -98,6 +200,13 @@ def main() -> None:
         try:
             report = {"cores": os.cpu_count(), "window": args.window}
             report.update(run(server, tmp, args.seconds, args.clicks, x_server))
+            if not args.friture:
+                report["friture"] = {"skipped": FRITURE_HOW}
+            elif not os.access(args.friture, os.X_OK):
+                report["friture"] = {"skipped": f"{args.friture}: not an executable. {FRITURE_HOW}"}
+            else:
+                display = os.environ.get("DISPLAY") if args.window == "real" else None
+                report["friture"] = run_friture(server, tmp, args.seconds, args.friture, display, x_server)
         finally:
             server.kill()
     print(json.dumps(report, indent=2), flush=True)

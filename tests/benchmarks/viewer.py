@@ -18,6 +18,12 @@ Figures (JSON, medians where repeated):
   colours are a lookup-table change).
 - ``reopen_from_cache_1h``: the one-hour file opened a second time, its
   exact overview read from the overview cache the first opening filled.
+- ``day_long``: a 24-hour 48 kHz mono RF64 WAV (8.3 GB), opened in a
+  fresh process: first image, the longest stall of the event loop and
+  ten 30 s views around the file while the overview builds, the complete
+  overview, the process's peak RSS; then opened again in another process
+  (its overview from the cache).  Targets: first image 1 s, peak RSS
+  500 MB, re-open complete within 1 s.
 - ``hour_peak_rss_mb``: peak RSS of ``spectroview FILE --screenshot`` on
   the one-hour file (the app computes the complete overview), by GNU time.
 """
@@ -208,7 +214,10 @@ def peak_rss(path: Path, tmp: Path) -> dict[str, object]:
         return {"skipped": "GNU time (/usr/bin/time) not installed"}
     t0 = time.perf_counter()
     subprocess.run(
-        ["/usr/bin/time", "-f", "%M", "-o", str(report), *cmd], check=True, cwd=Path(__file__).resolve().parents[2]
+        ["/usr/bin/time", "-f", "%M", "-o", str(report), *cmd],
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp / "xdg-cache")},  # a fresh overview cache, not the user's
     )
     return {
         "peak_rss_mb": round(int(report.read_text().split()[-1]) / 1024, 1),
@@ -216,12 +225,113 @@ def peak_rss(path: Path, tmp: Path) -> dict[str, object]:
     }
 
 
+DAY_SR = 48000
+
+
+def make_day_file(path: Path, hours: float) -> Path:
+    """``hours`` of 48 kHz mono 16-bit RF64 WAV, as a field recorder writes: low noise,
+    a bird-like chirp every 7 s and a click every minute (written in 60 s blocks)."""
+    rng = np.random.default_rng(11)
+    block = DAY_SR * 60
+    base = (0.003 * rng.standard_normal(block)).astype(np.float32)
+    t = np.arange(DAY_SR) / DAY_SR
+    chirp = (0.2 * np.sin(2 * np.pi * (3000 * t + 2000 * t**2)) * np.hanning(DAY_SR)).astype(np.float32)
+    with soundfile.SoundFile(path, "w", DAY_SR, 1, subtype="PCM_16", format="RF64") as f:
+        for minute in range(round(hours * 60)):
+            y = np.roll(base, minute * 977)
+            for start in range(0, block - DAY_SR, 7 * DAY_SR):
+                y[start : start + DAY_SR] += chirp
+            y[(minute * 131) % block] = 0.9
+            f.write(y)
+    return path
+
+
+def day_long(path: Path, cache: Path) -> dict[str, object]:
+    """Open a day-long file (in this process: run it alone, its peak RSS is the viewer's),
+    then measure the event loop's longest stall while the overview builds."""
+    import resource
+
+    from PySide6.QtCore import QTimer
+
+    app = _app()
+    window = _window(cache)
+    window.resize(1600, 900)
+    window.show()
+    app.processEvents()
+    shown: list[float] = []
+    ready: list[float] = []
+    window.viewComputed.connect(lambda: shown.append(time.perf_counter()))
+    window.jobs.overview_ready.connect(lambda: ready.append(time.perf_counter()))
+    start = time.perf_counter()
+    window.open_file(path)
+    _wait(app, lambda: bool(shown), 60)
+    first = shown[0] - start
+    first_complete = window.jobs.latest.complete
+    stalls: list[float] = []
+    last = [time.perf_counter()]
+
+    def beat() -> None:
+        now = time.perf_counter()
+        stalls.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(beat)
+    timer.start(10)
+    # Views across the file while it builds, as a user would: each must come back.
+    views: list[float] = []
+    duration = window.info.duration
+    for i in range(10):
+        t0 = duration * (i + 0.5) / 10 - 15.0
+        asked = time.perf_counter()
+        target = window.jobs.generation + 1
+        window.panel.set_time_range(t0, t0 + 30.0)
+        _wait(app, lambda t=target: window.jobs.latest is not None and window.jobs.latest.generation >= t, 60)
+        views.append(time.perf_counter() - asked)
+    _wait(app, lambda: bool(ready), 3600)
+    complete = ready[0] - start
+    window.fit()
+    _wait(app, lambda: window.jobs.is_idle() and _settled(window) and window.jobs.latest.complete, 600)
+    timer.stop()
+    window.close()
+    return {
+        "first_image_s": round(first, 3),
+        "first_image_complete": first_complete,
+        "complete_overview_s": round(complete, 1),
+        "views_while_building_ms_median": round(1000 * statistics.median(views), 1),
+        "views_while_building_ms_max": round(1000 * max(views), 1),
+        "event_loop_longest_stall_ms": round(1000 * max(stalls, default=0.0), 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def _in_child(*args: str) -> dict[str, object]:
+    """Run ``--measure ...`` of this module in a fresh process (its own peak RSS) and return its JSON."""
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.viewer", "--measure", *args],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    lines = out.stdout.strip().splitlines()
+    if out.returncode != 0 or not lines:
+        return {"failed": out.stderr.strip().splitlines()[-1:] or f"exit {out.returncode}"}
+    return json.loads(lines[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=12)
     parser.add_argument("--skip-hour", action="store_true", help="leave out the one-hour file")
+    parser.add_argument(
+        "--day-hours", type=float, default=24.0, help="length of the day-long recording (0: leave it out)"
+    )
+    parser.add_argument("--measure", nargs=2, metavar=("FILE", "CACHE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    report: dict[str, object] = {}
+    if args.measure:  # the child of _in_child
+        print(json.dumps(day_long(Path(args.measure[0]), Path(args.measure[1]))), flush=True)
+        os._exit(0)
+    report: dict[str, object] = {"cores": os.cpu_count()}
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         ten = make_file(tmp / "ten.wav", 600)
@@ -235,6 +345,17 @@ def main() -> None:
             # The same file again: its exact overview comes from the overview cache.
             report["reopen_from_cache_1h"] = open_to_first_image(hour, cache)
             report["hour_screenshot_peak"] = peak_rss(hour, tmp)
+            hour.unlink()
+        if args.day_hours > 0:
+            day = make_day_file(tmp / "day.wav", args.day_hours)
+            cache = tmp / "day-cache"
+            report["day_long"] = {
+                "hours": args.day_hours,
+                "sr": DAY_SR,
+                "file_gb": round(day.stat().st_size / 1e9, 2),
+                "first_open": _in_child(str(day), str(cache)),
+                "reopen_from_cache": _in_child(str(day), str(cache)),
+            }
     print(json.dumps(report, indent=2), flush=True)
     # PySide6 can abort while tearing down pyqtgraph items at interpreter exit;
     # the figures are out, so leave without the teardown.

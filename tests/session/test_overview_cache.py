@@ -125,7 +125,7 @@ def test_the_entry_just_stored_stays_even_beyond_the_bound(tmp_path: Path) -> No
     assert entry is not None and entry.exists()
 
 
-@pytest.mark.parametrize("damage", ["random", "truncated", "foreign"])
+@pytest.mark.parametrize("damage", ["random", "truncated", "foreign", "one byte"])
 def test_a_damaged_entry_is_removed_and_rebuilt(tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture) -> None:
     source = recording(tmp_path / "a.wav")
     cache = OverviewCache(tmp_path / "cache")
@@ -136,6 +136,10 @@ def test_a_damaged_entry_is_removed_and_rebuilt(tmp_path: Path, damage: str, cap
         entry.write_bytes(np.random.default_rng(1).bytes(5000))
     elif damage == "truncated":
         entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
+    elif damage == "one byte":  # inside the stored columns, past every header: only the CRC tells
+        data = bytearray(entry.read_bytes())
+        data[len(data) // 2] ^= 0x40
+        entry.write_bytes(bytes(data))
     else:  # another file's entry under this name: its description does not match
         other = recording(tmp_path / "b.wav", freq=200.0)
         os.replace(cache.store(other, built(other)), entry)
@@ -245,4 +249,5 @@ def test_without_a_cache_entry_the_overview_is_built_and_stored(tmp_path: Path, 
     wait_for(scheduler, lambda: bool(events.of("overview")))
     assert pane.overview is not None and pane.overview.complete
     assert events.of("progress")  # it was built, with progress
+    assert scheduler.wait_idle(20.0)  # stored after it was shown
     assert cache.load(source, Overview(source.n_samples, PARAMS))
