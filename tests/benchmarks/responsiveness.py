@@ -50,9 +50,37 @@ def _wait(app, condition, timeout: float = 120.0) -> None:
         time.sleep(0.002)
 
 
+class EventLoopGaps:
+    """A Qt timer every ``interval_ms``: the gaps between its ticks are how long the event loop could not react."""
+
+    def __init__(self, interval_ms: int) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.gaps: list[float] = []
+        self._last = time.perf_counter()
+        self._timer = QTimer()
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def stop(self) -> dict[str, float]:
+        """Stop; the longest and the 99th-percentile gap (ms) and the number of ticks."""
+        self._timer.stop()
+        gaps = self.gaps or [0.0]
+        return {
+            "max_gap_ms": round(1000 * max(gaps), 1),
+            "p99_gap_ms": round(1000 * float(np.percentile(gaps, 99)), 1),
+            "ticks": len(self.gaps),
+        }
+
+
 def scripted_run(app, window, path: Path) -> dict[str, float]:
     """Run the heavy scenario in ``window``; the event loop's gaps in ms."""
-    from PySide6.QtCore import QTimer
 
     from spectroview.ui.controls import N_FFT_CHOICES
 
@@ -61,19 +89,7 @@ def scripted_run(app, window, path: Path) -> dict[str, float]:
     window.controls.n_fft.slider.setValue(N_FFT_CHOICES.index(2048))
     window.open_file(path)
     _wait(app, lambda: window.is_idle() and window.jobs.latest is not None)
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
-    last[0] = time.perf_counter()
+    gaps = EventLoopGaps(5)
     window.controls.n_fft.slider.setValue(N_FFT_CHOICES.index(32768))
     window.pitch_action.trigger()
     window.model.set_time_range(0.0, 120.0)
@@ -98,12 +114,7 @@ def scripted_run(app, window, path: Path) -> dict[str, float]:
         )
 
     _wait(app, settled)
-    timer.stop()
-    return {
-        "max_gap_ms": round(1000 * max(gaps), 1),
-        "p99_gap_ms": round(1000 * float(np.percentile(gaps, 99)), 1),
-        "ticks": len(gaps),
-    }
+    return gaps.stop()
 
 
 def inline_reference(path: Path) -> dict[str, float]:
