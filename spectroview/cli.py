@@ -13,12 +13,11 @@ import dataclasses
 import json
 import math
 import os
-import queue
 import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -443,46 +442,8 @@ class _Progress:
             sys.stderr.write("\r" + " " * (len(self.label) + 6) + "\r")
 
 
-def _prefetched(blocks: Iterator[np.ndarray], depth: int = 2) -> Generator[np.ndarray, None, None]:
-    """Read the next blocks in a thread while the current one is analysed.
-
-    libsndfile's decoding and the mixdown release the GIL, so reading
-    overlaps the FFTs instead of adding to them.  Errors raised by the
-    reader are re-raised here, in order.
-    """
-    box: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def reader() -> None:
-        try:
-            for block in blocks:
-                if stop.is_set():
-                    return
-                box.put(("block", block))
-            box.put(("end", None))
-        except BaseException as exc:  # handed to the consumer, raised there
-            box.put(("error", exc))
-
-    thread = threading.Thread(target=reader, name="spectroview-read", daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, item = box.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise item  # type: ignore[misc]
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a reader waiting on a full queue
-            try:
-                box.get_nowait()
-            except queue.Empty:
-                thread.join(0.01)
-
-
 def cmd_render(args: argparse.Namespace) -> int:
+    from spectroview.audio.files import prefetched
     from spectroview.render.image import ImageOptions, colorize, spectrogram_image
     from spectroview.render.png import write_png
 
@@ -501,7 +462,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         progress = _Progress("rendering", source.info.frames)
         # closing(): on any exception the reader thread is stopped and joined
         # before the file it reads from is closed.
-        with contextlib.closing(_prefetched(source.blocks(1 << 19))) as blocks:
+        with contextlib.closing(prefetched(source.blocks(1 << 19))) as blocks:
             try:
                 power = spectrogram_image(
                     blocks,

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import queue
 import re
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -41,6 +43,7 @@ __all__ = [
     "audio_streams",
     "estimated_duration",
     "is_audio_path",
+    "prefetched",
     "probe",
 ]
 
@@ -723,3 +726,44 @@ def _mixdown(data: np.ndarray) -> np.ndarray:
         out += data[:, c]
     out *= np.float32(1.0 / data.shape[1])
     return out
+
+
+def prefetched(blocks: Iterator[np.ndarray], depth: int = 2) -> Generator[np.ndarray, None, None]:
+    """``blocks``, the next ``depth`` read on a thread of their own while the current one is analysed.
+
+    libsndfile's and FFmpeg's decoding and the mixdown release the GIL, so
+    reading overlaps the FFTs instead of adding to them (an hour of 44.1 kHz
+    stereo WAV takes 0.56 s to read).  Errors raised by the reader are
+    re-raised here, in order.  Close the generator (``contextlib.closing``)
+    before closing the source: that stops and joins the reader.
+    """
+    box: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            for block in blocks:
+                if stop.is_set():
+                    return
+                box.put(("block", block))
+            box.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put(("error", exc))
+
+    thread = threading.Thread(target=reader, name="spectroview-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item  # type: ignore[misc]
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a reader waiting on a full queue
+            try:
+                box.get_nowait()
+            except queue.Empty:
+                thread.join(0.01)

@@ -17,17 +17,17 @@ or the frequency axis.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
 
-from spectroview.audio.files import AudioInfo, FileSource
+from spectroview.audio.files import AudioInfo, FileSource, prefetched
 from spectroview.dsp import ParameterError, SpectrogramParams, StreamingSpectrogram, get_window, spectrogram
 from spectroview.dsp.mel import row_projection
 from spectroview.dsp.pooling import ColumnPooler, max_by_segments, pixel_bounds, pool_rows
@@ -346,18 +346,21 @@ class Overview:
         source.nonfinite_count = source.clipped_count = 0  # counted over this one pass
         known = len(source.info.warnings)
         pos = 0
-        for block in _read_ahead(source.blocks(blocksize)):
-            if cancelled():
-                return False
-            self._add_waveform(block, pos, wave_edges)
-            pos += block.shape[0]
-            for columns in stream.push_bounded(block):
-                if cancelled():  # checked per engine step: a cancelled build frees its core at once
+        # The next block is decoded on another thread while this one is analysed;
+        # closing() stops that reader before the caller closes the source.
+        with contextlib.closing(prefetched(source.blocks(blocksize), depth=1)) as blocks:
+            for block in blocks:
+                if cancelled():
                     return False
-                self._pooler.push(columns)
-            self.frames_done = self._pooler.frames_seen
-            if progress is not None:
-                progress(self.fraction_done)
+                self._add_waveform(block, pos, wave_edges)
+                pos += block.shape[0]
+                for columns in stream.push_bounded(block):
+                    if cancelled():  # checked per engine step: a cancelled build frees its core at once
+                        return False
+                    self._pooler.push(columns)
+                self.frames_done = self._pooler.frames_seen
+                if progress is not None:
+                    progress(self.fraction_done)
         for columns in stream.flush_bounded():
             self._pooler.push(columns)
         self.frames_done = self._pooler.frames_seen
@@ -508,22 +511,6 @@ class Overview:
             wave_x0=self.bounds[c0] * hop_s,
             wave_x1=min(self.n_samples, self.bounds[c1] * self.params.hop) / self.sr,
         )
-
-
-def _read_ahead(blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-    """``blocks``, each read on another thread while the previous one is analysed.
-
-    Decoding (libsndfile or FFmpeg, and the mixdown) and the engine release
-    the GIL for most of their work, so on two cores they overlap: an hour of
-    44.1 kHz stereo WAV takes 0.56 s to read and 2 s to analyse.  One block
-    ahead at most: memory stays two blocks.  The reading thread inherits the
-    caller's priority.
-    """
-    with ThreadPoolExecutor(1, thread_name_prefix="spectroview-read") as pool:
-        pending = pool.submit(next, blocks, None)
-        while (block := pending.result()) is not None:
-            pending = pool.submit(next, blocks, None)
-            yield block
 
 
 def _reassigned_levels(x: np.ndarray, params: SpectrogramParams, n_frames: int, n_cols: int) -> np.ndarray:
