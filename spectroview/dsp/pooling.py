@@ -154,12 +154,12 @@ class ColumnPooler:
         t0, t1 = self._seen, self._seen + k
         if t1 > self.n_frames:
             raise ParameterError(f"pushed {t1} frames: more than n_frames={self.n_frames}")
-        c0 = int(np.searchsorted(self._bounds, t0, side="right")) - 1
-        c1 = int(np.searchsorted(self._bounds, t1 - 1, side="right")) - 1
         if self._n_cols == self.n_frames:  # one frame per column: nothing to pool
             self._acc_t[t0:t1] = columns.T
             self._seen = t1
             return
+        c0 = int(np.searchsorted(self._bounds, t0, side="right")) - 1
+        c1 = int(np.searchsorted(self._bounds, t1 - 1, side="right")) - 1
         # Segment starts inside this chunk, relative to t0: the chunk's first
         # frame, then every column boundary that falls inside the chunk.
         starts = np.concatenate([[0], self._bounds[c0 + 1 : c1 + 1] - t0])

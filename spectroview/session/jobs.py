@@ -24,6 +24,7 @@ import dataclasses
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,9 +210,7 @@ class PaneJobs:
             # that view is done (or shortly, if no view is asked for).
             self._deferred = self.overview
             overview = self.overview
-            timer = threading.Timer(OVERVIEW_DELAY, lambda: self.scheduler.post(lambda: self._start_deferred(overview)))
-            timer.daemon = True
-            timer.start()
+            self._after(OVERVIEW_DELAY, lambda: self._start_deferred(overview))
 
     def clear(self) -> None:
         """Nothing to show (live mode, no file): pending work is dropped."""
@@ -286,7 +285,11 @@ class PaneJobs:
             if self._view_lane.generation == generation and not self._view_lane.busy:
                 self._start_deferred(deferred)
 
-        timer = threading.Timer(SETTLE_DELAY, lambda: self.scheduler.post(settled))
+        self._after(SETTLE_DELAY, settled)
+
+    def _after(self, delay: float, fn: Callable[[], None]) -> None:
+        """Run ``fn()`` on the delivering thread ``delay`` s from now."""
+        timer = threading.Timer(delay, lambda: self.scheduler.post(fn))
         timer.daemon = True
         timer.start()
 
@@ -391,8 +394,8 @@ class PaneJobs:
                 if overview.n_frames > 4 * overview.n_cols:  # long enough for the preview to pay off
                     overview.build_preview(reader)
                     progress(0.0)
-                # Every core: the build pauses between engine steps while a
-                # view the user waits for runs (step()).
+                # BUILD_WORKERS engine threads; the build also pauses between
+                # engine steps while a view the user waits for runs (step()).
                 return overview.build(reader, cancelled=step, progress=progress, workers=BUILD_WORKERS)
 
         self.scheduler.submit(build, lambda result: self._overview_done(overview, result))

@@ -637,7 +637,7 @@ class MainWindow(QMainWindow):
         self.readout.setToolTip(_properties_text(info))
         if info.warnings:
             self._say_found(info, info.warnings)
-        self._slice_for_mode()
+        # (The slice follows once the new file's picture is up: see _release_slice.)
         self.fileOpened.emit(info.path)
         return True
 

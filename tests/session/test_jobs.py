@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -333,9 +334,11 @@ def test_a_parameter_change_reads_no_samples_again_until_the_file_changes(
     for image in views:  # each still its own exact spectrogram
         assert abs(peak_hz(image) - 1000.0) <= SR / image.params.n_fft
     # The file rewritten in place (same length, other content): read again, not served stale.
-    time.sleep(0.01)
+    before = path.stat()
     other = 0.5 * np.sin(2 * np.pi * 3000.0 * np.arange(3 * SR) / SR)
     soundfile.write(path, other.astype(np.float32), SR, subtype="FLOAT")
+    # A later modification time, whatever the filesystem's timestamp resolution.
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
     pane.request_view(1.0, 2.0, 300)
     wait_for(scheduler, lambda: len(events.of("image")) == 4)
     assert len(reads) == 2
