@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from scipy import sparse
 
 __all__ = [
+    "BandedProjection",
+    "banded_projection",
     "fft_frequencies",
     "hz_to_mel",
     "logfreq_edges",
@@ -234,3 +236,123 @@ def _mel_sparse_cached(
     from scipy import sparse
 
     return sparse.csr_array(_mel_filterbank_cached(sr, n_fft, n_mels, fmin, fmax, htk, norm))
+
+
+#: Cost, in multiply-adds per frame, of one more matrix product call (numpy's
+#: dispatch and BLAS set-up, about 2 us, spread over a block of frames);
+#: :class:`BandedProjection` merges neighbouring rows while a merged product
+#: costs less than two calls.
+_CALL_COST = 192
+
+#: OpenBLAS runs a product on its own threads above 4 * 65536 multiply-adds
+#: (``GEMM_MULTITHREAD_THRESHOLD``); the engine's threads already use every
+#: core, so each call stays under it.
+_BLAS_SINGLE_THREAD = 4 * 65536
+
+
+class BandedProjection:
+    """A row projection (mel filters, log bands) as dense blocks of neighbouring rows.
+
+    A filter touches a short run of consecutive FFT bins and neighbouring
+    filters touch neighbouring runs, so the matrix is banded.  Rows are
+    grouped greedily (a row joins the previous group while one product over
+    the union of their bins costs less than a separate call, see
+    :data:`_CALL_COST`) and each group is one dense BLAS product over its own
+    bins: about 3x faster than a sparse CSR product, which runs one scalar
+    multiply-add per stored weight.  Results equal the dense product ``values
+    @ matrix.T`` to float32 rounding (the sum over bins runs in BLAS's order).
+
+    Parameters
+    ----------
+    indptr, indices, data : CSR arrays of the ``(n_rows, n_bins)`` matrix
+    n_bins : int
+    """
+
+    def __init__(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_bins: int) -> None:
+        n_rows = len(indptr) - 1
+        first = np.full(n_rows, n_bins, dtype=np.int64)
+        last = np.full(n_rows, -1, dtype=np.int64)
+        for r in range(n_rows):
+            cols = indices[indptr[r] : indptr[r + 1]][data[indptr[r] : indptr[r + 1]] != 0]
+            if cols.size:
+                first[r], last[r] = cols.min(), cols.max()
+        groups: list[list[int]] = []  # [row0, row1, bin0, bin1]
+        for r in range(n_rows):
+            if last[r] < 0:
+                continue  # an all-zero row: left out of every product, written as zeros
+            lo, hi = int(first[r]), int(last[r]) + 1
+            if groups:
+                g = groups[-1]
+                m_lo, m_hi = min(g[2], lo), max(g[3], hi)
+                merged = (r + 1 - g[0]) * (m_hi - m_lo)
+                apart = (g[1] - g[0]) * (g[3] - g[2]) + (hi - lo) + _CALL_COST
+                if merged <= apart:
+                    g[1], g[2], g[3] = r + 1, m_lo, m_hi
+                    continue
+            groups.append([r, r + 1, lo, hi])
+        dense_rows = np.zeros(n_bins, dtype=np.float32)
+        blocks = []
+        for r0, r1, k0, k1 in groups:
+            weights = np.zeros((k1 - k0, r1 - r0), dtype=np.float32)
+            for r in range(r0, r1):
+                dense_rows[:] = 0.0
+                dense_rows[indices[indptr[r] : indptr[r + 1]]] = data[indptr[r] : indptr[r + 1]]
+                weights[:, r - r0] = dense_rows[k0:k1]
+            weights.setflags(write=False)
+            blocks.append((r0, r1, k0, k1, weights))
+        self.n_rows = n_rows
+        self.n_bins = n_bins
+        self.blocks = tuple(blocks)
+        self._covered = sum(r1 - r0 for r0, r1, *_ in blocks) == n_rows
+
+    def apply(self, values: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``out[:] = values @ matrix.T``.
+
+        Parameters
+        ----------
+        values : (n, n_bins) float32, unit stride along bins
+        out : (n, n_rows) float32, unit stride along rows (a slice of a larger array is fine)
+
+        Returns
+        -------
+        ``out``
+        """
+        n = values.shape[0]
+        if not self._covered:
+            out[:] = 0.0
+        for r0, r1, k0, k1, weights in self.blocks:
+            step = max(16, _BLAS_SINGLE_THREAD // ((r1 - r0) * (k1 - k0)) // 16 * 16)
+            for i in range(0, n, step):
+                np.matmul(values[i : i + step, k0:k1], weights, out=out[i : i + step, r0:r1])
+        return out
+
+
+def banded_projection(params: SpectrogramParams) -> BandedProjection | None:
+    """:func:`row_projection` as a :class:`BandedProjection` (cached); None for the linear scale.
+
+    The mel scale's is built from the dense filterbank, without scipy.sparse
+    (0.1 s to import), so the engine's start-up does not pay for it.
+    """
+    sr = params.require_sr()
+    if params.scale == "linear":
+        return None
+    fmax = params.fmax_for(sr)
+    if params.scale == "mel":
+        return _banded_mel(sr, params.n_fft, params.n_mels, float(params.fmin), fmax, params.htk, params.norm)
+    return _banded_log(sr, params.n_fft, params.log_fmin(), fmax, params.bins_per_octave)
+
+
+@lru_cache(maxsize=32)
+def _banded_mel(
+    sr: float, n_fft: int, n_mels: int, fmin: float, fmax: float, htk: bool, norm: str | None
+) -> BandedProjection:
+    dense = _mel_filterbank_cached(sr, n_fft, n_mels, fmin, fmax, htk, norm)
+    rows, cols = np.nonzero(dense)
+    indptr = np.searchsorted(rows, np.arange(n_mels + 1))
+    return BandedProjection(indptr, cols, dense[rows, cols], dense.shape[1])
+
+
+@lru_cache(maxsize=32)
+def _banded_log(sr: float, n_fft: int, fmin: float, fmax: float, bins_per_octave: int) -> BandedProjection:
+    matrix = _logfreq_cached(sr, n_fft, fmin, fmax, bins_per_octave)
+    return BandedProjection(matrix.indptr, matrix.indices, matrix.data, matrix.shape[1])

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from spectroview.dsp._fft import rfft
-from spectroview.dsp.mel import row_projection
+from spectroview.dsp.mel import banded_projection
 from spectroview.dsp.params import ParameterError, SpectrogramParams, mono_signal
 from spectroview.dsp.windows import window_samples
 
@@ -125,8 +125,8 @@ class _FrameEngine:
         self.n_bins = self.n_fft // 2 + 1
         self.window = _window_cached(params.window, params.win, params.n_fft)
         self.power = float(params.power)
-        self.projection = row_projection(params) if params.sr is not None else None
-        self.n_rows = self.n_bins if self.projection is None else self.projection.shape[0]
+        self.projection = banded_projection(params) if params.sr is not None else None
+        self.n_rows = self.n_bins if self.projection is None else self.projection.n_rows
         self.block_frames = max(16, _BLOCK_SAMPLES // self.n_fft)
         self.workers = max(1, workers or _WORKERS)
 
@@ -153,24 +153,37 @@ class _FrameEngine:
         n = frames.shape[0]
         block = min(n, self.block_frames)
         scratch = np.empty((_whole_groups(block), self.n_fft), dtype=np.float32)
-        magnitude = np.empty((block, self.n_bins), dtype=np.float32)
+        spectrum = np.empty((_whole_groups(block), self.n_bins), dtype=np.complex64)
+        if self.projection is not None:
+            magnitude = np.empty((_whole_groups(block), self.n_bins), dtype=np.float32)
+            projected = np.empty((_whole_groups(block), self.n_rows), dtype=np.float32)
         for b0 in range(0, n, block):
             b1 = min(n, b0 + block)
             rows = b1 - b0
             padded = _whole_groups(rows)
             np.multiply(frames[b0:b1], self.window, out=scratch[:rows])
             scratch[rows:padded] = 0.0
-            spec = rfft(scratch[:padded])[:rows]
+            spec = rfft(scratch[:padded], out=spectrum[:padded])
             # |X| through numpy's complex abs (hypot, vectorized) then a
             # square is faster than re*re + im*im on the interleaved pairs.
-            target = out_t[b0:b1] if self.projection is None else magnitude[:rows]
+            if self.projection is None:
+                target = out_t[b0:b1]
+                spec = spec[:rows]
+            else:
+                target = magnitude[:padded]
             np.abs(spec, out=target)
             if self.power == 2.0:
                 np.square(target, out=target)
             elif self.power != 1.0:
                 np.power(target, self.power, out=target)
-            if self.projection is not None:
-                out_t[b0:b1] = (self.projection @ target.T).T
+            if self.projection is None:
+                continue
+            if padded == rows:
+                self.projection.apply(target, out_t[b0:b1])
+            else:
+                # A short last block is projected in whole groups too (into
+                # scratch), so no row's sum depends on how frames were batched.
+                out_t[b0:b1] = self.projection.apply(target, projected[:padded])[:rows]
 
     def empty_output(self, n_frames: int) -> np.ndarray:
         # Fortran order: each frame's column is contiguous, as the engine
