@@ -13,7 +13,10 @@ import resource
 
 import psutil
 
-__all__ = ["available_bytes", "format_bytes"]
+__all__ = ["available_bytes", "format_bytes", "limit_malloc_arenas"]
+
+#: glibc's ``mallopt`` parameter number of ``M_ARENA_MAX`` (``malloc.h``).
+_M_ARENA_MAX = -8
 
 
 def available_bytes() -> int:
@@ -33,3 +36,28 @@ def format_bytes(n: float) -> str:
         if n >= size:
             return f"{n / size:.1f} {unit}" if n < 100 * size else f"{n / size:.0f} {unit}"
     return f"{int(n)} bytes"
+
+
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Cap glibc's malloc arenas (``mallopt(M_ARENA_MAX, arenas)``); False where that is not glibc.
+
+    glibc gives a thread that meets a locked arena one of its own, up to 8
+    per core, and memory freed in an arena mostly stays resident.  The
+    viewer's worker threads allocate and free numpy buffers of a few MB each
+    (decoded blocks, engine output, view images): with an arena per thread
+    that is tens of MB of freed memory held at once.  Measured on a one-hour
+    stereo file: peak RSS 311 MB by default, 289 MB with 2 arenas, the same
+    build time (``MALLOC_ARENA_MAX=2`` in the environment does the same).
+    Call it before threads start.
+    """
+    import ctypes
+    import ctypes.util
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(_M_ARENA_MAX, int(arenas)))
+    except (OSError, AttributeError):
+        return False

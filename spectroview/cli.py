@@ -1277,6 +1277,9 @@ def _gui(argv: Sequence[str]) -> int:
         if args.file is None:
             raise CliError("--stream goes with FILE")
         stream = args.stream - 1
+    from spectroview._memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before any thread: the window's workers would each hold freed memory
     if args.file is not None:
         # Fail on the command line, before any window, for a file that cannot open
         # (its warnings are the window's to say, once).

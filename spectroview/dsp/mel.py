@@ -7,7 +7,7 @@ stands for the frequency at its centre, ``k * sr / n_fft`` Hz.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BandedProjection",
+    "RowWeights",
     "banded_projection",
     "fft_frequencies",
     "hz_to_mel",
@@ -28,6 +29,7 @@ __all__ = [
     "mel_to_hz",
     "row_frequencies",
     "row_projection",
+    "row_weights",
 ]
 
 # Slaney's Auditory Toolbox mel scale: linear below 1 kHz, logarithmic above.
@@ -139,9 +141,7 @@ def logfreq_edges(*, fmin: float, fmax: float, bins_per_octave: int) -> np.ndarr
 
 
 @lru_cache(maxsize=32)
-def _logfreq_cached(sr: float, n_fft: int, fmin: float, fmax: float, bins_per_octave: int) -> sparse.csr_array:
-    from scipy import sparse  # ~0.1 s to import: only the mel and log scales need it
-
+def _logfreq_cached(sr: float, n_fft: int, fmin: float, fmax: float, bins_per_octave: int) -> RowWeights:
     edges = logfreq_edges(fmin=fmin, fmax=fmax, bins_per_octave=bins_per_octave)
     df = sr / n_fft
     n_bins = 1 + n_fft // 2
@@ -160,10 +160,9 @@ def _logfreq_cached(sr: float, n_fft: int, fmin: float, fmax: float, bins_per_oc
     centres = cols * df
     lo = np.maximum(lo_edge[rows], centres - df / 2)
     hi = np.minimum(hi_edge[rows], centres + df / 2)
-    weights = np.clip(hi - lo, 0.0, None) / (hi_edge - lo_edge)[rows]
-    matrix = sparse.csr_array((weights.astype(np.float32), (rows, cols)), shape=(len(lo_edge), n_bins))
-    matrix.eliminate_zeros()
-    return matrix
+    weights = (np.clip(hi - lo, 0.0, None) / (hi_edge - lo_edge)[rows]).astype(np.float32)
+    keep = weights != 0
+    return RowWeights.from_triplets(rows[keep], cols[keep], weights[keep], (len(lo_edge), n_bins))
 
 
 def logfreq_filterbank(*, sr: float, n_fft: int, fmin: float, fmax: float, bins_per_octave: int = 48) -> np.ndarray:
@@ -211,31 +210,78 @@ def row_frequencies(params: SpectrogramParams) -> tuple[np.ndarray, np.ndarray]:
     return np.sqrt(edges[:-1] * edges[1:]), edges
 
 
-def row_projection(params: SpectrogramParams) -> sparse.csr_array | None:
-    """Sparse matrix taking STFT bins to the rows of ``params.scale``.
+class RowWeights(NamedTuple):
+    """A row projection's nonzero weights in CSR layout (plain numpy: no scipy.sparse, 0.1 s and 20 MB to load).
+
+    Row ``r``'s weights are ``data[indptr[r]:indptr[r + 1]]`` on the bins
+    ``indices[...]`` (increasing).
+    """
+
+    indptr: np.ndarray  # (n_rows + 1,) int64
+    indices: np.ndarray  # (nnz,) int64
+    data: np.ndarray  # (nnz,) float32
+    shape: tuple[int, int]  # (n_rows, 1 + n_fft // 2)
+
+    @classmethod
+    def from_triplets(cls, rows: np.ndarray, cols: np.ndarray, data: np.ndarray, shape: tuple[int, int]) -> RowWeights:
+        """From weights sorted by row, then bin."""
+        indptr = np.searchsorted(rows, np.arange(shape[0] + 1))
+        for a in (indptr, cols, data):
+            a.setflags(write=False)
+        return cls(indptr, cols, data, shape)
+
+    def toarray(self) -> np.ndarray:
+        """Dense ``shape`` float32 matrix."""
+        out = np.zeros(self.shape, dtype=np.float32)
+        out[np.repeat(np.arange(self.shape[0]), np.diff(self.indptr)), self.indices] = self.data
+        return out
+
+
+def row_weights(params: SpectrogramParams) -> RowWeights | None:
+    """Weights taking STFT bins to the rows of ``params.scale`` (cached); None for the linear scale.
 
     Returns
     -------
-    (n_rows, 1 + n_fft // 2) float32 CSR, or None for the linear scale.
-    A mel filter or a log band touches a few bins, so the sparse product
-    costs a few multiply-adds per bin instead of ``n_rows`` per bin.
+    RowWeights of shape (n_rows, 1 + n_fft // 2), float32 weights.  A mel
+    filter or a log band touches a few bins.
     """
+    key = _scale_key(params)
+    return None if key is None else _weights_cached(key)
+
+
+def _scale_key(params: SpectrogramParams) -> tuple[object, ...] | None:
+    """The fields a row projection depends on (a cache key), None for the linear scale."""
     sr = params.require_sr()
     if params.scale == "linear":
         return None
     fmax = params.fmax_for(sr)
     if params.scale == "mel":
-        return _mel_sparse_cached(sr, params.n_fft, params.n_mels, float(params.fmin), fmax, params.htk, params.norm)
-    return _logfreq_cached(sr, params.n_fft, params.log_fmin(), fmax, params.bins_per_octave)
+        return ("mel", sr, params.n_fft, params.n_mels, float(params.fmin), fmax, params.htk, params.norm)
+    return ("log", sr, params.n_fft, params.log_fmin(), fmax, params.bins_per_octave)
 
 
 @lru_cache(maxsize=32)
-def _mel_sparse_cached(
-    sr: float, n_fft: int, n_mels: int, fmin: float, fmax: float, htk: bool, norm: str | None
-) -> sparse.csr_array:
+def _weights_cached(key: tuple[object, ...]) -> RowWeights:
+    if key[0] == "mel":
+        dense = _mel_filterbank_cached(*key[1:])  # type: ignore[arg-type]
+        rows, cols = np.nonzero(dense)
+        return RowWeights.from_triplets(rows, cols, dense[rows, cols], dense.shape)
+    return _logfreq_cached(*key[1:])  # type: ignore[arg-type]
+
+
+def row_projection(params: SpectrogramParams) -> sparse.csr_array | None:
+    """:func:`row_weights` as a scipy sparse matrix (imports scipy.sparse).
+
+    Returns
+    -------
+    (n_rows, 1 + n_fft // 2) float32 CSR, or None for the linear scale.
+    """
     from scipy import sparse
 
-    return sparse.csr_array(_mel_filterbank_cached(sr, n_fft, n_mels, fmin, fmax, htk, norm))
+    weights = row_weights(params)
+    if weights is None:
+        return None
+    return sparse.csr_array((weights.data, weights.indices, weights.indptr), shape=weights.shape)
 
 
 #: Cost, in multiply-adds per frame, of one more matrix product call (numpy's
@@ -328,31 +374,12 @@ class BandedProjection:
 
 
 def banded_projection(params: SpectrogramParams) -> BandedProjection | None:
-    """:func:`row_projection` as a :class:`BandedProjection` (cached); None for the linear scale.
-
-    The mel scale's is built from the dense filterbank, without scipy.sparse
-    (0.1 s to import), so the engine's start-up does not pay for it.
-    """
-    sr = params.require_sr()
-    if params.scale == "linear":
-        return None
-    fmax = params.fmax_for(sr)
-    if params.scale == "mel":
-        return _banded_mel(sr, params.n_fft, params.n_mels, float(params.fmin), fmax, params.htk, params.norm)
-    return _banded_log(sr, params.n_fft, params.log_fmin(), fmax, params.bins_per_octave)
+    """:func:`row_weights` as a :class:`BandedProjection` (cached); None for the linear scale."""
+    key = _scale_key(params)
+    return None if key is None else _banded_cached(key)
 
 
 @lru_cache(maxsize=32)
-def _banded_mel(
-    sr: float, n_fft: int, n_mels: int, fmin: float, fmax: float, htk: bool, norm: str | None
-) -> BandedProjection:
-    dense = _mel_filterbank_cached(sr, n_fft, n_mels, fmin, fmax, htk, norm)
-    rows, cols = np.nonzero(dense)
-    indptr = np.searchsorted(rows, np.arange(n_mels + 1))
-    return BandedProjection(indptr, cols, dense[rows, cols], dense.shape[1])
-
-
-@lru_cache(maxsize=32)
-def _banded_log(sr: float, n_fft: int, fmin: float, fmax: float, bins_per_octave: int) -> BandedProjection:
-    matrix = _logfreq_cached(sr, n_fft, fmin, fmax, bins_per_octave)
-    return BandedProjection(matrix.indptr, matrix.indices, matrix.data, matrix.shape[1])
+def _banded_cached(key: tuple[object, ...]) -> BandedProjection:
+    weights = _weights_cached(key)
+    return BandedProjection(weights.indptr, weights.indices, weights.data, weights.shape[1])

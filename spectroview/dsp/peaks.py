@@ -20,6 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from spectroview.dsp._fft import next_fast_len
 from spectroview.dsp.params import ParameterError, _is_int, _is_real, canonical_window
 
 __all__ = ["Peak", "find_peaks", "refine_peak"]
@@ -113,6 +114,127 @@ def refine_peak(spectrum_db: np.ndarray, k: int) -> tuple[float, float]:
     return float(k + offset[0]), float(level[0])
 
 
+class _RangeExtrema:
+    """Minimum and maximum of any index range of a 1-D array in O(1) per query (sparse tables).
+
+    Level ``j`` holds the extreme of ``x[i : i + 2**j]`` for every ``i``; a
+    range ``[lo, hi]`` is covered by two overlapping power-of-two runs.
+    O(n log n) memory and build time, all in numpy.
+    """
+
+    def __init__(self, x: np.ndarray) -> None:
+        n = x.shape[0]
+        levels = max(1, n.bit_length())
+        # Row j, column i: the extreme of x[i : i + 2**j] (columns past n - 2**j unused).
+        self.mins = np.empty((levels, n), dtype=x.dtype)
+        self.maxs = np.empty((levels, n), dtype=x.dtype)
+        self.mins[0] = self.maxs[0] = x
+        for j in range(1, levels):
+            w = 1 << (j - 1)
+            np.minimum(self.mins[j - 1, :-w], self.mins[j - 1, w:], out=self.mins[j, :-w])
+            np.maximum(self.maxs[j - 1, :-w], self.maxs[j - 1, w:], out=self.maxs[j, :-w])
+
+    @staticmethod
+    def _query(table: np.ndarray, reduce: np.ufunc, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """``reduce`` over ``x[lo[i] : hi[i] + 1]`` for each ``i`` (``lo <= hi``, int64 arrays)."""
+        j = np.log2(hi - lo + 1).astype(np.int64)  # exact at powers of two
+        return reduce(table[j, lo], table[j, hi - (1 << j) + 1])  # type: ignore[no-any-return]
+
+    def min(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return self._query(self.mins, np.minimum, lo, hi)
+
+    def max(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return self._query(self.maxs, np.maximum, lo, hi)
+
+
+def _local_maxima(x: np.ndarray) -> np.ndarray:
+    """Indices of local maxima of ``x``, as ``scipy.signal.find_peaks`` finds them.
+
+    A maximum is a sample (or a flat run of equal samples) with a lower
+    neighbour on each side; a flat run reports its middle sample (rounded
+    down).  The first and last samples never count.
+    """
+    d = np.diff(x)
+    changes = np.flatnonzero(d != 0)
+    if changes.size < 2:
+        return np.zeros(0, dtype=np.int64)
+    rise, fall = changes[:-1], changes[1:]
+    peak = (d[rise] > 0) & (d[fall] < 0)
+    return ((rise[peak] + 1 + fall[peak]) // 2).astype(np.int64)
+
+
+def _prominences(x: np.ndarray, peaks: np.ndarray) -> np.ndarray:
+    """Topographic prominence of each peak, with ``scipy.signal.peak_prominences``'s definition.
+
+    From a peak, a horizontal line runs left and right until it meets a
+    strictly higher sample or the array's end; the lowest sample on each side
+    within that run is a base, and the prominence is the peak's height above
+    the higher base.  Vectorized: the nearest higher sample on each side is
+    found by a binary search over range maxima.
+    """
+    n = x.shape[0]
+    table = _RangeExtrema(x)
+    level = x[peaks]
+    # Left: the nearest i < p with x[i] > x[p], or -1.  Search the distance d in [1, p].
+    has_left = peaks > 0
+    has_left[has_left] = table.max(np.zeros(int(has_left.sum()), np.int64), peaks[has_left] - 1) > level[has_left]
+    lo, hi = np.ones_like(peaks), np.maximum(peaks, 1)
+    while np.any(lo < hi):
+        mid = (lo + hi) // 2
+        start = np.maximum(peaks - mid, 0)
+        higher = table.max(start, np.maximum(peaks - 1, start)) > level
+        hi = np.where(higher, mid, hi)
+        lo = np.where(higher, lo, np.minimum(mid + 1, hi))
+    left = np.where(has_left, peaks - lo, -1)
+    # Right: the nearest i > p with x[i] > x[p], or n.
+    has_right = peaks < n - 1
+    has_right[has_right] = table.max(peaks[has_right] + 1, np.full(int(has_right.sum()), n - 1)) > level[has_right]
+    lo, hi = np.ones_like(peaks), np.maximum(n - 1 - peaks, 1)
+    while np.any(lo < hi):
+        mid = (lo + hi) // 2
+        stop = np.minimum(peaks + mid, n - 1)
+        higher = table.max(np.minimum(peaks + 1, stop), stop) > level
+        hi = np.where(higher, mid, hi)
+        lo = np.where(higher, lo, np.minimum(mid + 1, hi))
+    right = np.where(has_right, peaks + lo, n)
+    left_base = table.min(left + 1, peaks)
+    right_base = table.min(peaks, right - 1)
+    return level - np.maximum(left_base, right_base)
+
+
+def _zoom_dft(x: np.ndarray, f_stop: float, m: int, n: int) -> np.ndarray:
+    """``sum_t x[t] exp(-2j pi f t / n)`` at ``m`` frequencies ``f`` from 0 to ``f_stop`` cycles per ``n`` samples.
+
+    The chirp-z transform on the unit circle (Bluestein's algorithm: the DFT
+    at arbitrary equal steps as one convolution, by FFT), as
+    ``scipy.signal.zoom_fft(x, [0, f_stop], m=m, fs=n, endpoint=True)``
+    computes it, in O((len(x) + m) log(len(x) + m)).
+
+    Parameters
+    ----------
+    x : (len,) float64
+    f_stop : float
+        Last frequency, in bins of an ``n``-point DFT.
+    m : int
+        Number of frequencies (>= 2), ``f_stop / (m - 1)`` bins apart.
+
+    Returns
+    -------
+    (m,) complex128
+    """
+    size = x.shape[0]
+    theta = 2.0 * np.pi * f_stop / (m - 1) / n  # radians per sample per step
+    t = np.arange(size, dtype=np.float64)
+    k = np.arange(m, dtype=np.float64)
+    # n k = (n^2 + k^2 - (k - n)^2) / 2
+    j = np.arange(-(size - 1), m, dtype=np.float64)
+    length = next_fast_len(size + m - 1)
+    a = np.fft.fft(x * np.exp(-0.5j * theta * t * t), length)
+    b = np.fft.fft(np.exp(0.5j * theta * j * j), length)
+    conv = np.fft.ifft(a * b)[size - 1 : size - 1 + m]
+    return np.exp(-0.5j * theta * k * k) * conv
+
+
 @lru_cache(maxsize=32)
 def _bias_table(window: str, win_length: int, n_fft: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """How the parabola on dB misreads a sinusoid analysed with this window.
@@ -130,15 +252,13 @@ def _bias_table(window: str, win_length: int, n_fft: int) -> tuple[np.ndarray, n
         bin is not a strict maximum, e.g. a short flat-top window in a long
         FFT): the caller then keeps the plain parabola.
     """
-    import scipy.signal  # lazily: 0.4 s to import, and only peak refinement needs it
-
     from spectroview.dsp.stft import get_window
 
     w = get_window(window, win_length, n_fft=n_fft).astype(np.float64)
     steps = _TABLE_STEPS
     # |W| at 0 .. 1.5 bins in 1/steps-bin steps: a chirp-z transform costs
     # O(n_fft log n_fft), where the zero-padded FFT would need steps * n_fft.
-    mag = np.abs(scipy.signal.zoom_fft(w, [0.0, 1.5], m=3 * steps // 2 + 1, fs=n_fft, endpoint=True))
+    mag = np.abs(_zoom_dft(w, 1.5, 3 * steps // 2 + 1, n_fft))
     # Windows with exact transform zeros (boxcar at whole bins) would give
     # log10(0): a floor 300 dB down is far below any real spectrum's floor.
     db = 20.0 * np.log10(np.maximum(mag, mag[0] * 1e-15))
@@ -214,8 +334,6 @@ def find_peaks(
     140 dB below the strongest tone): raise ``floor_db`` or
     ``min_prominence_db`` to keep only tones.
     """
-    import scipy.signal  # lazily: 0.4 s to import, and the engine avoids it at import time
-
     sr = _check_positive("sr", sr)
     if not _is_int(n_fft) or n_fft < 2:
         raise ParameterError(f"n_fft={n_fft!r}: must be an integer >= 2")
@@ -246,7 +364,9 @@ def find_peaks(
     # One padding value below everything on each side lets the edge bins
     # (DC, Nyquist) be maxima; scipy never reports a signal's end points.
     padded = np.concatenate([[clip - 1.0], db, [clip - 1.0]])
-    found, _ = scipy.signal.find_peaks(padded, height=float(floor_db), prominence=float(min_prominence_db))
+    found = _local_maxima(padded)
+    found = found[padded[found] >= float(floor_db)]
+    found = found[_prominences(padded, found) >= float(min_prominence_db)]
     k = found - 1
     if k.size == 0:
         return []

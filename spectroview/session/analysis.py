@@ -19,7 +19,7 @@ from spectroview import __version__
 from spectroview._atomic import atomic_files
 from spectroview.audio.files import FileSource
 from spectroview.dsp import Peak, SpectrogramParams, find_peaks, stft_power, yin
-from spectroview.dsp.mel import row_projection
+from spectroview.dsp.mel import banded_projection
 from spectroview.session.view import full_scale_reference, levels_dbfs
 
 __all__ = [
@@ -84,8 +84,10 @@ def slice_spectrum(source: FileSource, params: SpectrogramParams, t0: float, t1:
     )
     power = linear.mean(axis=1)
     values = linear if params.power == 2.0 else linear ** (params.power / 2.0)
-    projection = row_projection(params)
-    rows = (values if projection is None else projection @ values).mean(axis=1)
+    projection = banded_projection(params)
+    if projection is not None:
+        values = projection.apply(values.T, np.empty((values.shape[1], projection.n_rows), np.float32)).T
+    rows = values.mean(axis=1)
     reference = full_scale_reference(params)
     rows_db = levels_dbfs(rows[:, None], reference, params.power)[:, 0]
     sine = full_scale_reference(dataclasses.replace(params, scale="linear"))[1]  # a sine (row 0 is DC)

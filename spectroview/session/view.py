@@ -29,7 +29,7 @@ import numpy as np
 
 from spectroview.audio.files import AudioInfo, FileSource, prefetched
 from spectroview.dsp import ParameterError, SpectrogramParams, StreamingSpectrogram, get_window, spectrogram
-from spectroview.dsp.mel import row_projection
+from spectroview.dsp.mel import RowWeights, row_weights
 from spectroview.dsp.pooling import ColumnPooler, max_by_segments, pixel_bounds, pool_rows
 
 __all__ = [
@@ -84,7 +84,7 @@ def full_scale_reference(params: SpectrogramParams) -> np.ndarray:
 
 def _full_scale_reference(params: SpectrogramParams) -> np.ndarray:
     window = get_window(params.window, params.win, n_fft=params.n_fft).astype(np.float64)
-    projection = row_projection(params)
+    projection = row_weights(params)
     if projection is None:
         out = np.full(params.n_fft // 2 + 1, (window.sum() / 2.0) ** params.power)
         out[0] = window.sum() ** params.power  # full-scale DC
@@ -94,7 +94,7 @@ def _full_scale_reference(params: SpectrogramParams) -> np.ndarray:
     return _projected_sine_reference(window, projection, params)
 
 
-def _projected_sine_reference(window: np.ndarray, projection, params: SpectrogramParams) -> np.ndarray:
+def _projected_sine_reference(window: np.ndarray, csr: RowWeights, params: SpectrogramParams) -> np.ndarray:
     from spectroview.dsp.mel import row_frequencies
 
     n_fft = params.n_fft
@@ -104,7 +104,6 @@ def _projected_sine_reference(window: np.ndarray, projection, params: Spectrogra
     # |W| at offsets of j / oversample bins.
     spectrum = np.abs(np.fft.rfft(window, n=n_fft * oversample))
     _, edges = row_frequencies(params)
-    csr = projection.tocsr()
     out = np.empty(csr.shape[0])
     for r in range(csr.shape[0]):
         lo, hi = csr.indptr[r], csr.indptr[r + 1]
@@ -369,6 +368,7 @@ class Overview:
             found += (f"{source.nonfinite_count} non-finite samples (NaN/Inf) read as silence",)
         self.warnings = found
         self.complete = True
+        self._preview = self._preview_cols = None  # complete views never read it (its memory goes)
         if progress is not None:
             progress(1.0)
         return True
@@ -481,7 +481,9 @@ class Overview:
             cols = max_by_segments(cols, starts)
         if starts.size != wmin.size:
             wmin, wmax = np.minimum.reduceat(wmin, starts), np.maximum.reduceat(wmax, starts)
-        if not complete and self._preview is not None and self._preview_cols is not None:
+        # Locals: a build completing meanwhile drops the preview (read once, as ``complete``).
+        preview, preview_cols = self._preview, self._preview_cols
+        if not complete and preview is not None and preview_cols is not None:
             # Pixels whose columns the exact pass has not finished also show
             # the nearest preview frame (max with whatever is exact there).
             first_pending = int(np.searchsorted(self.bounds, frames_done, side="right")) - 1
@@ -489,11 +491,11 @@ class Overview:
             pending = np.flatnonzero(ends > first_pending)
             if pending.size:
                 centre = c0 + (starts[pending] + ends[pending] - c0 - 1) // 2
-                nearest = np.searchsorted(self._preview_cols, centre).clip(0, self._preview_cols.size - 1)
+                nearest = np.searchsorted(preview_cols, centre).clip(0, preview_cols.size - 1)
                 left = (nearest - 1).clip(0)
-                closer_left = np.abs(self._preview_cols[left] - centre) < np.abs(self._preview_cols[nearest] - centre)
+                closer_left = np.abs(preview_cols[left] - centre) < np.abs(preview_cols[nearest] - centre)
                 nearest = np.where(closer_left, left, nearest)
-                cols[pending] = np.maximum(cols[pending], self._preview[nearest])
+                cols[pending] = np.maximum(cols[pending], preview[nearest])
         hop_s = self.params.hop / self.sr
         x0 = _frame_centre(self.bounds[c0], self.params, self.sr) - hop_s / 2
         x1 = _frame_centre(self.bounds[c1] - 1, self.params, self.sr) + hop_s / 2

@@ -327,9 +327,9 @@ class MainWindow(QMainWindow):
         self.live.levels.connect(self._on_live_levels)
         self.live.statusChanged.connect(self._on_live_status)
 
-        # Modules the analysis tools import on first use take ~1 s (scipy.signal): imported on a
-        # worker while the window opens, not in the middle of the user's first slice or
-        # pitch track (an import holds the GIL for long stretches: the event loop stalls).
+        # The decoder for compressed files (PyAV, ~0.3 s) is imported on a worker while the
+        # window opens, not in the middle of the user's first such file (an import holds
+        # the GIL for long stretches: the event loop stalls).
         self.scheduler.submit(_warm_up, lambda _result: None)
         # A file just opened: its spectrum slice waits until the window is first
         # idle (the overview built) or SLICE_DELAY_MS after the first image: the
@@ -1733,14 +1733,11 @@ class MainWindow(QMainWindow):
 
 
 def _warm_up() -> None:
-    """Import what the first slice, pitch track and compressed file need (holding the GIL in bursts)."""
-    import importlib
-
-    for name in ("scipy.signal", "av"):
-        try:
-            importlib.import_module(name)
-        except ImportError:  # av is a dependency; a broken install shows when a file needs it
-            pass
+    """Import what the first compressed file needs (holding the GIL in bursts)."""
+    try:
+        import av  # noqa: F401
+    except ImportError:  # a dependency; a broken install shows when a file needs it
+        pass
 
 
 class _ReaderCache:

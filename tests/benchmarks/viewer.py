@@ -331,6 +331,9 @@ def main() -> None:
     parser.add_argument("--measure", nargs=2, metavar=("FILE", "CACHE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:  # the child of _in_child
+        from spectroview._memory import limit_malloc_arenas
+
+        limit_malloc_arenas()  # as the command line does before the window's threads start
         print(json.dumps(day_long(Path(args.measure[0]), Path(args.measure[1]))), flush=True)
         os._exit(0)
     report: dict[str, object] = {"cores": os.cpu_count()}

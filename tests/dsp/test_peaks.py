@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.signal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import spectroview
-from spectroview.dsp import WINDOWS, ParameterError, stft_power
-from spectroview.dsp.peaks import Peak, _bias_table, find_peaks, refine_peak
+from spectroview.dsp import WINDOWS, ParameterError, get_window, stft_power
+from spectroview.dsp.peaks import Peak, _bias_table, _local_maxima, _prominences, _zoom_dft, find_peaks, refine_peak
 
 SR = 44100
 N_FFT = 4096
@@ -197,9 +198,53 @@ def test_find_peaks_validates(power: np.ndarray, kwargs: dict, match: str) -> No
         find_peaks(power, **args)
 
 
-def test_importing_peaks_does_not_import_scipy_signal() -> None:
-    # scipy.signal takes ~0.4 s to import; the engine must not pay it at start.
-    code = "import sys, spectroview.dsp.peaks, spectroview.dsp.pitch; print('scipy.signal' in sys.modules)"
+def test_finding_peaks_does_not_import_scipy() -> None:
+    # scipy.signal costs ~0.4 s and ~75 MB of resident memory (it loads scipy.stats,
+    # optimize, interpolate...): the viewer's spectrum slice finds peaks without it.
+    code = (
+        "import sys, numpy as np\n"
+        "from spectroview.dsp import find_peaks, stft_power, yin\n"
+        "t = np.arange(8192) / 8000\n"
+        "p = stft_power(np.sin(2 * np.pi * 440 * t), n_fft=1024).mean(axis=1)\n"
+        "assert find_peaks(p, sr=8000, n_fft=1024)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))\n"
+    )
     root = Path(spectroview.__file__).resolve().parent.parent
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "[]"
+
+
+def _scipy_peaks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    found, props = scipy.signal.find_peaks(x, prominence=0)
+    return found, props["prominences"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(-3, 3), min_size=0, max_size=80),  # small integers: plateaus and ties everywhere
+    st.floats(0.1, 10.0),
+)
+def test_maxima_and_prominences_equal_scipy_signal(steps: list[int], scale: float) -> None:
+    x = np.cumsum(np.asarray(steps, dtype=np.float64)) * scale if steps else np.zeros(0)
+    expected, prominences = _scipy_peaks(x)
+    found = _local_maxima(x)
+    np.testing.assert_array_equal(found, expected)
+    np.testing.assert_array_equal(_prominences(x, found), prominences)
+
+
+def test_maxima_and_prominences_equal_scipy_signal_on_a_long_noisy_spectrum() -> None:
+    x = 10 * np.log10(np.random.default_rng(5).exponential(size=32769))
+    expected, prominences = _scipy_peaks(x)
+    found = _local_maxima(x)
+    assert found.size > 5000
+    np.testing.assert_array_equal(found, expected)
+    np.testing.assert_array_equal(_prominences(x, found), prominences)
+
+
+@pytest.mark.parametrize("window", ["hann", "blackmanharris", "boxcar"])
+@pytest.mark.parametrize("n", [17, 400, 4096, 65536])
+def test_zoom_dft_equals_scipy_zoom_fft(window: str, n: int) -> None:
+    w = get_window(window, n).astype(np.float64)
+    ours = _zoom_dft(w, 1.5, 1537, n)
+    theirs = scipy.signal.zoom_fft(w, [0.0, 1.5], m=1537, fs=n, endpoint=True)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12 * np.abs(theirs).max())
