@@ -9,6 +9,7 @@ being killed by the kernel's out-of-memory killer halfway through.
 
 from __future__ import annotations
 
+import os
 import resource
 
 import psutil
@@ -51,13 +52,11 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
     Call it before threads start.
     """
     import ctypes
-    import ctypes.util
-    import platform
 
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        if not os.confstr("CS_GNU_LIBC_VERSION"):  # glibc only (musl, macOS, Windows: no such name)
+            return False
+        libc = ctypes.CDLL(None)  # the C library this process already runs on
         return bool(libc.mallopt(_M_ARENA_MAX, int(arenas)))
-    except (OSError, AttributeError):
+    except (OSError, ValueError, AttributeError):
         return False
