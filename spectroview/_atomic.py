@@ -23,7 +23,10 @@ __all__ = ["atomic_files", "atomic_write", "output_clash", "same_file"]
 
 
 def _temp_beside(path: Path) -> str:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # name the file the user asked for, not our hidden temporary one
+        raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
     os.close(fd)
     return tmp
 

@@ -16,7 +16,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-__all__ = ["has_display", "install_command", "missing_window_libraries", "parse_missing", "uses_x11"]
+__all__ = [
+    "has_display",
+    "install_command",
+    "missing_window_libraries",
+    "parse_missing",
+    "uses_x11",
+    "x11_connect_error",
+]
 
 #: Debian/Ubuntu package of each library Qt 6's xcb plugin loads (from ``ldd libqxcb.so``).
 PACKAGES = {
@@ -91,3 +98,45 @@ def install_command(libraries: list[str]) -> str:
     """The apt-get line that installs ``libraries`` (Debian/Ubuntu package names where known)."""
     packages = sorted({PACKAGES.get(name, name) for name in libraries})
     return "sudo apt-get install " + " ".join(packages)
+
+
+#: ``xcb_connection_has_error`` codes (xcb.h), in words.
+_XCB_ERRORS = {
+    1: "the connection failed (no X server answers there)",
+    2: "an X extension is missing",
+    3: "out of memory",
+    4: "a request was too long",
+    5: "the display name is not valid",
+    6: "the screen does not exist on that display",
+    7: "the file descriptor was refused",
+}
+
+
+def x11_connect_error(display: str | None = None) -> str | None:
+    """Why an X connection to ``display`` (default: ``$DISPLAY``) fails, or None if it opens.
+
+    Connects and disconnects with libxcb (the library Qt's X11 plugin
+    uses, with the same authorization), so a ``DISPLAY`` left over from an
+    ended session or a server that refuses us is found before Qt, which
+    aborts the process there.  None as well when libxcb cannot be loaded
+    (:func:`missing_window_libraries` tells that story).
+    """
+    import ctypes
+    import ctypes.util
+
+    name = display if display is not None else os.environ.get("DISPLAY", "")
+    try:
+        xcb = ctypes.CDLL(ctypes.util.find_library("xcb") or "libxcb.so.1")
+    except OSError:
+        return None
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    conn = xcb.xcb_connect(name.encode(), None)
+    try:
+        code = int(xcb.xcb_connection_has_error(conn)) if conn else 1
+    finally:
+        if conn:
+            xcb.xcb_disconnect(conn)  # also frees the error object xcb returns on failure
+    return None if code == 0 else _XCB_ERRORS.get(code, f"X connection error {code}")

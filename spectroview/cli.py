@@ -82,6 +82,10 @@ def _user_message(exc: BaseException) -> str:
     text = str(exc)
     name, sep, rest = text.partition("=")
     if sep and name in _OPTION_OF:
+        # The API's "None" defaults are the options' absence on the command line.
+        rest = rest.replace(" (or None for win_length//4)", " (leave it out for a quarter of the window)")
+        rest = rest.replace(" (or None for n_fft)", " (leave it out for --n-fft)")
+        rest = rest.replace(" (or None for sr/2)", " (leave it out for half the sample rate)")
         return f"{_OPTION_OF[name]} {rest}"
     return text
 
@@ -375,9 +379,10 @@ def _check_output(path: str, suffix: str, option: str = "-o") -> Path:
     if out.suffix.lower() != suffix:
         raise CliError(f"{option} {path}: the output must be a {suffix} file")
     if out.is_dir():
-        raise CliError(f"-o {path}: is a directory")
+        raise CliError(f"{option} {path}: is a directory")
     if not out.parent.is_dir():
-        raise CliError(f"-o {path}: directory {out.parent} does not exist")
+        what = "is not a directory" if out.parent.exists() else "does not exist"
+        raise CliError(f"{option} {path}: {out.parent} {what}")
     return out
 
 
@@ -1220,7 +1225,13 @@ def _gui(argv: Sequence[str]) -> int:
         "--db-range", type=float, default=None, metavar="DB", help="dB shown below 0 dBFS (sets the floor)"
     )
     args = parser.parse_args(argv)
-    from spectroview._display import has_display, install_command, missing_window_libraries, uses_x11
+    from spectroview._display import (
+        has_display,
+        install_command,
+        missing_window_libraries,
+        uses_x11,
+        x11_connect_error,
+    )
 
     if args.screenshot is not None:
         if not args.screenshot.strip():
@@ -1240,6 +1251,12 @@ def _gui(argv: Sequence[str]) -> int:
             raise CliError(
                 f"the window cannot open: Qt's X11 plugin needs {', '.join(missing)}, not found on this system; "
                 f"install with: {install_command(missing)}"
+            )
+        why = x11_connect_error()  # Qt would abort the process (and blame libxcb-cursor0)
+        if why is not None:
+            raise CliError(
+                f"cannot open a window on the X display {os.environ.get('DISPLAY', '')!r} (DISPLAY): {why}; "
+                "'spectroview FILE --screenshot OUT.png' works without a display"
             )
     if args.mic and args.file is not None:
         raise CliError("--mic: give either FILE or --mic, not both")

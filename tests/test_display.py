@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from spectroview import _display, cli
+from tests import xvfb
 
 LDD = """\
 \tlinux-vdso.so.1 (0x00007ffd)
@@ -55,3 +60,29 @@ def test_the_viewer_names_what_is_missing_in_one_line(
         "spectroview: error: the window cannot open: Qt's X11 plugin needs libxcb-icccm.so.4, not found on this "
         "system; install with: sudo apt-get install libxcb-icccm4"
     )
+
+
+def test_an_x_display_with_no_server_is_found_before_qt(tmp_path) -> None:
+    # Display 999 on a Unix socket nobody listens on; and a name xcb cannot parse.
+    assert _display.x11_connect_error(":999") == "the connection failed (no X server answers there)"
+    assert _display.x11_connect_error("not a display") is not None
+
+
+@pytest.mark.skipif(xvfb.missing_reason() is not None, reason=str(xvfb.missing_reason()))
+def test_a_running_x_server_connects() -> None:
+    with xvfb.xvfb("320x240x24") as (display, _proc):
+        assert _display.x11_connect_error(display) is None
+
+
+def test_the_viewer_says_in_one_line_that_the_display_does_not_answer(tmp_path) -> None:
+    # In a child process: Qt aborts the whole process when its X connection fails.
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["DISPLAY"] = ":999"
+    proc = subprocess.run(
+        [sys.executable, "-m", "spectroview"], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "spectroview: error: cannot open a window on the X display ':999' (DISPLAY): the connection failed "
+        "(no X server answers there); 'spectroview FILE --screenshot OUT.png' works without a display"
+    ]

@@ -75,6 +75,16 @@ class FFmpegError(AudioError):
 #: Decoders (FFmpeg names) whose output after a preroll equals the straight
 #: decode exactly (or to float32 rounding for Opus): every read may start
 #: anywhere.  Measured by tests/audio/test_ffmpeg_matrix.py on generated files.
+#: Codecs whose packet timestamps the demuxer derives from lengths it can get
+#: wrong: they are placed on the "count" timeline (a decode scan at open).
+#: Vorbis: the Ogg demuxer dates the packets of a page back from the page's
+#: granule position by its parser's packet lengths, which are wrong where the
+#: block size switches (a long block next to a short one, at every transient
+#: of speech or percussion): measured on espeak-ng speech, packets placed 128
+#: samples late then early 22 times, which read as 0.128 s of "damage" and
+#: overwrote audio.  The decoder's own output is continuous.
+_COUNTED = frozenset({"vorbis"})
+
 _CONVERGES = frozenset(
     {
         "mp3float", "mp3", "mp3adufloat", "mp3adu", "mp3on4float", "mp3on4",
@@ -867,7 +877,7 @@ class FFmpegDecoder:
             raise FFmpegError(f"{self.path}: no audio decodes from the {self.codec} stream{errors}")
         if scan.channels <= 0:
             raise FFmpegError(f"{self.path}: invalid channel count {scan.channels}")
-        starts = self._raw_starts(scan)
+        starts = None if self.codec in _COUNTED else self._raw_starts(scan)
         if starts is not None and first[0] is not None:
             scan.timeline = "pts"
             scan.origin = first[0]

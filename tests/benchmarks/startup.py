@@ -24,6 +24,9 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+from tests.benchmarks.engine import spectroview_command
 
 
 def _median_wall(cmd: list[str], repeats: int) -> float:
@@ -54,7 +57,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     py = sys.executable
-    cli = [py, "-m", "spectroview"]
+    cli = spectroview_command()
     report = {
         "cores": os.cpu_count(),
         "python_s": _median_wall([py, "-c", "pass"], args.repeats),
@@ -62,6 +65,7 @@ def main() -> None:
         "version_s": _median_wall([*cli, "--version"], args.repeats),
         "help_s": _median_wall([*cli, "--help"], args.repeats),
         "render_help_s": _median_wall([*cli, "render", "--help"], args.repeats),
+        "command": Path(cli[0]).name,
         "importtime_top": _importtime(["--version"]),
         "target_version_s": 0.10,
     }

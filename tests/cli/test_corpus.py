@@ -403,7 +403,11 @@ OPTION_ERRORS = [
     ("render", ("--window", "foo"), "--window"),
     ("render", ("--colormap", "foo"), "--colormap"),
     ("render", ("--n-fft", "3"), "--n-fft"),
-    ("render", ("--hop", "0"), "--hop"),
+    (
+        "render",
+        ("--hop", "0"),
+        "--hop 0: must be an integer >= 1 and <= 2147483647 (leave it out for a quarter of the window)",
+    ),
     ("render", ("--win-length", "99999"), "--win-length"),
     ("render", ("--fmax", "99999"), "--fmax"),
     ("render", ("--scale", "log", "--fmin", "5000"), "--fmin"),
@@ -451,6 +455,14 @@ def test_bad_output_path_is_one_clean_error(tmp_path: Path, command: str, output
     (proc,) = run_many([(command, src, "-o", out_dir / output)])
     assert_clean_error(proc, mentions=[words])
     assert sorted(p.name for p in out_dir.iterdir()) == []
+
+
+def test_output_under_a_file_is_one_clean_error_saying_so(tmp_path: Path) -> None:
+    src = tmp_path / "tone.wav"
+    soundfile.write(src, tone(1000.0, 8000, 0.5), 8000, subtype="PCM_16")
+    (tmp_path / "plain").write_bytes(b"not a folder")
+    (proc,) = run_many([("render", src, "-o", tmp_path / "plain" / "out.png")])
+    assert_clean_error(proc, mentions=[f"{tmp_path / 'plain'} is not a directory"])
 
 
 def test_output_that_is_a_directory_is_one_clean_error(tmp_path: Path) -> None:

@@ -343,3 +343,21 @@ def test_a_wrong_patches_name_is_named_as_patches(tmp_path: Path) -> None:
     source = wav_named(tmp_path / "a.wav")
     proc = run_cli("features", source, "-o", tmp_path / "a.npy", "--preset", "ast", "--patches", tmp_path / "p.wav")
     assert "--patches" in one_error_line(proc, ".npy file")
+
+
+def test_a_temporary_file_that_cannot_be_made_is_reported_as_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A read-only file system refuses the temporary file beside the output: the
+    # error names the output the user asked for, not our hidden temporary name.
+    import errno
+    import tempfile
+
+    def refuse(prefix: str, suffix: str, dir: Path) -> tuple[int, str]:
+        raise OSError(errno.EROFS, "Read-only file system", os.path.join(dir, f"{prefix}abc{suffix}"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    target = tmp_path / "x.png"
+    with pytest.raises(OSError) as info:
+        atomic_write(target, lambda tmp: None)
+    assert (info.value.errno, info.value.filename) == (errno.EROFS, str(target))
