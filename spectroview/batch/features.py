@@ -77,12 +77,14 @@ def logmel_blocks(
     done = 0
     for block in source.blocks(BLOCK_SAMPLES):
         done += block.shape[0]
-        for columns in stream.push_bounded(resampler.process(block)):
+        for columns in stream.push_bounded(resampler.process(block), reuse=True):  # _db copies
             if columns.shape[1]:
                 yield _db(columns, amin)
         if progress is not None:
             progress(done)
-    for columns in itertools.chain(stream.push_bounded(resampler.flush()), stream.flush_bounded()):
+    for columns in itertools.chain(
+        stream.push_bounded(resampler.flush(), reuse=True), stream.flush_bounded(reuse=True)
+    ):
         if columns.shape[1]:
             yield _db(columns, amin)
 

@@ -235,6 +235,7 @@ class StreamingSpectrogram:
         self.n_samples = 0
         self.n_frames = 0
         self._flushed = False
+        self._buffer: np.ndarray | None = None  # push_bounded(reuse=True)'s output
 
     @property
     def n_rows(self) -> int:
@@ -275,12 +276,20 @@ class StreamingSpectrogram:
             self._left_pending = False
         return self._frames(x, out)
 
-    def push_bounded(self, block: np.ndarray, *, max_bytes: int = COLUMN_BUDGET) -> Iterator[np.ndarray]:
+    def push_bounded(
+        self, block: np.ndarray, *, max_bytes: int = COLUMN_BUDGET, reuse: bool = False
+    ) -> Iterator[np.ndarray]:
         """:meth:`push` in steps whose output stays near ``max_bytes``; yields each step's columns.
 
         The concatenation of the yielded arrays equals ``push(block)``; memory
         is bounded by ``max_bytes`` whatever the hop (at least one frame per
         step).
+
+        ``reuse=True`` yields views of one buffer that the next step (of this
+        or a later call) overwrites: for a consumer that reduces or copies
+        each step at once (pooling, writing).  Fresh output memory per step
+        costs its page faults and cache misses: an hour's STFT at n_fft 2048
+        in blocks of 2**18 samples takes 1.6x as long (measured on one thread).
 
         Yields
         ------
@@ -290,7 +299,20 @@ class StreamingSpectrogram:
         frames = max(1, max_bytes // (4 * self.n_rows))
         step = frames * self.params.hop
         for start in range(0, x.shape[0], step):
-            yield self.push(x[start : start + step])
+            piece = x[start : start + step]
+            yield self.push(piece, out=self._reusable(piece.shape[0]) if reuse else None)
+
+    def _reusable(self, n_more: int) -> np.ndarray:
+        """The reused output buffer, grown to hold the frames ``n_more`` more samples can complete.
+
+        The carry is always shorter than a frame (else that frame would have
+        been computed), so ``n_more`` samples complete at most
+        ``1 + n_more // hop`` frames; steps of one size share the buffer.
+        """
+        need = n_more // self.params.hop + 2
+        if self._buffer is None or self._buffer.shape[1] < need:
+            self._buffer = self._engine.empty_output(need)
+        return self._buffer
 
     def pending_frames(self, n_more: int = 0) -> int:
         """Frames that ``push`` of ``n_more`` samples then ``flush`` would return."""
@@ -318,14 +340,15 @@ class StreamingSpectrogram:
         tail = self._end()
         return self._engine.empty_output(0) if tail is None else self._frames(tail, out)
 
-    def flush_bounded(self, *, max_bytes: int = COLUMN_BUDGET) -> Iterator[np.ndarray]:
-        """:meth:`flush` in steps whose output stays near ``max_bytes`` (see :meth:`push_bounded`)."""
+    def flush_bounded(self, *, max_bytes: int = COLUMN_BUDGET, reuse: bool = False) -> Iterator[np.ndarray]:
+        """:meth:`flush` in steps whose output stays near ``max_bytes`` (see :meth:`push_bounded`, also for ``reuse``)."""
         tail = self._end()
         if tail is None:
             return
         step = max(1, max_bytes // (4 * self.n_rows)) * self.params.hop
         for start in range(0, tail.shape[0], step):
-            yield self._frames(tail[start : start + step], None)
+            piece = tail[start : start + step]
+            yield self._frames(piece, self._reusable(piece.shape[0]) if reuse else None)
 
     def _end(self) -> np.ndarray | None:
         """Mark the stream ended; the padding (or padded signal) still to be framed, if any."""

@@ -97,12 +97,12 @@ def spectrogram_image(
         pooler.push(pool_rows(columns, height) if rows_first and columns.shape[1] else columns)
 
     for block in blocks:
-        for columns in stream.push_bounded(block):
+        for columns in stream.push_bounded(block, reuse=True):  # pooled at once: one buffer
             add(columns)
         consumed += block.shape[0]
         if progress is not None:
             progress(consumed)
-    for columns in stream.flush_bounded():
+    for columns in stream.flush_bounded(reuse=True):
         add(columns)
     if pooler.frames_seen != n_frames:
         raise ParameterError(

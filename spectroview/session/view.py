@@ -353,14 +353,14 @@ class Overview:
                     return False
                 self._add_waveform(block, pos, wave_edges)
                 pos += block.shape[0]
-                for columns in stream.push_bounded(block):
+                for columns in stream.push_bounded(block, reuse=True):  # pooled at once: one buffer
                     if cancelled():  # checked per engine step: a cancelled build frees its core at once
                         return False
                     self._pooler.push(columns)
                 self.frames_done = self._pooler.frames_seen
                 if progress is not None:
                     progress(self.fraction_done)
-        for columns in stream.flush_bounded():
+        for columns in stream.flush_bounded(reuse=True):
             self._pooler.push(columns)
         self.frames_done = self._pooler.frames_seen
         found = source.warnings[known:]
@@ -584,7 +584,7 @@ def compute_direct(
         # columns plus the image, whatever n_fft and hop.
         stream = StreamingSpectrogram(sr, dataclasses.replace(params, center=False))
         pooler = ColumnPooler(stream.n_rows, b - a, min(width, b - a))
-        for columns in stream.push_bounded(x):
+        for columns in stream.push_bounded(x, reuse=True):
             pooler.push(columns)
         levels = levels_dbfs(pooler.result(), full_scale_reference(params), params.power)
     hop_s = params.hop / sr

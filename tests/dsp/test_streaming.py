@@ -83,6 +83,16 @@ def test_any_partition_equals_offline(case: tuple[SpectrogramParams, np.ndarray,
     pieces.append(stream.flush())
     assert_rel_close(np.concatenate(pieces, axis=1), expected, rel=1e-6)
 
+    # The same partition in small bounded steps into one reused buffer: every step fits it.
+    reused = StreamingSpectrogram(params.sr, params)
+    steps = [
+        c.copy() for a, b in itertools.pairwise(bounds) for c in reused.push_bounded(y[a:b], max_bytes=1, reuse=True)
+    ]
+    steps += [c.copy() for c in reused.flush_bounded(max_bytes=1, reuse=True)]
+    np.testing.assert_array_equal(
+        np.concatenate([np.zeros((stream.n_rows, 0), np.float32), *steps], axis=1), np.concatenate(pieces, axis=1)
+    )
+
     if params.scale == "linear" and n_total:
         # ... and hence librosa's STFT.
         with warnings.catch_warnings():
@@ -260,3 +270,29 @@ def test_bounded_steps_equal_one_push_and_stay_under_the_budget(
     assert got.shape == expected.shape
     np.testing.assert_array_equal(got, expected)
     assert list(stream.flush_bounded()) == []  # ended: nothing more
+
+
+@pytest.mark.parametrize(
+    ("n_fft", "hop", "center", "pad_mode"),
+    [(512, 128, True, "constant"), (64, 200, True, "reflect"), (256, 3, False, "constant")],
+)
+def test_reused_steps_equal_fresh_steps_and_share_one_buffer(n_fft: int, hop: int, center: bool, pad_mode: str) -> None:
+    params = SpectrogramParams(sr=8000, n_fft=n_fft, hop_length=hop, center=center, pad_mode=pad_mode)
+    y = np.random.default_rng(n_fft).standard_normal(20000).astype(np.float32)
+    budget = 10 * 4 * (n_fft // 2 + 1)  # 10 columns a step
+    fresh = StreamingSpectrogram(8000, params)
+    expected = [*fresh.push_bounded(y[:7000], max_bytes=budget), *fresh.push_bounded(y[7000:], max_bytes=budget)]
+    expected += list(fresh.flush_bounded(max_bytes=budget))
+    stream = StreamingSpectrogram(8000, params)
+    got, buffers = [], set()
+    for piece in (y[:7000], y[7000:]):
+        for cols in stream.push_bounded(piece, max_bytes=budget, reuse=True):
+            got.append(cols.copy())  # the next step overwrites it
+            buffers.add(cols.base.__array_interface__["data"][0] if cols.base is not None else id(cols))
+    for cols in stream.flush_bounded(max_bytes=budget, reuse=True):
+        got.append(cols.copy())
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Steps wrote into the same memory (it grows once when a later step is longer than the first).
+    assert len(got) >= 8 and len(buffers) <= 2
