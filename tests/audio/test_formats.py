@@ -60,7 +60,7 @@ class Case:
     frame: int = 1152  # one codec frame: the tolerance on the length against the ffmpeg command line
     post: str = ""  # a change to the bytes after encoding, see _post
     extra_input: tuple[str, ...] = field(default_factory=tuple)
-    bursts: bool = False  # the tone gated into 20 ms bursts: transients (Vorbis switches block sizes)
+    gate: str = ""  # a gain expression of t gating the tone into bursts: transients (Vorbis switches block sizes)
 
 
 MP3 = ("-c:a", "libmp3lame")
@@ -108,7 +108,25 @@ CASES = [
     Case("vorbis_ogg", ".ogg", ("-c:a", "libvorbis", "-q:a", "3"), frame=2048, codec_words="Vorbis"),
     # Transients: long and short blocks alternate, and the Ogg demuxer's packet timestamps
     # go wrong at each switch (the decoder's output does not).
-    Case("vorbis_ogg_bursts", ".ogg", ("-c:a", "libvorbis"), sr=22050, channels=1, bursts=True, frame=2048),
+    Case(
+        "vorbis_ogg_bursts",
+        ".ogg",
+        ("-c:a", "libvorbis"),
+        sr=22050,
+        channels=1,
+        gate="lt(mod(t,0.25),0.02)",
+        frame=2048,
+    ),
+    # Mostly short blocks: the median packet is short, and a timestamp 448 samples off (> 10 ms) for one packet.
+    Case(
+        "vorbis_ogg_clicks_44k",
+        ".ogg",
+        ("-c:a", "libvorbis", "-q:a", "-1"),
+        channels=1,
+        tone=800.0,
+        gate="lt(mod(t,0.1),0.02)",
+        frame=2048,
+    ),
     Case("vorbis_ogg_8k_mono", ".oga", ("-c:a", "libvorbis"), sr=8000, channels=1, tone=500.0, frame=2048),
     Case("vorbis_mka", ".mka", ("-c:a", "libvorbis"), frame=2048),
     Case("speex_ogg", ".spx", ("-c:a", "libspeex"), sr=16000, channels=1, tone=440.0, access="noise", frame=640),
@@ -315,9 +333,8 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out: dict[str, Path] = {}
     for case in CASES:
         source = lavfi_tones([case.tone], sr=case.sr, seconds=case.seconds, channels=case.channels, noise=0.02)
-        if case.bursts:
-            gate = "volume='lt(mod(t,0.25),0.02)':eval=frame,asetnsamples=64"
-            source = [*source[:-1], f"asetnsamples=64,{source[-1]},{gate}"]
+        if case.gate:
+            source = [*source[:-1], f"asetnsamples=64,{source[-1]},volume='{case.gate}':eval=frame"]
         path = d / f"{case.name}{case.ext}"
         if case.extra_input:
             # A picture or a video beside the tone: the filter graph's output
