@@ -306,7 +306,9 @@ class BandedProjection:
     :data:`_CALL_COST`) and each group is one dense BLAS product over its own
     bins: about 3x faster than a sparse CSR product, which runs one scalar
     multiply-add per stored weight.  Results equal the dense product ``values
-    @ matrix.T`` to float32 rounding (the sum over bins runs in BLAS's order).
+    @ matrix.T`` to float32 rounding (the sum over bins runs in BLAS's order,
+    which can round a row in the last bit differently with its place in the
+    batch; the sparse product was batch-independent).
 
     Parameters
     ----------

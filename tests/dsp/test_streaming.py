@@ -8,7 +8,7 @@ import warnings
 import librosa
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from spectroview.dsp import (
@@ -64,6 +64,13 @@ def stream_cases(draw: st.DrawFn) -> tuple[SpectrogramParams, np.ndarray, list[i
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stream_cases())
+@example(  # log rows of one frame batched alone and among seven: BLAS rounds one sum differently
+    (
+        SpectrogramParams(sr=8000, n_fft=16, hop_length=1, scale="log", bins_per_octave=2),
+        np.array([0.12573022, -0.13210486, 0.64042264, 0.10490011, -0.5356694, 0.36159506], np.float32),
+        [],
+    )
+)
 def test_any_partition_equals_offline(case: tuple[SpectrogramParams, np.ndarray, list[int]]) -> None:
     params, y, cuts = case
     stream = StreamingSpectrogram(params.sr, params)
@@ -89,9 +96,11 @@ def test_any_partition_equals_offline(case: tuple[SpectrogramParams, np.ndarray,
         c.copy() for a, b in itertools.pairwise(bounds) for c in reused.push_bounded(y[a:b], max_bytes=1, reuse=True)
     ]
     steps += [c.copy() for c in reused.flush_bounded(max_bytes=1, reuse=True)]
-    np.testing.assert_array_equal(
-        np.concatenate([np.zeros((stream.n_rows, 0), np.float32), *steps], axis=1), np.concatenate(pieces, axis=1)
-    )
+    stepped = np.concatenate([np.zeros((stream.n_rows, 0), np.float32), *steps], axis=1)
+    if params.scale == "linear":  # whole FFT groups: bit for bit whatever the batching
+        np.testing.assert_array_equal(stepped, np.concatenate(pieces, axis=1))
+    else:  # the rows' BLAS sums may round differently with their place in a batch
+        assert_rel_close(stepped, expected, rel=1e-6)
 
     if params.scale == "linear" and n_total:
         # ... and hence librosa's STFT.
