@@ -1,4 +1,4 @@
-"""The numeric engine: numpy and scipy only (no I/O, no threads, no Qt).
+"""The numeric engine: numpy and ducc0 (no I/O, no threads, no Qt; scipy only for row_projection).
 
 librosa's vocabulary and defaults; every function here agrees with its
 librosa namesake to 1e-5 of the maximum (see ``tests/dsp``).
