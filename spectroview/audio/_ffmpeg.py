@@ -73,9 +73,6 @@ class FFmpegError(AudioError):
     """A file FFmpeg cannot open or decode; the message is one line naming the file."""
 
 
-#: Decoders (FFmpeg names) whose output after a preroll equals the straight
-#: decode exactly (or to float32 rounding for Opus): every read may start
-#: anywhere.  Measured by tests/audio/test_ffmpeg_matrix.py on generated files.
 #: Packets after a jump of the container's clock that must show the same lead
 #: before it counts as lost audio (see ``FFmpegDecoder._timestamp_gaps``).
 _GAP_CONFIRM = 8
@@ -90,6 +87,9 @@ _GAP_CONFIRM = 8
 #: overwrote audio.  The decoder's own output is continuous.
 _COUNTED = frozenset({"vorbis"})
 
+#: Decoders (FFmpeg names) whose output after a preroll equals the straight
+#: decode exactly (or to float32 rounding for Opus): every read may start
+#: anywhere.  Measured by tests/audio/test_ffmpeg_matrix.py on generated files.
 _CONVERGES = frozenset(
     {
         "mp3float", "mp3", "mp3adufloat", "mp3adu", "mp3on4float", "mp3on4",

@@ -338,14 +338,13 @@ class BandedProjection:
                     g[1], g[2], g[3] = r + 1, m_lo, m_hi
                     continue
             groups.append([r, r + 1, lo, hi])
-        dense_rows = np.zeros(n_bins, dtype=np.float32)
         blocks = []
         for r0, r1, k0, k1 in groups:
             weights = np.zeros((k1 - k0, r1 - r0), dtype=np.float32)
             for r in range(r0, r1):
-                dense_rows[:] = 0.0
-                dense_rows[indices[indptr[r] : indptr[r + 1]]] = data[indptr[r] : indptr[r + 1]]
-                weights[:, r - r0] = dense_rows[k0:k1]
+                bins, values = indices[indptr[r] : indptr[r + 1]], data[indptr[r] : indptr[r + 1]]
+                keep = values != 0  # stored zeros may lie outside the group's bins
+                weights[bins[keep] - k0, r - r0] = values[keep]
             weights.setflags(write=False)
             blocks.append((r0, r1, k0, k1, weights))
         self.n_rows = n_rows

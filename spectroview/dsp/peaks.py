@@ -175,31 +175,35 @@ def _prominences(x: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     n = x.shape[0]
     table = _RangeExtrema(x)
     level = x[peaks]
-    # Left: the nearest i < p with x[i] > x[p], or -1.  Search the distance d in [1, p].
-    has_left = peaks > 0
-    has_left[has_left] = table.max(np.zeros(int(has_left.sum()), np.int64), peaks[has_left] - 1) > level[has_left]
-    lo, hi = np.ones_like(peaks), np.maximum(peaks, 1)
+    left = _nearest_higher(table, level, peaks, n, side=-1)
+    right = _nearest_higher(table, level, peaks, n, side=+1)
+    return level - np.maximum(table.min(left + 1, peaks), table.min(peaks, right - 1))
+
+
+def _nearest_higher(table: _RangeExtrema, level: np.ndarray, peaks: np.ndarray, n: int, *, side: int) -> np.ndarray:
+    """For each peak ``p``, the nearest index on ``side`` (-1 left, +1 right) with a value > ``level``.
+
+    -1 (left) or ``n`` (right) where there is none.  A binary search over the
+    distance ``d`` in ``[1, reach]``, with the maximum of the ``d`` samples
+    beside ``p`` as the test (it only grows with ``d``).
+    """
+    reach = peaks if side < 0 else n - 1 - peaks
+
+    def higher_within(d: np.ndarray) -> np.ndarray:
+        d = np.clip(d, 1, np.maximum(reach, 1))
+        near, far = (peaks - 1, peaks - d) if side < 0 else (peaks + 1, peaks + d)
+        lo, hi = np.minimum(near, far), np.maximum(near, far)
+        inside = reach > 0  # a peak at the end has nothing beside it
+        return inside & (table.max(np.clip(lo, 0, n - 1), np.clip(hi, 0, n - 1)) > level)
+
+    found = higher_within(reach)
+    lo, hi = np.ones_like(peaks), np.maximum(reach, 1)
     while np.any(lo < hi):
         mid = (lo + hi) // 2
-        start = np.maximum(peaks - mid, 0)
-        higher = table.max(start, np.maximum(peaks - 1, start)) > level
+        higher = higher_within(mid)
         hi = np.where(higher, mid, hi)
         lo = np.where(higher, lo, np.minimum(mid + 1, hi))
-    left = np.where(has_left, peaks - lo, -1)
-    # Right: the nearest i > p with x[i] > x[p], or n.
-    has_right = peaks < n - 1
-    has_right[has_right] = table.max(peaks[has_right] + 1, np.full(int(has_right.sum()), n - 1)) > level[has_right]
-    lo, hi = np.ones_like(peaks), np.maximum(n - 1 - peaks, 1)
-    while np.any(lo < hi):
-        mid = (lo + hi) // 2
-        stop = np.minimum(peaks + mid, n - 1)
-        higher = table.max(np.minimum(peaks + 1, stop), stop) > level
-        hi = np.where(higher, mid, hi)
-        lo = np.where(higher, lo, np.minimum(mid + 1, hi))
-    right = np.where(has_right, peaks + lo, n)
-    left_base = table.min(left + 1, peaks)
-    right_base = table.min(peaks, right - 1)
-    return level - np.maximum(left_base, right_base)
+    return np.where(found, peaks + side * lo, -1 if side < 0 else n)
 
 
 def _zoom_dft(x: np.ndarray, f_stop: float, m: int, n: int) -> np.ndarray:

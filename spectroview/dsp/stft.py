@@ -154,32 +154,26 @@ class _FrameEngine:
         block = min(n, self.block_frames)
         scratch = np.empty((_whole_groups(block), self.n_fft), dtype=np.float32)
         spectrum = np.empty((_whole_groups(block), self.n_bins), dtype=np.complex64)
-        if self.projection is not None:
-            magnitude = np.empty((_whole_groups(block), self.n_bins), dtype=np.float32)
+        magnitude = None if self.projection is None else np.empty((block, self.n_bins), dtype=np.float32)
         for b0 in range(0, n, block):
             b1 = min(n, b0 + block)
             rows = b1 - b0
             padded = _whole_groups(rows)
             np.multiply(frames[b0:b1], self.window, out=scratch[:rows])
             scratch[rows:padded] = 0.0
-            spec = rfft(scratch[:padded], out=spectrum[:padded])
+            spec = rfft(scratch[:padded], out=spectrum[:padded])[:rows]
             # |X| through numpy's complex abs (hypot, vectorized) then a
             # square is faster than re*re + im*im on the interleaved pairs.
-            if self.projection is None:
-                target = out_t[b0:b1]
-                spec = spec[:rows]
-            else:
-                target = magnitude[:padded]
+            target = out_t[b0:b1] if magnitude is None else magnitude[:rows]
             np.abs(spec, out=target)
             if self.power == 2.0:
                 np.square(target, out=target)
             elif self.power != 1.0:
                 np.power(target, self.power, out=target)
-            if self.projection is None:
-                continue
-            # (BLAS may round a row's sum differently with its place in the batch:
-            # projected rows agree across batchings to float32 rounding, not bit for bit.)
-            self.projection.apply(target[:rows], out_t[b0:b1])
+            if self.projection is not None:
+                # (BLAS may round a row's sum differently with its place in the batch:
+                # projected rows agree across batchings to float32 rounding, not bit for bit.)
+                self.projection.apply(target, out_t[b0:b1])
 
     def empty_output(self, n_frames: int) -> np.ndarray:
         # Fortran order: each frame's column is contiguous, as the engine
