@@ -67,6 +67,12 @@ SCALE_DEFAULT: Literal["linear", "log", "mel"] = "linear"
 N_MELS_DEFAULT = 128
 FMIN_DEFAULT = 0.0
 
+#: Model front ends by name (:mod:`spectroview.dsp.frontends`), and their aliases.
+FRONT_ENDS: tuple[str, ...] = ("librosa", "torchaudio", "panns", "whisper", "whisper-128", "ast")
+FRONT_END_ALIASES = {"logmel": "librosa"}
+#: What a mel front end does to its mel values (:attr:`spectroview.dsp.frontends.FrontEnd.log`).
+LOGS: tuple[str, ...] = ("db", "ln", "log10", "none")
+
 #: Lowest frequency of the log-frequency axis when ``fmin`` is 0 (Hz):
 #: 0 Hz cannot be placed on a log axis; 20 Hz is the usual floor of hearing.
 LOG_FMIN_DEFAULT = 20.0

@@ -47,12 +47,12 @@ COLUMN_BUDGET = 32 * 2**20
 
 
 @lru_cache(maxsize=64)
-def _window_cached(window: str, win_length: int, n_fft: int) -> np.ndarray:
+def _window_cached(window: str, win_length: int, n_fft: int, dtype: type = np.float32) -> np.ndarray:
     w = window_samples(window, win_length)
     lpad = (n_fft - win_length) // 2
     full = np.zeros(n_fft, dtype=np.float64)
     full[lpad : lpad + win_length] = w
-    out = full.astype(np.float32)
+    out: np.ndarray = full.astype(dtype)
     out.setflags(write=False)
     return out
 
@@ -117,13 +117,21 @@ def _pool() -> ThreadPoolExecutor:
 
 
 class _FrameEngine:
-    """Window + rfft + power + row projection for blocks of frames."""
+    """Window + rfft + power + row projection for blocks of frames.
 
-    def __init__(self, params: SpectrogramParams, *, workers: int | None = None) -> None:
+    ``precise``: the window and the FFT in float64, as librosa computes them
+    (its float64 window promotes the frames), the power stored as float32.
+    In float32, a bin 140 dB below the frame's loudest keeps only a few
+    digits (the FFT's rounding is relative to the frame's norm); that is
+    invisible in an image but not in the dB matrix a model reads.
+    """
+
+    def __init__(self, params: SpectrogramParams, *, workers: int | None = None, precise: bool = False) -> None:
         self.n_fft = params.n_fft
         self.hop = params.hop
         self.n_bins = self.n_fft // 2 + 1
-        self.window = _window_cached(params.window, params.win, params.n_fft)
+        self.precise = bool(precise)
+        self.window = _window_cached(params.window, params.win, params.n_fft, np.float64 if precise else np.float32)
         self.power = float(params.power)
         self.projection = banded_projection(params) if params.sr is not None else None
         self.n_rows = self.n_bins if self.projection is None else self.projection.n_rows
@@ -152,9 +160,11 @@ class _FrameEngine:
     def _compute_serial(self, frames: np.ndarray, out_t: np.ndarray) -> None:
         n = frames.shape[0]
         block = min(n, self.block_frames)
-        scratch = np.empty((_whole_groups(block), self.n_fft), dtype=np.float32)
-        spectrum = np.empty((_whole_groups(block), self.n_bins), dtype=np.complex64)
+        wide = self.precise
+        scratch = np.empty((_whole_groups(block), self.n_fft), dtype=np.float64 if wide else np.float32)
+        spectrum = np.empty((_whole_groups(block), self.n_bins), dtype=np.complex128 if wide else np.complex64)
         magnitude = None if self.projection is None else np.empty((block, self.n_bins), dtype=np.float32)
+        magnitude64 = np.empty((block, self.n_bins)) if wide else None
         for b0 in range(0, n, block):
             b1 = min(n, b0 + block)
             rows = b1 - b0
@@ -165,11 +175,14 @@ class _FrameEngine:
             # |X| through numpy's complex abs (hypot, vectorized) then a
             # square is faster than re*re + im*im on the interleaved pairs.
             target = out_t[b0:b1] if magnitude is None else magnitude[:rows]
-            np.abs(spec, out=target)
+            level = target if magnitude64 is None else magnitude64[:rows]
+            np.abs(spec, out=level)
             if self.power == 2.0:
-                np.square(target, out=target)
+                np.square(level, out=level)
             elif self.power != 1.0:
-                np.power(target, self.power, out=target)
+                np.power(level, self.power, out=level)
+            if level is not target:
+                target[...] = level
             if self.projection is not None:
                 # (BLAS may round a row's sum differently with its place in the batch:
                 # projected rows agree across batchings to float32 rounding, not bit for bit.)
@@ -195,6 +208,9 @@ class StreamingSpectrogram:
         Sample rate in Hz.
     params : SpectrogramParams
         Analysis parameters; bound to ``sr``.
+    precise : bool
+        Window and FFT in float64 (as librosa), output float32; about 1.5x
+        the time.  For numbers far below the maximum (a model's dB matrix).
 
     Notes
     -----
@@ -203,10 +219,12 @@ class StreamingSpectrogram:
     bounded by one frame of carry-over plus one block of output.
     """
 
-    def __init__(self, sr: float, params: SpectrogramParams | None = None, *, workers: int | None = None) -> None:
+    def __init__(
+        self, sr: float, params: SpectrogramParams | None = None, *, workers: int | None = None, precise: bool = False
+    ) -> None:
         self.params = (params or SpectrogramParams()).with_sr(sr)
         self.sr = float(sr)
-        self._engine = _FrameEngine(self.params, workers=workers)
+        self._engine = _FrameEngine(self.params, workers=workers, precise=precise)
         n_fft = self.params.n_fft
         self._half = n_fft // 2
         self._carry = np.zeros(0, dtype=np.float32)
@@ -406,7 +424,9 @@ def _tail(previous: np.ndarray, x: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([previous, x])[-n:]
 
 
-def spectrogram(y: np.ndarray, params: SpectrogramParams, *, workers: int | None = None) -> np.ndarray:
+def spectrogram(
+    y: np.ndarray, params: SpectrogramParams, *, workers: int | None = None, precise: bool = False
+) -> np.ndarray:
     """Spectrogram of ``y`` on ``params.scale``: linear bins, mel bands or log bands.
 
     Parameters
@@ -415,6 +435,8 @@ def spectrogram(y: np.ndarray, params: SpectrogramParams, *, workers: int | None
         Mono signal; float64 input is computed in float32.
     params : SpectrogramParams
         Must have ``sr`` (``params.with_sr(sr)``).
+    precise : bool
+        Window and FFT in float64 (see :class:`StreamingSpectrogram`).
 
     Returns
     -------
@@ -432,7 +454,7 @@ def spectrogram(y: np.ndarray, params: SpectrogramParams, *, workers: int | None
         raise ParameterError("y: empty signal (0 samples)")
     # Offline is the streaming engine fed one block: the carry logic only
     # copies the edges, so the signal itself is never copied or padded.
-    stream = StreamingSpectrogram(params.sr, params, workers=workers)  # type: ignore[arg-type]
+    stream = StreamingSpectrogram(params.sr, params, workers=workers, precise=precise)  # type: ignore[arg-type]
     out = stream._engine.empty_output(stream.pending_frames(x.shape[0]))
     n_head = stream.push(x, out=out).shape[1]
     n_tail = stream.flush(out=out[:, n_head:]).shape[1]

@@ -15,8 +15,8 @@ The recipe of OpenAI's reference code (``whisper/audio.py``,
 5. clamped at the matrix's maximum minus 8 (80 dB of range), then
    ``(x + 4) / 4``.
 
-The STFT and the mel projection are the engine's (float32); steps 4-5 are
-numpy on the result.
+The STFT (window and FFT in float64, as the reference) and the mel
+projection are the engine's; steps 4-5 are numpy on the float32 result.
 """
 
 from __future__ import annotations
@@ -70,25 +70,28 @@ def whisper_log_mel(y: np.ndarray, *, n_mels: int = 80) -> np.ndarray:
     ParameterError
         ``y`` not 1-D floating point, or ``n_mels`` not 80 or 128.
     """
-    from spectroview.dsp.stft import melspectrogram
+    from spectroview.dsp.params import SpectrogramParams
+    from spectroview.dsp.stft import spectrogram
 
     if n_mels not in (80, 128):
         raise ParameterError(f"n_mels={n_mels!r}: Whisper's front end has 80 or 128 (large-v3) mel bands")
     x = np.asarray(mono_signal(y), dtype=np.float32)[:WHISPER_N_SAMPLES]
     padded = np.zeros(WHISPER_N_SAMPLES, dtype=np.float32)
     padded[: x.shape[0]] = x
-    mel = melspectrogram(
-        padded,
+    params = SpectrogramParams(
         sr=WHISPER_SR,
         n_fft=WHISPER_N_FFT,
         hop_length=WHISPER_HOP_LENGTH,
         pad_mode="reflect",
+        scale="mel",
         n_mels=n_mels,
         fmin=0.0,
         fmax=WHISPER_SR / 2,
         htk=False,
         norm="slaney",
-    )[:, :WHISPER_N_FRAMES]
+    )
+    # The window and FFT in float64, as the reference (its float32 input meets a float64 window).
+    mel = spectrogram(padded, params, precise=True)[:, :WHISPER_N_FRAMES]
     log_spec = np.log10(np.maximum(mel, np.float32(_MEL_FLOOR)))
     np.maximum(log_spec, log_spec.max() - np.float32(_DYNAMIC_RANGE), out=log_spec)
     log_spec += np.float32(4.0)
