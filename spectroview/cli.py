@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
-import json
 import math
 import os
 import shutil
@@ -18,22 +16,26 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from glob import escape as glob_escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from spectroview import __version__
-from spectroview._atomic import atomic_files, atomic_write, output_clash, same_file
+from spectroview._atomic import output_clash, same_file
 from spectroview._resources import DEMO_NAME, resource_path
 from spectroview.audio.errors import AudioError
-from spectroview.audio.extensions import AUDIO_EXTENSIONS, is_audio_path
+from spectroview.audio.extensions import AUDIO_EXTENSIONS
+from spectroview.batch.errors import BatchError
 from spectroview.dsp.names import (
     FMIN_DEFAULT,
+    FRONT_END_ALIASES,
+    FRONT_ENDS,
     LOG_FMIN_DEFAULT,
+    LOGS,
     N_FFT_DEFAULT,
     N_FFT_MAX,
     N_FFT_MIN,
     N_MELS_DEFAULT,
+    PAD_MODES,
     SCALE_DEFAULT,
     SCALES,
     WINDOW_DEFAULT,
@@ -43,8 +45,6 @@ from spectroview.dsp.names import (
 from spectroview.render.colormap_data import COLORMAPS
 
 if TYPE_CHECKING:  # numpy and the engine are imported by the commands that use them (start-up time)
-    import numpy as np
-
     from spectroview.audio.files import FileSource
     from spectroview.dsp import SpectrogramParams
 
@@ -65,6 +65,10 @@ _OPTION_OF = {
     "colormap": "--colormap",
     "db_range": "--db-range",
     "sr": "--sr",
+    "power": "--power",
+    "top_db": "--top-db",
+    "pad_mode": "--pad-mode",
+    "log": "--log",
 }
 
 
@@ -151,6 +155,11 @@ def _add_analysis_options(p: argparse.ArgumentParser, *, scale: bool = True, sav
         help=f"lowest frequency in Hz (mel/log scales{text})",
     )
     g.add_argument("--fmax", type=float, default=None, metavar="HZ", help="highest frequency in Hz (default sr/2)")
+    _add_source_options(g)
+
+
+def _add_source_options(g: Any) -> None:
+    """--channel and --stream."""
     g.add_argument(
         "--channel",
         type=_positive_int,
@@ -206,23 +215,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser(
         "features",
-        help="write a log-mel feature matrix (NPY) and a JSON sidecar",
-        description="Write FILE's log-mel spectrogram, 10*log10(max(1e-10, mel power)), as float32 "
-        "(n_mels, n_frames) NPY, and OUT.json with every parameter and the axes. "
-        "With --preset ast, write instead what the Audio Spectrogram Transformer sees: FILE resampled to "
-        "16 kHz, Kaldi fbank as torchaudio.compliance.kaldi.fbank computes it for AST (25 ms frames every "
-        "10 ms, 128 mel bands 20-8000 Hz, natural log), zero-padded or cut to 1024 frames, then "
-        "(x + 4.2677393) / (2 * 4.5689974): float32 (128, 1024), rows low to high frequency. "
-        "The preset fixes every analysis option except --channel (the AST reference reads the first "
-        "channel of a multichannel file: --channel 1 does the same; the default mixes all channels).",
+        help="write what a model reads (log-mel, torchaudio, PANNs, Whisper, AST) as NPY with a JSON sidecar",
+        description="Write FILE's features as float32 (n_mels, n_frames) NPY, rows low to high frequency, and "
+        "OUT.json naming the preset, its reference implementation, every parameter, the source and the axes. "
+        "Presets: librosa (default; alias logmel): power_to_db(melspectrogram(y, sr)), at the file's rate, "
+        "n_fft 2048, hop 512, 128 Slaney mels. torchaudio: torchaudio.transforms.MelSpectrogram's defaults "
+        "(16 kHz, n_fft 400, hop 200, 128 HTK mels without normalization, reflect padding, power, no log). "
+        "panns: 32 kHz, n_fft 1024, hop 320, 64 mels 50-14000 Hz, dB. whisper / whisper-128: Whisper's "
+        "encoder input for the first 30 s (80 or 128 mels x 3000 frames). ast: the Audio Spectrogram "
+        "Transformer's input for the first 10.24 s (128 x 1024, Kaldi fbank, AudioSet normalization). "
+        "The file is resampled to the preset's rate with soxr HQ. librosa and torchaudio take the analysis "
+        "options below; the other presets are fixed as their models were trained (only --channel and "
+        "--stream apply). With a directory, every audio file becomes one task on a Dask cluster.",
     )
     f.add_argument(
         "file",
         metavar="FILE",
         help="audio file; or a directory DIR: every audio file under it (recursively; extensions "
         f"{' '.join(AUDIO_EXTENSIONS)}, any case) gives an NPY and its sidecar under -o OUTDIR, mirroring "
-        "DIR's subfolders (a.wav -> OUTDIR/a.npy, OUTDIR/a.json), computed on all cores; unreadable files "
-        "are skipped and listed at the end (exit status 1), then a summary line goes to stdout",
+        "DIR's subfolders (a.wav -> OUTDIR/a.npy, OUTDIR/a.json); unreadable files are skipped and listed at "
+        "the end (exit status 1), a manifest is written, and a summary line goes to stdout",
     )
     f.add_argument(
         "-o",
@@ -233,10 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument(
         "--preset",
-        choices=_FEATURE_PRESETS,
-        default="logmel",
-        help="logmel: the log-mel spectrogram set by the options below (default); "
-        "ast: the Audio Spectrogram Transformer's input (128 x 1024), see above",
+        choices=(*FRONT_ENDS, *FRONT_END_ALIASES),
+        default="librosa",
+        metavar="NAME",
+        help=f"the front end: {', '.join(FRONT_ENDS)} (default librosa; logmel is an alias)",
     )
     f.add_argument(
         "--patches",
@@ -248,31 +260,85 @@ def build_parser() -> argparse.ArgumentParser:
         "token order (row-major over a 12 x 101 frequency x time grid), to OUT_PATCHES.npy; without a value "
         "to OUT.patches.npy beside OUT.npy (then give --patches after FILE)",
     )
-    f.add_argument(
-        "--sr",
-        type=_positive_int,
+    g = f.add_argument_group("analysis (librosa and torchaudio presets; default: the preset's)")
+    g.add_argument("--sr", type=_positive_int, default=None, metavar="HZ", help="resample to this rate first")
+    g.add_argument("--n-fft", type=int, default=None, metavar="N", help=f"FFT size ({N_FFT_MIN}-{N_FFT_MAX})")
+    g.add_argument(
+        "--hop",
+        type=int,
         default=None,
-        metavar="HZ",
-        help="resample to this rate first (default: the file's rate)",
+        metavar="N",
+        help="hop length in samples (default: the preset's; with --n-fft or --win-length: a quarter of the "
+        "window for librosa, half for torchaudio, as they do)",
     )
-    _add_analysis_options(f, scale=False)
+    g.add_argument("--win-length", type=int, default=None, metavar="N", help="window length (default: --n-fft)")
+    g.add_argument("--window", default=None, metavar="NAME", help=f"window function: {', '.join(WINDOWS)}")
+    g.add_argument("--n-mels", type=int, default=None, metavar="N", help="mel bands")
+    g.add_argument("--fmin", type=float, default=None, metavar="HZ", help="lowest mel frequency in Hz")
+    g.add_argument("--fmax", type=float, default=None, metavar="HZ", help="highest mel frequency in Hz (sr/2)")
+    g.add_argument("--mel-scale", choices=("slaney", "htk"), default=None, help="mel formula")
+    g.add_argument("--mel-norm", choices=("slaney", "none"), default=None, help="filter area normalization")
+    g.add_argument("--power", type=int, choices=(1, 2), default=None, help="1: magnitude, 2: power")
+    g.add_argument(
+        "--center",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="centre frames on t * hop (padding the ends with --pad-mode)",
+    )
+    g.add_argument("--pad-mode", choices=PAD_MODES, default=None, help="padding of centred frames")
+    g.add_argument(
+        "--log",
+        choices=LOGS,
+        default=None,
+        help="db: 10 log10 (power) or 20 log10 (magnitude), librosa's power_to_db/amplitude_to_db with ref 1; "
+        "ln, log10; none: the mel values",
+    )
+    g.add_argument(
+        "--top-db", type=float, default=None, metavar="DB", help="with --log db: raise values below max - DB to it"
+    )
+    s = f.add_argument_group("source")
+    _add_source_options(s)
     f.add_argument(
         "--normalize",
         action="store_true",
         help="standardize to zero mean and unit variance (with a directory: each file by its own mean and std)",
     )
-    f.add_argument(
+    d = f.add_argument_group("directories (Dask)")
+    d.add_argument(
         "--dataset-stats",
         action="store_true",
-        help="with a directory (implies --normalize): a first pass computes the mean and std of the log-mel "
-        "values of all the files together and writes them to OUTDIR/stats.json; every file is then "
-        "standardized with those same values. Not with --preset ast (fixed AudioSet statistics)",
+        help="with a directory (implies --normalize): the mean and std of the values of all the files together, "
+        "reduced on the cluster and written to OUTDIR/stats.json; every file is standardized with them. "
+        "Not with whisper or ast (their normalization is fixed)",
     )
-    # The options --preset ast fixes read None when not given, so that giving
-    # one (even at its default value) is refused; the logmel preset restores
-    # the usual defaults from here.
-    logmel_defaults = {dest: f.get_default(dest) for dest in _AST_FIXED_OPTIONS}
-    f.set_defaults(**dict.fromkeys(logmel_defaults), _logmel_defaults=logmel_defaults)
+    d.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes of the local Dask cluster (default: one per core); 0: in this process, one file "
+        "after another",
+    )
+    d.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="use an existing Dask cluster (e.g. tcp://10.0.0.5:8786), whose workers have spectroview installed "
+        "and see DIR and OUTDIR at the same paths",
+    )
+    d.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep outputs whose sidecar records the same preset, parameters and source file (size and time); "
+        "compute the others",
+    )
+    d.add_argument(
+        "--manifest",
+        default=None,
+        metavar="PATH",
+        help="where the manifest goes: one row per file (file, output, shape, duration_s, status, error); .csv or "
+        ".parquet (needs pyarrow); default OUTDIR/manifest.csv",
+    )
 
     sub.add_parser("devices", help="list audio input and output devices", description="List PortAudio devices.")
     return parser
@@ -436,7 +502,9 @@ class _Progress:
         self.enabled = sys.stderr.isatty()
         self.shown = False
 
-    def __call__(self, done: int) -> None:
+    def __call__(self, done: int, total: int | None = None) -> None:
+        if total is not None:
+            self.total = max(1, total)
         if self.enabled and time.monotonic() - self.start > 1.0:
             sys.stderr.write(f"\r{self.label} {100 * done // self.total:3d}%")
             sys.stderr.flush()
@@ -490,10 +558,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-_FEATURE_PRESETS = ("logmel", "ast")
-
-#: Options of ``features`` that --preset ast fixes (argparse dest -> option).
-_AST_FIXED_OPTIONS = {
+#: Options of ``features`` that only the librosa and torchaudio presets take (argparse dest -> option).
+_FRONT_END_OPTIONS = {
     "sr": "--sr",
     "n_fft": "--n-fft",
     "hop": "--hop",
@@ -502,185 +568,73 @@ _AST_FIXED_OPTIONS = {
     "n_mels": "--n-mels",
     "fmin": "--fmin",
     "fmax": "--fmax",
-    "normalize": "--normalize",
+    "mel_scale": "--mel-scale",
+    "mel_norm": "--mel-norm",
+    "power": "--power",
+    "center": "--center/--no-center",
+    "pad_mode": "--pad-mode",
+    "log": "--log",
+    "top_db": "--top-db",
 }
+#: Presets that take them.
+_OPEN_PRESETS = ("librosa", "logmel", "torchaudio")
+
+
+def _front_end_from(args: argparse.Namespace) -> Any:
+    """The front end ``features`` computes: the preset with the options given (refused by a fixed preset)."""
+    from spectroview.dsp.frontends import front_end
+
+    given = {dest: getattr(args, dest) for dest in _FRONT_END_OPTIONS if getattr(args, dest, None) is not None}
+    if given and args.preset not in _OPEN_PRESETS:
+        fixed = front_end(args.preset)
+        raise CliError(
+            f"{', '.join(_FRONT_END_OPTIONS[d] for d in given)}: cannot be combined with --preset {args.preset}, "
+            f"which fixes the analysis as its model was trained ({fixed.description.split(': ', 1)[1]}); "
+            "only --channel and --stream apply"
+        )
+    names = {"hop": "hop_length", "mel_scale": "htk", "mel_norm": "norm"}
+    changes = {names.get(dest, dest): value for dest, value in given.items()}
+    if "htk" in changes:
+        changes["htk"] = changes["htk"] == "htk"
+    if "norm" in changes:
+        changes["norm"] = None if changes["norm"] == "none" else "slaney"
+    if "power" in changes:
+        changes["power"] = float(changes["power"])
+    return front_end(args.preset, **changes)
+
+
+def _feature_request(args: argparse.Namespace, *, normalize: bool) -> Any:
+    from spectroview.batch.features import FeatureRequest
+
+    fe = _front_end_from(args)
+    if (normalize or getattr(args, "dataset_stats", False)) and not fe.streaming:
+        option = "--dataset-stats" if getattr(args, "dataset_stats", False) else "--normalize"
+        raise CliError(
+            f"{option}: cannot be combined with --preset {fe.name}, which normalizes as its model was trained"
+        )
+    if args.patches is not None and fe.kind != "ast":
+        raise CliError("--patches: goes with --preset ast")
+    return FeatureRequest(
+        front_end=fe,
+        channel=args.channel,
+        stream=getattr(args, "stream", None),
+        normalize=normalize,
+        check_hop=args.hop is not None,
+    )
 
 
 def cmd_features(args: argparse.Namespace) -> int:
-    # "is not": --fmin 0 counts as given (0.0 == False), an unset --normalize does not.
-    given = [
-        option
-        for dest, option in _AST_FIXED_OPTIONS.items()
-        if getattr(args, dest, None) is not None and getattr(args, dest, None) is not False
-    ]
     directory = Path(args.file).is_dir()
     if getattr(args, "dataset_stats", False) and not directory:
         raise CliError(f"--dataset-stats: goes with a directory; {args.file} is not one")
-    if args.preset == "ast":
-        if given:
-            raise CliError(
-                f"{', '.join(given)}: cannot be combined with --preset ast, which fixes the analysis "
-                "(16 kHz, 25 ms frames every 10 ms, 512-point FFT, 128 Kaldi mel bands 20-8000 Hz, "
-                "AudioSet normalization); only --channel applies"
-            )
-        if getattr(args, "dataset_stats", False):
-            raise CliError(
-                "--dataset-stats: cannot be combined with --preset ast, which normalizes with AudioSet's "
-                "fixed mean and std"
-            )
-        return _features_dir(args) if directory else _features_ast(args)
-    if args.patches is not None:
-        raise CliError("--patches: goes with --preset ast")
-    for dest, value in getattr(args, "_logmel_defaults", {}).items():
-        if getattr(args, dest, None) is None:
-            setattr(args, dest, value)
+    for option, value in (("--resume", args.resume), ("--scheduler", args.scheduler), ("--workers", args.workers)):
+        if value not in (None, False) and not directory:
+            raise CliError(f"{option}: goes with a directory; {args.file} is not one")
+    if args.manifest is not None and not directory:
+        raise CliError(f"--manifest: goes with a directory; {args.file} is not one")
+    request = _feature_request(args, normalize=bool(args.normalize))
     if directory:
-        return _features_dir(args)
-    out = _check_output(args.output, ".npy")
-    _refuse_clash([args.file], [out, out.with_suffix(".json")])
-    done = _logmel_file(args.file, out, args, normalize=bool(args.normalize), show_progress=True)
-    for text in done.warnings:
-        _warn(f"{done.source}: {text}")
-    if done.nonfinite:
-        _warn(f"{done.source}: {done.nonfinite} non-finite samples (NaN/Inf) treated as silence")
-    return 0
-
-
-@dataclasses.dataclass(frozen=True)
-class _LogmelDone:
-    """One file of ``features``: where it came from, what was found, its values' statistics."""
-
-    source: Path
-    nonfinite: int
-    warnings: tuple[str, ...]
-    samplerate: int
-    count: int
-    mean: float
-    m2: float
-
-
-def _logmel_file(
-    path: str | os.PathLike[str],
-    out: Path | None,
-    args: argparse.Namespace,
-    *,
-    normalize: bool = False,
-    dataset: tuple[float, float] | None = None,
-    stats_path: str | None = None,
-    show_progress: bool = False,
-) -> _LogmelDone:
-    """Stream ``path``'s log-mel matrix into ``out`` (NPY, then its JSON sidecar), or only its statistics.
-
-    Memory does not grow with the file: decoding, resampling (soxr HQ), the
-    STFT and the writing go block by block.  ``normalize`` standardizes by
-    the file's own mean and std (a second pass over the written matrix),
-    ``dataset`` by the given ``(mean, std)``.
-    """
-    from spectroview.audio.resample import resampled_length
-    from spectroview.batch.features import (
-        LOGMEL_AMIN,
-        NpyColumnWriter,
-        RunningStats,
-        logmel_blocks,
-        logmel_frames,
-        source_entry,
-    )
-
-    # The NPY and its sidecar are replaced together, or neither is.
-    group: contextlib.AbstractContextManager[tuple[str, ...]] = (
-        atomic_files([out, out.with_suffix(".json")]) if out is not None else contextlib.nullcontext(("", ""))
-    )
-    with group as temps, _open_source(os.fspath(path), args.channel, getattr(args, "stream", None)) as source:
-        info = source.info
-        sr = args.sr or info.samplerate
-        params = _params_from(args, sr, scale="mel")
-        _check_hop(args, resampled_length(info.frames, info.samplerate, sr), sr)
-        n_frames = logmel_frames(info.frames, info.samplerate, params)
-        if out is not None:
-            _check_disk(out, 4 * params.n_mels * n_frames, params)
-        stats = RunningStats()
-        progress = _Progress("features", info.frames) if show_progress else None
-        entry: dict | None = None
-        try:
-            if out is None:
-                for columns in logmel_blocks(source, params, progress=progress):
-                    stats.add(columns)
-            else:
-
-                def write(tmp: str) -> None:
-                    nonlocal entry
-                    writer = NpyColumnWriter(tmp, params.n_mels, n_frames)
-                    try:
-                        for columns in logmel_blocks(source, params, progress=progress):
-                            stats.add(columns)
-                            writer.write(columns)
-                        if dataset is not None:
-                            mean, std = dataset
-                            entry = {"mean": mean, "std": std, "scope": "dataset", "stats": stats_path}
-                            writer.standardize(mean, std)
-                        elif normalize:
-                            entry = {"mean": stats.mean, "std": stats.std}
-                            writer.standardize(stats.mean, stats.std)
-                    except BaseException:
-                        writer.abort()  # the error that stopped the writing is the one to report
-                        raise
-                    writer.close()
-
-                write(temps[0])
-        finally:
-            if progress is not None:
-                progress.close()
-        done = _LogmelDone(
-            source=source.path,
-            nonfinite=source.nonfinite_count,
-            warnings=source.warnings,
-            samplerate=sr,
-            count=stats.count,
-            mean=stats.mean,
-            m2=stats.m2,
-        )
-        if out is None:
-            return done
-        from spectroview.dsp import frame_times, row_frequencies
-
-        centres, edges = row_frequencies(params)
-        times = frame_times(n_frames, params)
-        meta = {
-            "spectroview": __version__,
-            "source": source_entry(info, warnings=done.warnings),
-            "channel": "mix" if args.channel is None else args.channel,
-            "params": dataclasses.asdict(params),
-            # What None stands for in params: the values used.
-            "params_used": {"hop_length": params.hop, "win_length": params.win, "fmax": params.fmax_for(sr)},
-            "resampled": sr != info.samplerate,
-            "resampler": "soxr HQ (librosa's default res_type='soxr_hq')" if sr != info.samplerate else None,
-            "values": f"10*log10(max({LOGMEL_AMIN:g}, mel power)) dB re 1.0 (full-scale samples are +-1)",
-            "normalize": entry,
-            "shape": [params.n_mels, n_frames],
-            "dtype": "float32",
-            "axes": {
-                "rows": "mel bands, low to high",
-                "mel_center_hz": centres.tolist(),
-                "mel_edge_hz": edges.tolist(),
-                "columns": "frames; time of frame t's centre in seconds = time_start_s + t * time_step_s",
-                "time_start_s": float(times[0]) if times.size else 0.0,
-                "time_step_s": params.hop / sr,
-            },
-            "nonfinite_samples_zeroed": done.nonfinite,
-        }
-        Path(temps[1]).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
-    return done
-
-
-def _write_json(path: Path, doc: dict) -> None:
-    def write(tmp: str) -> None:
-        Path(tmp).write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
-
-    atomic_write(path, write)
-
-
-def _features_ast(args: argparse.Namespace) -> int:
-    """``features --preset ast``: the AST model's input, its patches and the sidecar."""
+        return _features_dir(args, request)
     out = _check_output(args.output, ".npy")
     patches_out = None
     if args.patches is not None:
@@ -690,234 +644,18 @@ def _features_ast(args: argparse.Namespace) -> int:
         if same_file(patches_out, out):
             raise CliError(f"--patches {args.patches}: is the -o file; choose another name")
     _refuse_clash([args.file], [out, patches_out, out.with_suffix(".json")])
-    done = _ast_file(args.file, out, patches_out, args.channel, args.stream)
+    from spectroview.batch.features import write_features
+
+    progress = _Progress("features", 1)
+    try:
+        done = write_features(args.file, out, request, patches_out=patches_out, progress=progress)
+    finally:
+        progress.close()
     for text in done.warnings:
         _warn(f"{done.source}: {text}")
     if done.nonfinite:
         _warn(f"{done.source}: {done.nonfinite} non-finite samples (NaN/Inf) treated as silence")
     return 0
-
-
-def _ast_file(
-    src: str | os.PathLike[str], out: Path, patches_out: Path | None, channel: int | None, stream: int | None = None
-) -> _LogmelDone:
-    """Compute and write ``src``'s AST features (and patches) and sidecar."""
-    from spectroview.audio.resample import resample, resampled_length
-    from spectroview.batch.features import source_entry
-    from spectroview.dsp import ast
-
-    sidecar = out.with_suffix(".json")
-    with _open_source(os.fspath(src), channel, stream) as source:
-        info = source.info
-        n16 = resampled_length(info.frames, info.samplerate, ast.AST_SR)
-        n_frames = ast.ast_n_frames(n16)
-        if n_frames == 0:
-            raise CliError(
-                f"{source.path}: too short for --preset ast ({info.frames} samples at {info.samplerate} Hz); "
-                f"one frame needs {1000 * ast.AST_FRAME_LENGTH / ast.AST_SR:g} ms"
-            )
-        target = ast.AST_TARGET_LENGTH
-        # Only the first target_length frames reach the model: read those plus
-        # a second (far beyond soxr's filter, a few hundred samples), not an
-        # hour-long file; the samples used are those of the whole file resampled.
-        needed = (target - 1) * ast.AST_FRAME_SHIFT + ast.AST_FRAME_LENGTH
-        stop = min(info.frames, -(-needed * info.samplerate // ast.AST_SR) + info.samplerate)
-        y16 = resample(source.read(0, stop), orig_sr=info.samplerate, target_sr=ast.AST_SR)
-        if stop < info.frames:
-            y16 = y16[:needed]
-        nonfinite = source.nonfinite_count
-    features = ast.ast_features(y16, sr=ast.AST_SR, target_length=target, mean=ast.AST_MEAN, std=ast.AST_STD)
-    patches = grid = None
-    if patches_out is not None:
-        patches, grid = ast.ast_patches(features, patch=ast.AST_PATCH, stride=ast.AST_PATCH_STRIDE)
-    centres, edges = ast.ast_row_frequencies()
-    pad_value = (0.0 - ast.AST_MEAN) / (2.0 * ast.AST_STD)
-    step = ast.AST_FRAME_SHIFT / ast.AST_SR
-    meta = {
-        "spectroview": __version__,
-        "preset": "ast",
-        "source": source_entry(info, warnings=source.warnings),
-        "channel": "mix" if channel is None else channel,
-        "source_samplerate": info.samplerate,
-        "samplerate": ast.AST_SR,
-        "resampled": info.samplerate != ast.AST_SR,
-        "resampler": "soxr HQ (librosa's default res_type='soxr_hq')" if info.samplerate != ast.AST_SR else None,
-        **ast.ast_recipe(target),
-        "n_frames": n_frames,
-        "padding": {
-            "action": "padded" if n_frames < target else "cut" if n_frames > target else "none",
-            "padded_frames": max(0, target - n_frames),
-            "cut_frames": max(0, n_frames - target),
-            "pad_value": pad_value,
-        },
-        "shape": list(features.shape),
-        "dtype": "float32",
-        "axes": {
-            "rows": "mel bands on the Kaldi scale, low to high",
-            "mel_center_hz": centres.tolist(),
-            "mel_edge_hz": edges.tolist(),
-            "columns": "frames; frame t covers [t * time_step_s, t * time_step_s + frame_length_s) of the "
-            "source (Kaldi snip_edges, no padding); its centre is time_start_s + t * time_step_s; "
-            "columns >= valid_columns are padding",
-            "frame_start_s": 0.0,
-            "frame_length_s": ast.AST_FRAME_LENGTH / ast.AST_SR,
-            "time_start_s": float(ast.ast_frame_times(1)[0]),
-            "time_step_s": step,
-            "valid_columns": min(n_frames, target),
-        },
-        "patches": None
-        if patches is None or grid is None or patches_out is None
-        else {
-            "path": str(patches_out),
-            "shape": list(patches.shape),
-            "dtype": "float32",
-            "grid": list(grid),
-            "order": "row-major over (frequency, time): patch i * grid[1] + j = "
-            "features[stride*i : stride*i + patch, stride*j : stride*j + patch], as AST's Conv2d patch "
-            "embedding flattens them",
-        },
-        "nonfinite_samples_zeroed": nonfinite,
-    }
-
-    def write_sidecar(tmp: str) -> None:
-        Path(tmp).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
-
-    # The matrix, its patches and the sidecar are replaced together, or none is.
-    with_patches = patches is not None and patches_out is not None
-    group = [out, sidecar] + ([patches_out] if with_patches else [])
-    with atomic_files(group) as temps:  # type: ignore[arg-type]
-        _save_npy(temps[0], features)
-        write_sidecar(temps[1])
-        if patches is not None and with_patches:
-            _save_npy(temps[2], patches)
-    return _LogmelDone(
-        source=source.path,
-        nonfinite=nonfinite,
-        warnings=source.warnings,
-        samplerate=ast.AST_SR,
-        count=0,
-        mean=0.0,
-        m2=0.0,
-    )
-
-
-#: Name of the dataset statistics ``features DIR --dataset-stats`` writes in OUTDIR.
-_STATS_NAME = "stats.json"
-
-
-@dataclasses.dataclass(frozen=True)
-class _DirJob:
-    """One file of ``features DIR``: what a worker process computes and writes."""
-
-    source: str
-    out: str
-    patches: str | None
-    args: argparse.Namespace
-    #: "stats": only the log-mel sums (first pass of --dataset-stats); "write": the outputs.
-    action: str = "write"
-    #: (mean, std) of the dataset when --dataset-stats, else None.
-    dataset: tuple[float, float] | None = None
-    #: Where those are recorded (OUTDIR/stats.json).
-    stats_path: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class _DirResult:
-    source: str
-    error: str | None = None
-    nonfinite: int = 0
-    #: Log-mel values of the file: count, mean and sum of squared deviations from that mean.
-    count: int = 0
-    mean: float = 0.0
-    m2: float = 0.0
-    samplerate: int = 0
-    warnings: tuple[str, ...] = ()
-
-
-def _skip_reason(source: str, exc: BaseException) -> str:
-    if isinstance(exc, MemoryError):
-        return "out of memory"
-    text = _user_message(exc).strip().replace("\n", " ") or type(exc).__name__
-    # The audio layer's messages start with the path, which the skip line already shows.
-    for prefix in (f"{source}: ", f"{Path(source)}: "):
-        if text.startswith(prefix):
-            return text[len(prefix) :]
-    return text
-
-
-class _Stopped(BaseException):
-    """SIGTERM in a worker during a job: unwinds it (its temporary files go), then the worker exits."""
-
-
-_IN_JOB = False  # in a worker process: a job is running
-
-
-def _worker_sigterm(signum: int, _frame: object) -> None:
-    if _IN_JOB:
-        raise _Stopped
-    os._exit(128 + signum)  # idle: nothing to tidy
-
-
-def _dir_worker_init() -> None:
-    """Workers leave Ctrl-C to the parent (which stops them with SIGTERM); one BLAS thread each."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _worker_sigterm)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1)
-
-
-def _dir_job(job: _DirJob) -> _DirResult:
-    """Run in a worker process: a file that cannot be read or analysed is reported, not raised.
-
-    Writing errors (disk full, permission denied) are raised: they concern every file.
-    """
-    global _IN_JOB
-    _IN_JOB = True
-    try:
-        return _dir_job_run(job)
-    except _Stopped:
-        os._exit(143)  # unwound: the job's temporary files are gone
-    finally:
-        _IN_JOB = False
-
-
-def _dir_job_run(job: _DirJob) -> _DirResult:
-    args = job.args
-    try:
-        if args.preset == "ast":
-            # Computes and writes in one go; a failure to write is an OSError.
-            done = _ast_file(
-                job.source,
-                Path(job.out),
-                None if job.patches is None else Path(job.patches),
-                args.channel,
-                getattr(args, "stream", None),
-            )
-        else:
-            done = _logmel_file(
-                job.source,
-                None if job.action == "stats" else Path(job.out),
-                args,
-                normalize=bool(args.normalize),
-                dataset=job.dataset,
-                stats_path=job.stats_path,
-            )
-    except (AudioError, CliError, ParameterError, MemoryError) as exc:
-        return _DirResult(job.source, error=_skip_reason(job.source, exc))
-    return _DirResult(
-        job.source,
-        nonfinite=done.nonfinite,
-        count=done.count,
-        mean=done.mean,
-        m2=done.m2,
-        samplerate=done.samplerate,
-        warnings=done.warnings,
-    )
 
 
 class _CountProgress:
@@ -929,7 +667,9 @@ class _CountProgress:
         self.enabled = sys.stderr.isatty()
         self.width = 0
 
-    def __call__(self, done: int) -> None:
+    def __call__(self, done: int, total: int | None = None) -> None:
+        if total is not None:
+            self.total = max(1, total)
         if self.enabled and time.monotonic() - self.start > 1.0:
             text = f"\r{self.label} {100 * done // self.total:3d}% ({done}/{self.total})"
             self.width = max(self.width, len(text))
@@ -942,119 +682,18 @@ class _CountProgress:
             sys.stderr.flush()
 
 
-def _audio_files(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
-    """The audio files under ``root`` (relative, sorted) and the subfolders that could not be listed."""
-    found: list[Path] = []
-    unlisted: list[tuple[str, str]] = []
+def _features_dir(args: argparse.Namespace, request: Any) -> int:
+    """``features DIR -o OUTDIR``: every audio file under DIR, one Dask task each."""
+    from spectroview.batch.dataset import (
+        STATS_NAME,
+        DatasetItem,
+        find_audio_files,
+        no_audio_message,
+        output_names,
+        run_dataset,
+        write_manifest,
+    )
 
-    def onerror(exc: OSError) -> None:
-        unlisted.append((str(exc.filename or root), f"cannot list the directory ({exc.strerror or exc})"))
-
-    for folder, subfolders, names in os.walk(root, onerror=onerror):
-        subfolders.sort()
-        base = Path(folder)
-        for name in sorted(names):
-            if is_audio_path(name) and (base / name).is_file():
-                found.append((base / name).relative_to(root))
-    return found, unlisted
-
-
-def _output_names(files: list[Path], *, patches: bool, reserved: set[str]) -> dict[Path, Path]:
-    """Relative NPY path of each relative source: ``a/b.wav`` -> ``a/b.npy``.
-
-    Sources whose outputs would clash (``b.wav`` and ``b.flac``, or ``stats.wav``
-    and --dataset-stats's ``stats.json``) keep their extension: ``a/b.wav.npy``.
-    Names are compared ignoring case, for case-insensitive file systems.
-    """
-
-    def outputs(npy: Path) -> list[str]:
-        names = [npy, npy.with_suffix(".json")]
-        if patches:
-            names.append(npy.with_suffix(".patches.npy"))
-        return [n.as_posix().lower() for n in names]
-
-    plain = {rel: rel.with_suffix(".npy") for rel in files}
-    uses: dict[str, int] = {}
-    for npy in plain.values():
-        for name in outputs(npy):
-            uses[name] = uses.get(name, 0) + 1
-    chosen = {
-        rel: npy
-        if all(uses[name] == 1 and name not in reserved for name in outputs(npy))
-        else rel.with_name(rel.name + ".npy")
-        for rel, npy in plain.items()
-    }
-    seen: dict[str, Path] = {}
-    for rel, npy in chosen.items():
-        for name in outputs(npy):
-            if name in seen or name in reserved:
-                other = seen.get(name)
-                raise CliError(f"{rel} and {other or name}: would write the same output file {name}; rename one")
-            seen[name] = rel
-    return chosen
-
-
-def _run_dir_jobs(jobs: list[_DirJob], workers: int, progress: _CountProgress, done: int) -> list[_DirResult]:
-    """Run ``jobs`` on ``workers`` processes (in this one if 1), results in the jobs' order."""
-    results: dict[int, _DirResult] = {}
-    if workers <= 1:
-        for i, job in enumerate(jobs):
-            results[i] = _dir_job(job)
-            progress(done + len(results))
-        return [results[i] for i in range(len(jobs))]
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_dir_worker_init)
-    try:
-        futures = {pool.submit(_dir_job, job): i for i, job in enumerate(jobs)}
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
-            for future in finished:
-                results[futures[future]] = future.result()  # a writing error or a bug: raised here
-            progress(done + len(results))
-    except BaseException:
-        _stop_workers(pool, jobs)
-        raise
-    pool.shutdown()
-    return [results[i] for i in range(len(jobs))]
-
-
-def _stop_workers(pool: Any, jobs: list[_DirJob]) -> None:
-    """Ctrl-C, SIGTERM or an error: no new job starts, the running ones stop and leave nothing half-written."""
-    # ProcessPoolExecutor has no public way to stop running workers before Python 3.14
-    # (terminate_workers); its process table is the documented-in-source _processes.
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()  # SIGTERM: the job unwinds (atomic writes remove their temporary files)
-    deadline = time.monotonic() + 5.0
-    for process in processes:
-        process.join(max(0.0, deadline - time.monotonic()))
-        if process.is_alive():
-            process.kill()
-            process.join(1.0)
-    for job in jobs:  # a worker killed mid-write cannot tidy; its temporary files are named after the target
-        for target in filter(None, (job.out, job.patches, job.out and str(Path(job.out).with_suffix(".json")))):
-            path = Path(target)
-            for stray in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
-                with contextlib.suppress(OSError):
-                    stray.unlink()
-
-
-def _combine_stats(results: list[_DirResult]) -> tuple[int, float, float]:
-    """Count, mean and population std of all the files' values together."""
-    from spectroview.batch.features import RunningStats
-
-    total = RunningStats()
-    for r in results:
-        total.merge(r.count, r.mean, r.m2)
-    return total.count, total.mean, total.std
-
-
-def _features_dir(args: argparse.Namespace) -> int:
-    """``features DIR -o OUTDIR``: every audio file under DIR, on all cores."""
     root = Path(args.file)
     outdir = Path(args.output)
     dataset_stats = bool(getattr(args, "dataset_stats", False))
@@ -1065,93 +704,48 @@ def _features_dir(args: argparse.Namespace) -> int:
             f"--patches {args.patches}: with a directory, give --patches without a value "
             "(each file's patches go beside its NPY as NAME.patches.npy)"
         )
-    if args.preset != "ast":
-        # Refuse options that are wrong for every file now; sample-rate-dependent ones per file.
-        _params_from(args, args.sr, scale="mel")
-    files, unlisted = _audio_files(root)
+    manifest = Path(args.manifest) if args.manifest else outdir / "manifest.csv"
+    if manifest.suffix.lower() not in (".csv", ".parquet"):
+        raise CliError(f"--manifest {args.manifest}: must end in .csv or .parquet")
+    if manifest.suffix.lower() == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise CliError(
+                f"--manifest {args.manifest}: Parquet needs pyarrow (pip install pyarrow); or name a .csv"
+            ) from None
+    files, unlisted = find_audio_files(root)
     if not files:
         if unlisted:
             raise CliError(f"{unlisted[0][0]}: {unlisted[0][1]}")
-        raise CliError(f"{root}: no audio files (ending in {', '.join(AUDIO_EXTENSIONS)}) in it or its subfolders")
-    reserved = {_STATS_NAME} if dataset_stats else set()
-    names = _output_names(files, patches=args.patches is not None, reserved=reserved)
+        raise CliError(no_audio_message(root))
+    reserved = {STATS_NAME} if dataset_stats else set()
+    reserved |= {manifest.relative_to(outdir).as_posix().lower()} if manifest.parent == outdir else set()
+    names = output_names(files, patches=args.patches is not None, reserved=reserved)
     created = [
         d for d in (outdir, *(outdir / f for f in sorted({npy.parent for npy in names.values()}))) if not d.exists()
     ]
-    outdir.mkdir(parents=True, exist_ok=True)
-    for folder in sorted({npy.parent for npy in names.values()}):
-        (outdir / folder).mkdir(parents=True, exist_ok=True)
-
-    def job(rel: Path, **kw: object) -> _DirJob:
+    workers = max(1, min(os.cpu_count() or 1, len(files))) if args.workers is None else args.workers
+    items = []
+    for rel in files:
         out = outdir / names[rel]
         patches = str(out.with_suffix(".patches.npy")) if args.patches is not None else None
-        return _DirJob(source=str(root / rel), out=str(out), patches=patches, args=args, **kw)  # type: ignore[arg-type]
-
-    workers = max(1, min(os.cpu_count() or 1, len(files)))
-    progress = _CountProgress("features", len(files) * (2 if dataset_stats else 1))
-    skipped: dict[str, str] = dict(unlisted)
-    warned: dict[str, int] = {}
-    damaged: dict[str, tuple[str, ...]] = {}
-    written: list[Path] = []
+        items.append(DatasetItem(source=str(root / rel), rel=rel.as_posix(), out=str(out), patches=patches))
+    progress = _CountProgress("features", len(files))
     try:
-        todo = list(files)
-        dataset = stats_path = None
-        if dataset_stats:
-            first = _run_dir_jobs([job(rel, action="stats") for rel in todo], workers, progress, 0)
-            for r in first:
-                if r.error is not None:
-                    skipped[r.source] = r.error
-                else:
-                    if r.nonfinite:
-                        warned[r.source] = r.nonfinite
-                    if r.warnings:
-                        damaged[r.source] = r.warnings
-            ok = [(rel, r) for rel, r in zip(todo, first, strict=True) if r.error is None]
-            todo = [rel for rel, _ in ok]
-            count, mean, std = _combine_stats([r for _, r in ok])
-            dataset = (mean, std)
-            if todo:
-                stats_doc = {
-                    "spectroview": __version__,
-                    "mean": mean,
-                    "std": std,
-                    "count": count,
-                    "files": [rel.as_posix() for rel in todo],
-                    "preset": args.preset,
-                    "params": {
-                        "sr": args.sr,
-                        "n_fft": args.n_fft,
-                        "hop_length": args.hop,
-                        "win_length": args.win_length,
-                        "window": args.window,
-                        "n_mels": args.n_mels,
-                        "fmin": args.fmin,
-                        "fmax": args.fmax,
-                        "channel": "mix" if args.channel is None else args.channel,
-                        "stream": getattr(args, "stream", None) or 1,
-                    },
-                    "samplerates": sorted({r.samplerate for _, r in ok}),
-                    "values": "10*log10(max(1e-10, mel power)) dB re 1.0, before standardization",
-                    "std_kind": "population (ddof=0) over every value of every file",
-                    "usage": "each file's NPY holds (logmel - mean) / std",
-                }
-                stats_path = str(outdir / _STATS_NAME)
-                _write_json(Path(stats_path), stats_doc)
-        second = _run_dir_jobs(
-            [job(rel, dataset=dataset, stats_path=stats_path) for rel in todo],
-            workers,
-            progress,
-            progress.total - len(todo),
+        outdir.mkdir(parents=True, exist_ok=True)
+        for folder in sorted({npy.parent for npy in names.values()}):
+            (outdir / folder).mkdir(parents=True, exist_ok=True)
+        report = run_dataset(
+            items,
+            request,
+            workers=workers,
+            scheduler=args.scheduler,
+            resume=bool(args.resume),
+            dataset_stats=str(outdir / STATS_NAME) if dataset_stats else None,
+            progress=progress,
         )
-        for rel, r in zip(todo, second, strict=True):
-            if r.error is not None:
-                skipped[r.source] = r.error
-            else:
-                written.append(outdir / names[rel])
-                if r.nonfinite:
-                    warned[r.source] = r.nonfinite
-                if r.warnings:
-                    damaged[r.source] = r.warnings
+        write_manifest(manifest, report.results, root, outdir)
     except BaseException:
         # Interrupted or a failed write: the folders this run made and left empty go too.
         for folder in sorted(created, key=lambda d: len(d.parts), reverse=True):
@@ -1160,22 +754,25 @@ def _features_dir(args: argparse.Namespace) -> int:
         raise
     finally:
         progress.close()
-    for source, texts in sorted(damaged.items()):
-        for text in texts:
-            _warn(f"{source}: {text}")
-    for source, n in sorted(warned.items()):
-        _warn(f"{source}: {n} non-finite samples (NaN/Inf) treated as silence")
+    skipped = dict(unlisted)
+    for r in report.results:
+        o = r.outcome
+        if r.status == "skipped":
+            skipped[r.item.source] = r.error or "skipped"
+            continue
+        if o is not None:
+            for text in o.warnings:
+                _warn(f"{r.item.source}: {text}")
+    for r in report.results:
+        if r.outcome is not None and r.outcome.nonfinite and r.status != "skipped":
+            _warn(f"{r.item.source}: {r.outcome.nonfinite} non-finite samples (NaN/Inf) treated as silence")
     for source, reason in sorted(skipped.items()):
         print(f"{PROG}: skipped {source}: {reason}", file=sys.stderr)
-    print(f"wrote {len(written)} feature files to {outdir}; skipped {len(skipped)}")
+    written = sum(r.status == "written" for r in report.results)
+    resumed = sum(r.status == "resumed" for r in report.results)
+    kept = f" (kept {resumed} from an earlier run)" if args.resume else ""
+    print(f"wrote {written} feature files to {outdir}{kept}; skipped {len(skipped)}")
     return 1 if skipped else 0
-
-
-def _save_npy(path: str, array: np.ndarray) -> None:
-    import numpy as np
-
-    with open(path, "wb") as fh:
-        np.save(fh, array)
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -1346,7 +943,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv[:1] == ["--version"]:
             build_parser().parse_args(argv)
         return _gui(argv)
-    except (AudioError, ParameterError, CliError) as exc:
+    except (AudioError, ParameterError, CliError, BatchError) as exc:
         print(f"{PROG}: error: {_user_message(exc)}", file=sys.stderr)
         return 2
     except OSError as exc:

@@ -60,7 +60,7 @@ def _imported_names(path: Path) -> set[str]:
     [
         ("dsp", {"numpy", "scipy", "ducc0", "spectroview"}),
         ("audio", {"numpy", "scipy", "soundfile", "sounddevice", "av", "soxr", "spectroview"}),
-        ("batch", {"numpy", "spectroview"}),
+        ("batch", {"numpy", "spectroview", "distributed", "threadpoolctl", "pyarrow"}),
         ("render", {"numpy", "spectroview"}),
         ("session", {"numpy", "scipy", "psygnal", "platformdirs", "spectroview"}),
     ],

@@ -1,96 +1,119 @@
 """Feature matrices for datasets, streamed: memory does not grow with the file's length.
 
-A log-mel matrix of a long recording is computed block by block (decode,
-resample with state, streaming STFT, dB) and its columns are written straight
-into a C-order ``(n_mels, n_frames)`` NPY file on disk, so a three-hour file
-needs no more memory than a three-second one.  The result equals, to the
-sample, the log-mel of the whole signal computed at once
-(:class:`~spectroview.dsp.StreamingSpectrogram` is exact for any partition and
-:class:`~spectroview.audio.resample.Resampler` for any blocks).
+:func:`write_features` writes one file's front-end matrix
+(:mod:`spectroview.dsp.frontends`) as NPY with a JSON sidecar, replaced
+together.  A mel front end of a long recording is computed block by block
+(decode, resample with state, streaming STFT, mel, log) and its columns are
+written straight into a C-order ``(n_mels, n_frames)`` NPY on disk, so a
+three-hour file needs no more memory than a three-second one; the result
+equals the front end of the whole signal at once (the streaming STFT is exact
+for any partition, :class:`~spectroview.audio.resample.Resampler` for any
+blocks).  A model input (Whisper, AST) reads only its first window.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
 import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from spectroview import __version__
+from spectroview._atomic import atomic_files
 from spectroview.audio.files import AudioInfo, FileSource
-from spectroview.audio.resample import Resampler, resampled_length
-from spectroview.dsp import SpectrogramParams, StreamingSpectrogram, power_to_db
+from spectroview.audio.resample import Resampler, resample, resampled_length
+from spectroview.batch.errors import BatchError
+from spectroview.dsp.frontends import FrontEnd, FrontEndStream
+from spectroview.dsp.names import ParameterError
 
 __all__ = [
-    "LOGMEL_AMIN",
+    "BatchError",
+    "FeatureOutcome",
+    "FeatureRequest",
     "NpyColumnWriter",
     "RunningStats",
-    "logmel_blocks",
-    "logmel_frames",
+    "feature_stats",
+    "front_end_blocks",
+    "open_source",
     "source_entry",
+    "write_features",
 ]
-
-#: Power floor of ``10 log10(max(amin, mel power))``, librosa's default ``amin``.
-LOGMEL_AMIN = 1e-10
 
 #: Samples decoded per block (mono float32: 1 MiB).
 BLOCK_SAMPLES = 1 << 18
 
-
-def logmel_frames(n_samples: int, orig_sr: int, params: SpectrogramParams) -> int:
-    """Columns :func:`logmel_blocks` yields for a file of ``n_samples`` at ``orig_sr``."""
-    sr = int(params.require_sr())
-    return StreamingSpectrogram(sr, params).pending_frames(resampled_length(n_samples, orig_sr, sr))
+RESAMPLER = "soxr HQ (librosa's default res_type='soxr_hq')"
 
 
-def logmel_blocks(
-    source: FileSource,
-    params: SpectrogramParams,
+def open_source(
+    path: str | os.PathLike[str],
+    channel: int | None = None,
+    stream: int | None = None,
     *,
-    amin: float = LOGMEL_AMIN,
+    progress: Callable[[float], None] | None = None,
+) -> FileSource:
+    """Open ``path`` for reading its ``channel`` (1-based; None mixes all) of audio ``stream`` (1-based).
+
+    Raises
+    ------
+    AudioError
+        The file cannot be read.
+    BatchError
+        It has fewer channels than ``channel``.
+    """
+    source = FileSource(os.fspath(path), stream=None if stream is None else stream - 1, progress=progress)
+    if channel is not None:
+        n = source.info.channels
+        if channel > n:
+            source.close()
+            raise BatchError(f"--channel {channel}: {source.path} has {n} channel(s) (allowed 1-{n})")
+        source.channel = channel - 1
+    return source
+
+
+def front_end_blocks(
+    source: FileSource,
+    front_end: FrontEnd,
+    *,
     progress: Callable[[int], None] | None = None,
+    threads: int | None = None,
 ) -> Iterator[np.ndarray]:
-    """``source``'s log-mel columns, in time order, block by block.
+    """``source``'s mel front-end columns in time order, block by block (``top_db`` not applied).
 
     Parameters
     ----------
     source : FileSource
         Read from start to end (mono: its channel or mixdown).
-    params : SpectrogramParams
-        ``scale="mel"``, bound to the output rate ``sr``; the file is
-        resampled to it first (soxr HQ) when its rate differs.
-    amin : float
-        Power floor.
+    front_end : FrontEnd
+        A mel front end bound to its rate; the file is resampled to it first
+        (soxr HQ) when its rate differs.
     progress : callable(int), optional
         Called with the source samples read so far.
+    threads : int or None
+        The engine's threads (None: one per core).
 
     Yields
     ------
-    (n_mels, m) float32
-        ``10 log10(max(amin, mel power))`` dB re 1.0 (full scale +-1).
+    (n_mels, m) float32, C order
+        New arrays (they may be kept).
     """
-    sr = int(params.require_sr())
+    sr = front_end.require_sr()
     resampler = Resampler(source.info.samplerate, sr)
-    stream = StreamingSpectrogram(sr, params)
+    stream = FrontEndStream(front_end, workers=threads)
     done = 0
     for block in source.blocks(BLOCK_SAMPLES):
         done += block.shape[0]
-        for columns in stream.push_bounded(resampler.process(block), reuse=True):  # _db copies
-            if columns.shape[1]:
-                yield _db(columns, amin)
+        yield from stream.push(resampler.process(block))
         if progress is not None:
             progress(done)
-    for columns in itertools.chain(
-        stream.push_bounded(resampler.flush(), reuse=True), stream.flush_bounded(reuse=True)
-    ):
-        if columns.shape[1]:
-            yield _db(columns, amin)
-
-
-def _db(power: np.ndarray, amin: float) -> np.ndarray:
-    return np.ascontiguousarray(power_to_db(power, ref=1.0, amin=amin, top_db=None), dtype=np.float32)
+    yield from itertools.chain(stream.push(resampler.flush()), stream.flush())
 
 
 class RunningStats:
@@ -104,11 +127,13 @@ class RunningStats:
         self.count = 0
         self.mean = 0.0
         self.m2 = 0.0
+        self.maximum = -math.inf
 
     def add(self, values: np.ndarray) -> None:
         x = np.asarray(values, dtype=np.float64).ravel()
         if x.size == 0:
             return
+        self.maximum = max(self.maximum, float(x.max()))
         mean = float(x.mean())
         m2 = float(np.square(x - mean).sum())
         self.merge(x.size, mean, m2)
@@ -182,15 +207,19 @@ class NpyColumnWriter:
         self.written += self._filled
         self._filled = 0
 
-    def standardize(self, mean: float, std: float) -> None:
-        """Replace every value ``x`` by ``(x - mean) / std`` (``std`` 0: by ``x - mean``), row by row."""
+    def map_rows(self, change: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Replace each row ``x`` (float32, read back from the file) by ``change(x)``, one row in memory."""
         self._drain()
-        scale = np.float64(std if std > 0 else 1.0)
         row_bytes = 4 * self.n_cols
         for r in range(self.n_rows):
             at = self.offset + r * row_bytes
             row = np.frombuffer(os.pread(self._fd, row_bytes, at), dtype="<f4")
-            os.pwrite(self._fd, ((row - mean) / scale).astype("<f4").tobytes(), at)
+            os.pwrite(self._fd, np.asarray(change(row), dtype="<f4").tobytes(), at)
+
+    def standardize(self, mean: float, std: float) -> None:
+        """Replace every value ``x`` by ``(x - mean) / std`` (``std`` 0: by ``x - mean``), row by row."""
+        scale = np.float64(std if std > 0 else 1.0)
+        self.map_rows(lambda row: (row - mean) / scale)
 
     def abort(self) -> None:
         """Close the file without finishing it (an error stopped the writing; the caller removes it)."""
@@ -229,10 +258,361 @@ def source_entry(info: AudioInfo, *, warnings: tuple[str, ...] | None = None) ->
 
 
 @dataclass(frozen=True)
-class LogmelOutcome:
-    """What writing one log-mel file found: the statistics of its values (before any standardization)."""
+class FeatureRequest:
+    """What ``features`` writes for every file: the front end and what is done around it.
 
-    count: int
-    mean: float
-    m2: float
-    std: float
+    Attributes
+    ----------
+    front_end : FrontEnd
+        The preset with its parameters; an unbound librosa front end takes each file's rate.
+    channel : int or None
+        1-based channel; None mixes all channels down (their mean, as ``librosa.load``).
+    stream : int or None
+        1-based audio stream of a file with several (None: the first).
+    normalize : bool
+        Standardize each file's matrix by its own mean and population std (mel front ends).
+    dataset : (mean, std) or None
+        Standardize by these instead (``--dataset-stats``); ``stats_path`` says where they are recorded.
+    check_hop : bool
+        Refuse a hop longer than the file (a hop the user chose).
+    threads : int or None
+        The engine's threads (None: one per core); not part of the output's identity.
+    """
+
+    front_end: FrontEnd
+    channel: int | None = None
+    stream: int | None = None
+    normalize: bool = False
+    dataset: tuple[float, float] | None = None
+    stats_path: str | None = None
+    check_hop: bool = False
+    threads: int | None = None
+
+    def key(self) -> dict[str, Any]:
+        """JSON-ready: everything that decides the output's values (what ``--resume`` compares)."""
+        return {
+            "spectroview": __version__,
+            "front_end": dataclasses.asdict(self.front_end),
+            "channel": self.channel,
+            "stream": self.stream,
+            "normalize": self.normalize,
+            "dataset": None if self.dataset is None else list(self.dataset),
+        }
+
+
+@dataclass(frozen=True)
+class FeatureOutcome:
+    """What computing one file found: its output's shape, the damage met, its values' statistics.
+
+    ``count``, ``mean``, ``m2`` are over the values before any
+    standardization (after ``top_db``), for dataset statistics.
+    """
+
+    source: str
+    shape: tuple[int, ...]
+    duration_s: float
+    samplerate: int
+    nonfinite: int
+    warnings: tuple[str, ...]
+    count: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+
+
+def _source_key(path: str | os.PathLike[str]) -> dict[str, Any]:
+    st = os.stat(path)
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def resume_key(source: str | os.PathLike[str], request: FeatureRequest, patches: bool) -> dict[str, Any]:
+    """What an existing sidecar must record for ``--resume`` to keep its output: the request and the source's size and time."""
+    return {**request.key(), "patches": patches, "source": _source_key(source)}
+
+
+def write_features(
+    src: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    request: FeatureRequest,
+    *,
+    patches_out: str | os.PathLike[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> FeatureOutcome:
+    """Compute ``src``'s front-end matrix and write it to ``out`` (NPY) with ``out.json``, replaced together.
+
+    Parameters
+    ----------
+    src : path
+        An audio file.
+    out : path
+        The NPY: float32 ``(n_mels, n_frames)`` C order.  The sidecar names
+        the preset, every parameter, the source, the axes and the resume key.
+    patches_out : path, optional
+        AST only: also the model's 16x16 patches (N, 16, 16) float32.
+    progress : callable(done, total), optional
+        Source samples read so far, of how many (mel front ends).
+
+    Raises
+    ------
+    AudioError
+        The file cannot be decoded.
+    BatchError, ParameterError
+        The request does not apply to this file.
+    OSError
+        An output cannot be written (nothing is left half-written).
+    """
+    fe = request.front_end
+    if fe.streaming:
+        return _mel_file(src, Path(out), request, progress=progress)
+    return _model_input_file(src, Path(out), request, None if patches_out is None else Path(patches_out))
+
+
+def feature_stats(src: str | os.PathLike[str], request: FeatureRequest) -> FeatureOutcome:
+    """``src``'s values' count, mean and squared deviations (mel front ends), nothing written."""
+    return _mel_file(src, None, request)
+
+
+def _mel_file(
+    src: str | os.PathLike[str],
+    out: Path | None,
+    request: FeatureRequest,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> FeatureOutcome:
+    from spectroview._memory import format_bytes
+
+    key = None if out is None else resume_key(src, request, False)
+    group: Any = atomic_files([out, out.with_suffix(".json")]) if out is not None else _no_files()
+    with group as temps, open_source(src, request.channel, request.stream) as source:
+        info = source.info
+        fe = request.front_end.bind(info.samplerate)
+        sr = fe.require_sr()
+        read = None if progress is None else (lambda done: progress(done, info.frames))
+        n = resampled_length(info.frames, info.samplerate, sr)
+        if request.check_hop and n > 0 and fe.hop_length > n:
+            raise ParameterError(
+                f"hop_length={fe.hop_length}: longer than the signal ({n} samples, {n / sr:.3g} s); at most {n}"
+            )
+        n_frames = fe.n_frames(n)
+        if out is not None:
+            need = 4 * fe.n_rows * n_frames
+            free = _free_bytes(out.parent)
+            if free is not None and need + (1 << 20) > free:
+                fits = f"a --hop of at least {math.ceil(fe.hop_length * need / max(1, free - (1 << 20)))} fits"
+                raise BatchError(
+                    f"-o {out}: the features need about {format_bytes(need)} and {out.parent} has "
+                    f"{format_bytes(free)} free; {fits}"
+                )
+        stats = RunningStats()
+        floor = None
+        if out is None:
+            if fe.top_db is not None:  # the clamp needs the whole file's maximum first
+                peak = max(
+                    (float(c.max()) for c in front_end_blocks(source, fe, threads=request.threads)), default=-math.inf
+                )
+                floor = np.float32(peak - fe.top_db)
+            for columns in front_end_blocks(source, fe, progress=read, threads=request.threads):
+                stats.add(columns if floor is None else np.maximum(columns, floor))
+            return _outcome(source, (fe.n_rows, n_frames), sr, stats)
+        entry = None
+        writer = NpyColumnWriter(temps[0], fe.n_rows, n_frames)
+        try:
+            for columns in front_end_blocks(source, fe, progress=read, threads=request.threads):
+                stats.add(columns)
+                writer.write(columns)
+            if fe.top_db is not None and n_frames:
+                low = np.float32(stats.maximum - fe.top_db)
+                clamped = RunningStats()
+
+                def clamp(row: np.ndarray) -> np.ndarray:
+                    row = np.maximum(row, low)
+                    clamped.add(row)
+                    return row
+
+                writer.map_rows(clamp)
+                stats = clamped
+            if request.dataset is not None:
+                mean, std = request.dataset
+                entry = {"mean": mean, "std": std, "scope": "dataset", "stats": request.stats_path}
+                writer.standardize(mean, std)
+            elif request.normalize:
+                entry = {"mean": stats.mean, "std": stats.std}
+                writer.standardize(stats.mean, stats.std)
+        except BaseException:
+            writer.abort()  # the error that stopped the writing is the one to report
+            raise
+        writer.close()
+        done = _outcome(source, (fe.n_rows, n_frames), sr, stats)
+        centres, edges = fe.row_frequencies()
+        times = fe.frame_times(1)
+        recipe = fe.recipe()
+        meta = {
+            "spectroview": __version__,
+            "preset": fe.name,
+            "front_end": recipe,
+            "params": recipe["parameters"],
+            "source": source_entry(info, warnings=done.warnings),
+            "channel": "mix" if request.channel is None else request.channel,
+            "resampled": sr != info.samplerate,
+            "resampler": RESAMPLER if sr != info.samplerate else None,
+            "values": recipe["values"],
+            "normalize": entry,
+            "shape": [fe.n_rows, n_frames],
+            "dtype": "float32",
+            "axes": {
+                "rows": "mel bands, low to high",
+                "mel_center_hz": centres.tolist(),
+                "mel_edge_hz": edges.tolist(),
+                "columns": "frames; time of frame t's centre in seconds = time_start_s + t * time_step_s",
+                "time_start_s": float(times[0]),
+                "time_step_s": fe.hop_length / sr,
+            },
+            "nonfinite_samples_zeroed": done.nonfinite,
+            "resume_key": key,
+        }
+        Path(temps[1]).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
+    return done
+
+
+class _no_files:
+    def __enter__(self) -> tuple[str, str]:
+        return ("", "")
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _free_bytes(folder: Path) -> int | None:
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None  # cannot tell: the write itself reports a full disk
+
+
+def _outcome(source: FileSource, shape: tuple[int, ...], sr: int, stats: RunningStats) -> FeatureOutcome:
+    return FeatureOutcome(
+        source=str(source.path),
+        shape=shape,
+        duration_s=source.info.duration,
+        samplerate=sr,
+        nonfinite=source.nonfinite_count,
+        warnings=tuple(source.warnings),
+        count=stats.count,
+        mean=stats.mean,
+        m2=stats.m2,
+    )
+
+
+def read_model_window(source: FileSource, fe: FrontEnd, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """The samples one model input reads from source frame ``start``, at ``fe.sr`` (soxr HQ).
+
+    Reads the window and a margin for the resampler's filter (far beyond it:
+    a twentieth of a second), never the whole file; ``stop`` (a selection's
+    end) limits what is read.  The samples equal those of the whole file
+    resampled, up to the window's end.
+    """
+    sr_in = source.info.samplerate
+    sr = fe.require_sr()
+    needed = int(fe.window_samples or 0)
+    end = source.info.frames if stop is None else min(source.info.frames, stop)
+    hi = min(end, start + -(-needed * sr_in // sr) + sr_in // 20)
+    y = resample(source.read(start, max(start, hi)), orig_sr=sr_in, target_sr=sr)
+    return y[:needed] if hi < end else y
+
+
+def _model_input_file(
+    src: str | os.PathLike[str], out: Path, request: FeatureRequest, patches_out: Path | None
+) -> FeatureOutcome:
+    """Compute and write ``src``'s model input (Whisper, AST; and AST's patches) and sidecar."""
+    from spectroview.dsp import ast
+
+    fe = request.front_end
+    sr = fe.require_sr()
+    key = resume_key(src, request, patches_out is not None)
+    with open_source(src, request.channel, request.stream) as source:
+        info = source.info
+        n = resampled_length(info.frames, info.samplerate, sr)
+        audio_frames = fe.audio_frames(n)
+        if fe.valid_frames(n) == 0 or n == 0:
+            raise BatchError(
+                f"{source.path}: too short for --preset {fe.name} ({info.frames} samples at {info.samplerate} Hz); "
+                f"one frame needs {1000 * fe.win_length / sr:g} ms"
+            )
+        y = read_model_window(source, fe)
+        nonfinite = source.nonfinite_count
+        features = fe.compute(y)
+    target = int(fe.target_length or 0)
+    patches = grid = None
+    if patches_out is not None:
+        patches, grid = ast.ast_patches(features, patch=ast.AST_PATCH, stride=ast.AST_PATCH_STRIDE)
+    centres, edges = fe.row_frequencies()
+    valid = fe.valid_frames(n)
+    recipe = fe.recipe()
+    meta = {
+        "spectroview": __version__,
+        "preset": fe.name,
+        "front_end": recipe,
+        "source": source_entry(info, warnings=tuple(source.warnings)),
+        "channel": "mix" if request.channel is None else request.channel,
+        "source_samplerate": info.samplerate,
+        "samplerate": sr,
+        "resampled": info.samplerate != sr,
+        "resampler": RESAMPLER if info.samplerate != sr else None,
+        **(ast.ast_recipe(target) if fe.kind == "ast" else {}),
+        "values": recipe["values"],
+        "n_frames": audio_frames,
+        "padding": {
+            "action": "padded" if audio_frames < target else "cut" if audio_frames > target else "none",
+            "padded_frames": max(0, target - audio_frames),
+            "cut_frames": max(0, audio_frames - target),
+            # AST pads a zero fbank, normalized; Whisper pads the audio with zeros (no constant value).
+            "pad_value": (0.0 - ast.AST_MEAN) / (2.0 * ast.AST_STD) if fe.kind == "ast" else None,
+        },
+        "shape": list(features.shape),
+        "dtype": "float32",
+        "axes": {
+            "rows": f"mel bands{' on the Kaldi scale' if fe.kind == 'ast' else ''}, low to high",
+            "mel_center_hz": centres.tolist(),
+            "mel_edge_hz": edges.tolist(),
+            "columns": "frames; frame t's centre is time_start_s + t * time_step_s from the file's start; "
+            "columns >= valid_columns are padding",
+            "time_start_s": float(fe.frame_times(1)[0]),
+            "time_step_s": fe.hop_length / sr,
+            "frame_length_s": fe.win_length / sr,
+            "valid_columns": valid,
+        },
+        "patches": None
+        if patches is None or grid is None or patches_out is None
+        else {
+            "path": str(patches_out),
+            "shape": list(patches.shape),
+            "dtype": "float32",
+            "grid": list(grid),
+            "order": "row-major over (frequency, time): patch i * grid[1] + j = "
+            "features[stride*i : stride*i + patch, stride*j : stride*j + patch], as AST's Conv2d patch "
+            "embedding flattens them",
+        },
+        "nonfinite_samples_zeroed": nonfinite,
+        "resume_key": key,
+    }
+    # The matrix, its patches and the sidecar are replaced together, or none is.
+    group = [out, out.with_suffix(".json")] + ([patches_out] if patches is not None and patches_out else [])
+    with atomic_files(group) as temps:
+        _save_npy(temps[0], features)
+        Path(temps[1]).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
+        if patches is not None and len(temps) > 2:
+            _save_npy(temps[2], patches)
+    return FeatureOutcome(
+        source=str(source.path),
+        shape=tuple(features.shape),
+        duration_s=info.duration,
+        samplerate=sr,
+        nonfinite=nonfinite,
+        warnings=tuple(source.warnings),
+    )
+
+
+def _save_npy(path: str, array: np.ndarray) -> None:
+    with open(path, "wb") as fh:
+        np.save(fh, array)

@@ -292,17 +292,23 @@ class FrontEnd:
             return 1 + n // hop if n > 0 else 0
         return 1 + (n - self.n_fft) // hop if n >= self.n_fft else 0
 
-    def valid_frames(self, n_samples: int) -> int:
-        """Columns of a model input computed from ``n_samples`` of audio (the rest is the reference's padding)."""
+    def audio_frames(self, n_samples: int) -> int:
+        """Frames with audio in them for ``n_samples`` at ``sr``, before a model input's padding or cut."""
+        n = int(n_samples)
         if self.kind == "ast":
             from spectroview.dsp.ast import ast_n_frames
 
-            return min(ast_n_frames(n_samples), int(self.target_length or 0))
+            return ast_n_frames(n)
         if self.kind == "whisper":
-            # Centred frames: frame t starts at sample t * hop - n_fft / 2; the
-            # first frame to start past the audio reads only padding.
-            return min(int(self.target_length or 0), max(0, -(-(int(n_samples) + self.n_fft // 2) // self.hop_length)))
-        return self.n_frames(n_samples)
+            # Centred frames: frame t reads samples from t * hop - n_fft / 2; the
+            # first to start past the audio reads only padding.
+            return -(-(n + self.n_fft // 2) // self.hop_length) if n > 0 else 0
+        return self.n_frames(n)
+
+    def valid_frames(self, n_samples: int) -> int:
+        """Columns of :meth:`compute` computed from ``n_samples`` of audio (the rest is a model input's padding)."""
+        frames = self.audio_frames(n_samples)
+        return frames if self.target_length is None else min(frames, int(self.target_length))
 
     def frame_times(self, n_frames: int) -> np.ndarray:
         """Centre of each of the first ``n_frames`` columns in s from the input's start.  (n_frames,) float64."""

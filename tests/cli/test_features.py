@@ -84,7 +84,7 @@ def test_shape_dtype_and_sidecar(runs: dict[str, Run]) -> None:
     assert params["sr"] == SR
     assert params["hop_length"] == 512
     assert params["n_fft"] == 2048
-    assert params["scale"] == "mel"
+    assert meta["preset"] == "librosa" and params["mel_scale"] == "slaney" and params["log"] == "db"
     assert meta["shape"] == [64, 32]
     assert meta["dtype"] == "float32"
     assert meta["resampled"] is False

@@ -154,10 +154,9 @@ def test_stream_option_picks_the_audio_stream(tmp_path: Path) -> None:
 
 def test_a_read_error_midway_is_reported_as_itself_and_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
     """A file that fails in the middle of the streamed matrix: its error, one line, no half-written NPY."""
-    import argparse
-
-    from spectroview import cli
     from spectroview.audio.files import AudioFileError, FileSource
+    from spectroview.batch.features import FeatureRequest, write_features
+    from spectroview.dsp.frontends import front_end
 
     src = tmp_path / "x.wav"
     soundfile.write(src, noisy(16000, 60.0), 16000, subtype="FLOAT")
@@ -170,11 +169,7 @@ def test_a_read_error_midway_is_reported_as_itself_and_leaves_nothing(tmp_path: 
             yield block
 
     monkeypatch.setattr(FileSource, "blocks", failing_blocks)
-    args = cli.build_parser().parse_args(["features", str(src), "-o", str(tmp_path / "x.npy")])
-    for dest, value in args._logmel_defaults.items():
-        if getattr(args, dest, None) is None:
-            setattr(args, dest, value)
+    request = FeatureRequest(front_end("librosa"), normalize=True)
     with pytest.raises(AudioFileError, match="read failed at frame 12345"):
-        cli._logmel_file(src, tmp_path / "x.npy", args, normalize=True)
+        write_features(src, tmp_path / "x.npy", request)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.wav"]  # no NPY, no temporary file
-    assert isinstance(args, argparse.Namespace)
