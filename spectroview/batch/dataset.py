@@ -358,9 +358,11 @@ def run_dataset(
             progress(done, total)
 
     runner = _Runner(workers=workers, scheduler=scheduler)
-    if runner.distributed:
-        # The cluster's parallelism is its worker processes: one engine thread each.
-        request = dataclasses.replace(request, threads=1)
+    # The parallelism is across files: one engine thread per task.  In this
+    # process too, so that every run cuts each file's frames into the same
+    # blocks and writes the same bits (BLAS may round a mel row differently
+    # with its place in a batch).
+    request = dataclasses.replace(request, threads=1)
     try:
         stats_doc = None
         skipped: dict[str, ItemResult] = {}
