@@ -16,8 +16,12 @@ import psutil
 
 __all__ = ["available_bytes", "format_bytes", "limit_malloc_arenas"]
 
-#: glibc's ``mallopt`` parameter number of ``M_ARENA_MAX`` (``malloc.h``).
+#: glibc's ``mallopt`` parameter numbers (``malloc.h``).
 _M_ARENA_MAX = -8
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+#: glibc's largest mmap threshold on 64-bit systems (``DEFAULT_MMAP_THRESHOLD_MAX``, 32 MiB).
+_MMAP_THRESHOLD_MAX = 32 << 20
 
 
 def available_bytes() -> int:
@@ -39,6 +43,32 @@ def format_bytes(n: float) -> str:
     return f"{int(n)} bytes"
 
 
+def _mallopt(*settings: tuple[int, int]) -> bool:
+    import ctypes
+
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):  # glibc only (musl, macOS, Windows: no such name)
+            return False
+        libc = ctypes.CDLL(None)  # the C library this process already runs on
+        return all(bool(libc.mallopt(param, int(value))) for param, value in settings)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def reuse_large_blocks() -> bool:
+    """Keep freed blocks of up to 32 MiB for reuse instead of unmapping them (glibc); False elsewhere.
+
+    glibc serves a block above its mmap threshold (128 kB, raised only by
+    frees on the main thread's heap) with a fresh ``mmap``, whose every page
+    faults on first touch, and unmaps it on free.  A batch task allocating
+    MB-sized decode, STFT and output blocks thousands of times spent a third
+    of its time in page faults on a Dask worker thread: 40 two-minute files
+    took 0.26 s each, 0.16 s with this (``MALLOC_MMAP_THRESHOLD_`` does the
+    same).  The memory kept is one task's working set.
+    """
+    return _mallopt((_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX), (_M_TRIM_THRESHOLD, 2 * _MMAP_THRESHOLD_MAX))
+
+
 def limit_malloc_arenas(arenas: int = 2) -> bool:
     """Cap glibc's malloc arenas (``mallopt(M_ARENA_MAX, arenas)``); False where that is not glibc.
 
@@ -51,12 +81,4 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
     build time (``MALLOC_ARENA_MAX=2`` in the environment does the same).
     Call it before threads start.
     """
-    import ctypes
-
-    try:
-        if not os.confstr("CS_GNU_LIBC_VERSION"):  # glibc only (musl, macOS, Windows: no such name)
-            return False
-        libc = ctypes.CDLL(None)  # the C library this process already runs on
-        return bool(libc.mallopt(_M_ARENA_MAX, int(arenas)))
-    except (OSError, ValueError, AttributeError):
-        return False
+    return _mallopt((_M_ARENA_MAX, arenas))

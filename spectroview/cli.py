@@ -516,9 +516,12 @@ class _Progress:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from spectroview._memory import reuse_large_blocks
     from spectroview.audio.files import prefetched
     from spectroview.render.image import ImageOptions, colorize, spectrogram_image
     from spectroview.render.png import write_png
+
+    reuse_large_blocks()  # MB-sized blocks reused, not mapped afresh each time (5-8 % of a render)
 
     out = _check_output(args.output, ".png")
     _refuse_clash([args.file], [out])
@@ -624,6 +627,9 @@ def _feature_request(args: argparse.Namespace, *, normalize: bool) -> Any:
 
 
 def cmd_features(args: argparse.Namespace) -> int:
+    from spectroview._memory import reuse_large_blocks
+
+    reuse_large_blocks()
     directory = Path(args.file).is_dir()
     if getattr(args, "dataset_stats", False) and not directory:
         raise CliError(f"--dataset-stats: goes with a directory; {args.file} is not one")

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from spectroview._atomic import atomic_write
+from spectroview._memory import reuse_large_blocks
 from spectroview.audio.errors import AudioError
 from spectroview.audio.extensions import AUDIO_EXTENSIONS, is_audio_path
 from spectroview.batch.errors import BatchError
@@ -102,6 +103,7 @@ def feature_task(item: DatasetItem, request: FeatureRequest, action: str = "writ
     A file that cannot be read or analysed is reported (status "skipped");
     a failure to write (disk full, permission) is raised: it concerns every file.
     """
+    reuse_large_blocks()  # idempotent; a worker process's first task sets it
     with _one_thread():
         try:
             if action == "stats":

@@ -37,6 +37,7 @@ def _benchmarks(quick: bool) -> list[tuple[str, list[str]]]:
         ("responsiveness", []),
         ("audio", []),
         ("decode", []),
+        ("features", ["--seconds", "120"]),
     ]
 
 
@@ -148,6 +149,15 @@ def table(report: dict[str, Any]) -> str:
             f"librosa {_fmt(g('engine', 'engine', 'librosa_melspectrogram_s'), ' s')}; "
             f"bare rfft {_fmt(g('engine', 'engine', 'floor_rfft_s'), ' s', 3)}",
             ">= 4x librosa, <= 1.5x floor",
+        ),
+        (
+            f"`features DIR`, {_fmt(g('features', 'files'))} WAV files of "
+            f"{_fmt(g('features', 'seconds_per_file'), ' s', 0)}, librosa preset (files/s)",
+            f"Dask: {_fmt(g('features', 'dask_2_files_per_s'))} (2 workers), "
+            f"{_fmt(g('features', 'dask_1_files_per_s'))} (1 worker); "
+            f"serial {_fmt(g('features', 'serial_files_per_s'))}",
+            f"old process pool ({_fmt(g('features', 'old_rev'))}): {_fmt(g('features', 'old_pool_files_per_s'))}",
+            "-",
         ),
     ]
     head = f"Measured by `make bench` on {report.get('machine', '?')}, {report.get('cores', '?')} cores, {report.get('date', '?')}:\n\n"
