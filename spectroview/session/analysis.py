@@ -19,6 +19,7 @@ from spectroview import __version__
 from spectroview._atomic import atomic_files
 from spectroview.audio.files import FileSource
 from spectroview.dsp import Peak, SpectrogramParams, find_peaks, stft_power, yin
+from spectroview.dsp.frontends import FrontEnd, front_end
 from spectroview.dsp.mel import banded_projection
 from spectroview.session.view import full_scale_reference, levels_dbfs
 
@@ -38,6 +39,8 @@ __all__ = [
 
 #: Length of one model input (s): AST's 1024 frames at its reference's 10 ms frame shift.
 MODEL_WINDOW_SECONDS = 10.24
+#: Length of one window of a mel front end (which has no input length of its own) in the model view (s).
+MEL_WINDOW_SECONDS = 10.0
 
 #: Longest stretch averaged for the slice of a selection (s): longer selections use their start.
 SLICE_MAX_SECONDS = 60.0
@@ -115,19 +118,23 @@ def pitch_track(source: FileSource, t0: float, t1: float) -> tuple[np.ndarray, n
 
 @dataclasses.dataclass(frozen=True)
 class ModelInput:
-    """The Audio Spectrogram Transformer's input for a stretch of a file.
+    """A model front end's input for a stretch of a file.
 
     Attributes
     ----------
-    features : (128, 1024) float32
-        Kaldi log-mel filter bank, AudioSet-normalized (:func:`spectroview.dsp.ast.ast_features`).
+    features : (n_mels, n_columns) float32
+        The front end's matrix (:meth:`spectroview.dsp.frontends.FrontEnd.compute`);
+        AST: (128, 1024), Whisper: (80 or 128, 3000).
     patches : (n_patches, 16, 16) float32
+        AST's patches; (0, 16, 16) for the other front ends.
     grid : (int, int)
-        Patches along frequency and time.
+        AST's patches along frequency and time; (0, 0) for the others.
     t0, t1 : float
         Start (on the source's sample grid) and the end of the last real frame, in s.
     n_frames : int
         Columns computed from audio; the rest (``>= n_frames``) are the reference's padding.
+    front_end : FrontEnd
+        What computed it (its geometry: :meth:`~spectroview.dsp.frontends.FrontEnd.frame_times`).
     """
 
     features: np.ndarray
@@ -136,62 +143,88 @@ class ModelInput:
     t0: float
     t1: float = math.inf
     n_frames: int = 1024
+    front_end: FrontEnd = dataclasses.field(default_factory=lambda: front_end("ast"))
+
+    def column_times(self) -> np.ndarray:
+        """Time in the file (s) of each column's centre: (n_columns + 1,) edges would be ``column_edges``."""
+        return self.t0 + self.front_end.frame_times(self.features.shape[1])
+
+    def column_edges(self) -> tuple[float, float]:
+        """Where the image's first column starts and its last ends, in the file's seconds (columns one hop wide)."""
+        times = self.front_end.frame_times(1)
+        step = self.front_end.hop_length / self.front_end.require_sr()
+        start = self.t0 + float(times[0]) - step / 2
+        return start, start + step * self.features.shape[1]
 
 
-def model_windows(t0: float, t1: float, duration: float) -> list[tuple[float, float]]:
+def window_seconds(fe: FrontEnd) -> float:
+    """Length of one model input in s: AST 10.24 (1024 frames of 10 ms), Whisper 30; the mel front ends 10."""
+    step = fe.window_step_samples
+    return MEL_WINDOW_SECONDS if step is None else step / fe.require_sr()
+
+
+def model_windows(t0: float, t1: float, duration: float, fe: FrontEnd | None = None) -> list[tuple[float, float]]:
     """The model inputs that cover ``[t0, t1]`` s of a file ``duration`` s long.
 
-    One window per 10.24 s (:data:`MODEL_WINDOW_SECONDS`) from ``t0``: a model
-    input is 1024 frames at the reference's 10 ms frame shift, so window
-    ``k`` holds frames ``1024 k .. 1024 k + 1023`` of the range's frame grid
-    and every frame of the range is in exactly one window (compute each with
-    ``model_input(source, start, t1)``).  ``t1 <= t0`` gives the one window from ``t0``.
+    One window per :func:`window_seconds` from ``t0`` (AST's by default:
+    :data:`MODEL_WINDOW_SECONDS`): an AST input is 1024 frames at the
+    reference's 10 ms frame shift, so window ``k`` holds frames
+    ``1024 k .. 1024 k + 1023`` of the range's frame grid and every frame of
+    the range is in exactly one window (Whisper: 30 s chunks, as its
+    transcription loop cuts them); compute each with
+    ``model_input(source, start, t1, fe)``.  ``t1 <= t0`` gives the one window from ``t0``.
 
     Returns
     -------
     list of (start, end)
-        In s, within ``[0, duration]``; at least one; ``end - start <= 10.24``
-        (the last ends at ``t1``).
+        In s, within ``[0, duration]``; at least one; each at most one window
+        long (the last ends at ``t1``).
     """
+    length = MODEL_WINDOW_SECONDS if fe is None else window_seconds(fe)
     t0 = min(max(0.0, float(t0)), max(0.0, float(duration)))
     t1 = min(float(t1), float(duration))
     if not t1 > t0:
-        return [(t0, min(t0 + MODEL_WINDOW_SECONDS, float(duration)))]
-    count = max(1, math.ceil((t1 - t0) / MODEL_WINDOW_SECONDS - 1e-9))
-    return [(t0 + k * MODEL_WINDOW_SECONDS, min(t0 + (k + 1) * MODEL_WINDOW_SECONDS, t1)) for k in range(count)]
+        return [(t0, min(t0 + length, float(duration)))]
+    count = max(1, math.ceil((t1 - t0) / length - 1e-9))
+    return [(t0 + k * length, min(t0 + (k + 1) * length, t1)) for k in range(count)]
 
 
-def model_input(source: FileSource, t0: float, t1: float | None = None) -> ModelInput:
-    """The AST input from ``t0`` s, resampled to 16 kHz with soxr HQ.
+def model_input(source: FileSource, t0: float, t1: float | None = None, fe: FrontEnd | None = None) -> ModelInput:
+    """The input of front end ``fe`` (AST by default) from ``t0`` s, resampled to its rate with soxr HQ.
 
-    Its 1024 frames need 10.24 s plus the last frame's 15 ms; no audio past
-    ``t1`` s is read (a selection's end; None: the file's end), and frames
-    that would need it are the reference's padding (``n_frames`` says how
-    many are real).
+    One window (:func:`window_seconds`) and a margin for the resampler's
+    filter are read; no audio past ``t1`` s (a selection's end; None: the
+    file's end), and frames that would need it are the reference's padding
+    (``n_frames`` says how many are real).  A mel front end's window is
+    zero-padded to its full length likewise, so every window has the same shape.
     """
     from spectroview.audio.resample import resample
-    from spectroview.dsp.ast import (
-        AST_FRAME_LENGTH,
-        AST_FRAME_SHIFT,
-        AST_SR,
-        AST_TARGET_LENGTH,
-        ast_features,
-        ast_n_frames,
-        ast_patches,
-    )
 
-    sr = source.info.samplerate
-    lo = min(max(0, round(t0 * sr)), max(0, source.info.frames - 1))
-    # 1024 frames, and a margin for the resampler's filter at the chunk's end.
-    hi = min(source.info.frames, lo + round(MODEL_WINDOW_SECONDS * sr) + sr // 50)
+    fe = front_end("ast") if fe is None else fe.bind(source.info.samplerate)
+    sr_in = source.info.samplerate
+    sr = fe.require_sr()
+    needed = round(window_seconds(fe) * sr) if fe.window_samples is None else int(fe.window_samples)
+    lo = min(max(0, round(t0 * sr_in)), max(0, source.info.frames - 1))
+    # The window, and a margin for the resampler's filter at the chunk's end.
+    hi = min(source.info.frames, lo + -(-needed * sr_in // sr) + sr_in // 50)
     if t1 is not None:
-        hi = min(hi, max(lo + 1, round(t1 * sr)))
-    y16 = resample(source.read(lo, hi), orig_sr=sr, target_sr=AST_SR)
-    features = ast_features(y16, sr=AST_SR)
-    patches, grid = ast_patches(features)
-    n_frames = min(ast_n_frames(y16.shape[0]), AST_TARGET_LENGTH)
-    covered = ((n_frames - 1) * AST_FRAME_SHIFT + AST_FRAME_LENGTH) / AST_SR if n_frames else 0.0
-    return ModelInput(features, patches, grid, lo / sr, lo / sr + covered, n_frames)
+        hi = min(hi, max(lo + 1, round(t1 * sr_in)))
+    y = resample(source.read(lo, hi), orig_sr=sr_in, target_sr=sr)[:needed]
+    n_audio = y.shape[0]
+    if fe.streaming:
+        y = np.concatenate([y, np.zeros(needed - n_audio, dtype=y.dtype)])
+    features = fe.compute(y)
+    patches, grid = np.zeros((0, 16, 16), np.float32), (0, 0)
+    if fe.kind == "ast":
+        from spectroview.dsp.ast import ast_patches
+
+        patches, grid = ast_patches(features)
+    n_frames = min(fe.valid_frames(n_audio), features.shape[1])
+    covered = 0.0
+    if n_frames:
+        last = float(fe.frame_times(n_frames)[-1])
+        covered = min(n_audio / sr, last + fe.win_length / (2 * sr))
+    return ModelInput(features, patches, grid, lo / sr_in, lo / sr_in + covered, n_frames, fe)
 
 
 def export_model_windows(
@@ -201,23 +234,27 @@ def export_model_windows(
     *,
     channel: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    fe: FrontEnd | None = None,
 ) -> tuple[Path, Path]:
-    """Write every window's AST input as one NPY and a JSON sidecar beside it, replaced together.
+    """Write every window's model input as one NPY and a JSON sidecar beside it, replaced together.
 
     Parameters
     ----------
     source : FileSource
         The file (its channel choice already made).
     windows : sequence of (start, end)
-        In s, from :func:`model_windows`: window ``k`` is ``model_input(source, start, windows[-1][1])``.
+        In s, from :func:`model_windows`: window ``k`` is ``model_input(source, start, windows[-1][1], fe)``.
     path : path-like
-        The NPY file: ``(n_windows, 128, 1024)`` float32; the sidecar is
-        ``path`` with ``.json``: the preset, every constant, each window's
-        start, end and valid columns, the source.
+        The NPY file: ``(n_windows, n_mels, n_columns)`` float32 (AST:
+        ``(n, 128, 1024)``); the sidecar is ``path`` with ``.json``: the
+        preset, its reference and every parameter, each window's start, end
+        and valid columns, the source.
     channel : int or None
         Recorded in the sidecar (None: the mix).
     progress : callable or None
         ``progress(done, total)`` after each window.
+    fe : FrontEnd or None
+        The front end (None: AST).
 
     Returns
     -------
@@ -229,44 +266,54 @@ def export_model_windows(
         A file cannot be written (nothing is left half-written).
     """
     from spectroview.batch.features import source_entry
-    from spectroview.dsp.ast import AST_MEAN, AST_N_MELS, AST_STD, AST_TARGET_LENGTH, ast_frame_times, ast_recipe
+    from spectroview.dsp.ast import AST_MEAN, AST_STD, ast_recipe
 
+    fe = front_end("ast") if fe is None else fe.bind(source.info.samplerate)
     out = Path(path)
     sidecar = out.with_suffix(".json")
-    shape = (len(windows), AST_N_MELS, AST_TARGET_LENGTH)
     entries = []
     with atomic_files([out, sidecar]) as (npy_tmp, json_tmp):
-        array = np.lib.format.open_memmap(npy_tmp, mode="w+", dtype=np.float32, shape=shape)
+        array = None
         try:
             stop = windows[-1][1] if windows else None
             for k, (a, _b) in enumerate(windows):
-                data = model_input(source, a, stop)
+                data = model_input(source, a, stop, fe)
+                if array is None:  # the shape is the front end's, known from the first window
+                    shape = (len(windows), *data.features.shape)
+                    array = np.lib.format.open_memmap(npy_tmp, mode="w+", dtype=np.float32, shape=shape)
                 array[k] = data.features  # one window in memory at a time
                 entries.append({"start_s": data.t0, "end_s": data.t1, "valid_columns": data.n_frames})
                 if progress is not None:
                     progress(k + 1, len(windows))
-            array.flush()
+            if array is not None:
+                array.flush()
+                shape = array.shape
         finally:
             del array
+        hop_s = fe.hop_length / fe.require_sr()
+        recipe = fe.recipe()
         meta = {
             "spectroview": __version__,
-            "preset": "ast",
+            "preset": fe.name,
+            "front_end": recipe,
             "source": source_entry(source.info, warnings=source.warnings),
             "channel": "mix" if channel is None else channel + 1,
-            **ast_recipe(AST_TARGET_LENGTH),
+            **(ast_recipe(fe.target_length or 1024) if fe.kind == "ast" else {}),
+            "values": recipe["values"],
             "shape": list(shape),
             "dtype": "float32",
             "windows": entries,
-            "window_hop_s": MODEL_WINDOW_SECONDS,
-            "pad_value": (0.0 - AST_MEAN) / (2.0 * AST_STD),
+            "window_hop_s": window_seconds(fe),
+            "pad_value": (0.0 - AST_MEAN) / (2.0 * AST_STD) if fe.kind == "ast" else None,
             "axes": {
-                "0": "windows, in time order: window k starts at windows[k].start_s, 10.24 s apart (1024 frames "
-                "of 10 ms), so the frame grid continues from one window to the next and no frame is in two; "
+                "0": f"windows, in time order: window k starts at windows[k].start_s, {window_seconds(fe):g} s apart, "
+                "so the frame grid continues from one window to the next and no frame is in two; "
                 "windows[k].end_s is the end of its last real frame",
-                "1": "mel bands on the Kaldi scale, low to high",
-                "2": "frames of 10 ms; frame t of window k is centred at windows[k].start_s + time_start_s + "
-                "t * 0.01; columns >= windows[k].valid_columns are padding",
-                "time_start_s": float(ast_frame_times(1)[0]),
+                "1": "mel bands, low to high",
+                "2": f"frames of {hop_s * 1000:g} ms; frame t of window k is centred at windows[k].start_s + "
+                f"time_start_s + t * {hop_s:g}; columns >= windows[k].valid_columns are padding",
+                "time_start_s": float(fe.frame_times(1)[0]),
+                "time_step_s": hop_s,
             },
         }
         Path(json_tmp).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
 
 from spectroview._atomic import atomic_write, output_clash
 from spectroview.dsp import SpectrogramParams
-from spectroview.dsp.ast import AST_SR, patch_index_at
+from spectroview.dsp.ast import patch_index_at
+from spectroview.dsp.frontends import front_end
+from spectroview.dsp.names import FRONT_ENDS
 from spectroview.render.colormaps import colormap_lut
 from spectroview.session.analysis import ModelInput, Slice
 from spectroview.session.axes import FrequencyMapping
@@ -183,14 +185,19 @@ class SpectrumSlice(QWidget):
 
 
 class ModelView(QDialog):
-    """The Audio Spectrogram Transformer's input: its log-mel image and the 16x16 patch grid.
+    """What a model reads: a front end's matrix on the file's time axis, with what its geometry implies.
 
-    Computed exactly as the AST reference code does (see
-    :mod:`spectroview.dsp.ast`, :func:`spectroview.session.analysis.model_input`,
-    which the viewer runs as a job).  A range longer than one model input
-    gives several (:func:`spectroview.session.analysis.model_windows`), browsed
-    with Previous / Next (Page Up / Page Down); each is computed when shown.
-    Hovering shows the index of the (first) patch under the mouse.
+    Computed exactly as the chosen preset's reference does (see
+    :mod:`spectroview.dsp.frontends`; :func:`spectroview.session.analysis.model_input`,
+    which the viewer runs as a job).  The picker chooses the preset (AST by
+    default, remembered).  The image lies on the same time axis as the main
+    spectrogram (seconds of the file; the owner links the two for zoom and
+    pans, and draws the pointer's time as a line here): AST's 16x16 patch grid
+    of stride 10, Whisper's 30 s window and where the audio ends and the
+    reference's padding begins are drawn over it.  A range longer than one
+    model input gives several (:func:`spectroview.session.analysis.model_windows`),
+    browsed with Previous / Next (Page Up / Page Down); each is computed when
+    shown.  Hovering names the cell (and AST's patch) under the mouse.
 
     Signals
     -------
@@ -198,12 +205,19 @@ class ModelView(QDialog):
         Window ``k`` should be computed (the owner answers with :meth:`show_window`).
     exportAllRequested(str)
         Every window should be written to this NPY path (and its JSON sidecar).
+    presetChanged(str)
+        The user chose another front end (the owner answers with :meth:`set_windows`).
+    rangeEdited(float, float)
+        The user zoomed or panned the time axis here (s); the owner moves the main view
+        there and answers its moves with :meth:`follow_range`.
     patchHovered(int)
     """
 
+    rangeEdited = Signal(float, float)
     patchHovered = Signal(int)
     windowRequested = Signal(int)
     exportAllRequested = Signal(str)
+    presetChanged = Signal(str)
 
     def __init__(
         self,
@@ -213,20 +227,33 @@ class ModelView(QDialog):
         colormap: str = "magma",
         protected: list[str] | None = None,
         directory: str = "",
+        preset: str = "ast",
     ) -> None:
         super().__init__(parent)
         self.protected = list(protected or [])  # files an export must never replace (the open file)
         self.directory = directory  # where the export dialogs open (the window's last folder)
-        self.setWindowTitle("As a model sees it: AST input (128 mel x 1024 frames)")
         self.windows = list(windows)
         self.index = 0
         self.data: ModelInput | None = None
-        self.features = np.zeros((128, 1024), np.float32)
+        self.front_end = front_end(preset)
+        self.features = np.zeros((self.front_end.n_rows, 1), np.float32)
         self.patches = np.zeros((0, 16, 16), np.float32)
         self.grid = (0, 0)
         self.t0 = self.windows[0][0] if self.windows else 0.0
+        self._columns = (0.0, 1.0)  # where the image's columns start and end (s)
         layout = QVBoxLayout(self)
-        nav = QHBoxLayout()
+        top = QHBoxLayout()
+        self.preset = QComboBox()
+        self.preset.addItems(list(FRONT_ENDS))
+        self.preset.setCurrentText(self.front_end.name)
+        self.preset.setToolTip(
+            "The model's front end, each verified against its reference implementation: librosa (log-mel), "
+            "torchaudio (MelSpectrogram defaults), panns, whisper (80 mels), whisper-128 (large-v3), "
+            "ast (Audio Spectrogram Transformer)"
+        )
+        self.preset.currentTextChanged.connect(self._on_preset)
+        top.addWidget(QLabel("Front end:"))
+        top.addWidget(self.preset)
         self.previous = QPushButton("< Previous")
         self.previous.setShortcut(QKeySequence(Qt.Key.Key_PageUp))
         self.previous.setToolTip("The model input before this one (Page Up)")
@@ -237,34 +264,36 @@ class ModelView(QDialog):
         self.next.clicked.connect(lambda: self.go(self.index + 1))
         self.where = QLabel("")
         self.where.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        nav.addWidget(self.previous)
-        nav.addWidget(self.where, 1)
-        nav.addWidget(self.next)
-        layout.addLayout(nav)
+        top.addWidget(self.previous)
+        top.addWidget(self.where, 1)
+        top.addWidget(self.next)
+        layout.addLayout(top)
+        self.pipeline = QLabel("")
+        self.pipeline.setWordWrap(True)
+        self.pipeline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.pipeline)
         self.view = pg.PlotWidget()
-        self.view.setLabel("bottom", "frame (10 ms)")
+        self.view.setLabel("bottom", "time in the file (s)")
         self.view.setLabel("left", "mel band")
         self.view.getPlotItem().hideButtons()
         self.view.setMenuEnabled(False)
+        self.view.setMouseEnabled(x=True, y=False)
         self.image = pg.ImageItem(self.features)
         self.image.setLookupTable(colormap_lut(colormap))
         self.view.addItem(self.image)
-        self.image.setRect(QRectF(0, 0, 1024, 128))
-        pen = pg.mkPen((255, 255, 255, 60), width=1)
-        # Patch starts every 10 cells; patches are 16 wide, so they overlap by 6.
+        self.grid_pen = pg.mkPen((255, 255, 255, 60), width=1)
         self.grid_lines: list[pg.InfiniteLine] = []
-        for i in range(13):
-            self.grid_lines.append(pg.InfiniteLine(pos=10 * i, angle=0, pen=pen))
-        for j in range(102):
-            self.grid_lines.append(pg.InfiniteLine(pos=10 * j, angle=90, pen=pen))
-        for line in self.grid_lines:
-            self.view.addItem(line)
-        # Where the audio ends and the reference's padding begins.
+        # Where the audio ends and the reference's padding begins; the model input's window.
         self.padding_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((90, 200, 255), width=2, style=Qt.PenStyle.DashLine))
         self.padding_line.hide()
         self.view.addItem(self.padding_line)
-        self.view.setXRange(0, 1024, padding=0)
-        self.view.setYRange(0, 128, padding=0)
+        self.window_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(0, 0, 0, 0))
+        for line in self.window_region.lines:
+            line.setPen(pg.mkPen((255, 210, 80), width=2))
+        self.view.addItem(self.window_region)
+        self.cursor_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 255, 255, 160), width=1))
+        self.cursor_line.hide()
+        self.view.addItem(self.cursor_line)
         layout.addWidget(self.view, 1)
         self.info = QLabel("computing...")
         self.info.setWordWrap(True)
@@ -274,11 +303,7 @@ class ModelView(QDialog):
         self.save_matrix.clicked.connect(lambda: self._export(False))
         self.save_patches = QPushButton("Export its patches (NPY)...")
         self.save_patches.clicked.connect(lambda: self._export(True))
-        self.save_all = QPushButton(f"Export all {len(self.windows)} windows (NPY + JSON)...")
-        self.save_all.setToolTip(
-            "Every model input of the range as one (windows, 128, 1024) float32 NPY, with a JSON sidecar "
-            "naming the preset, every constant and each window's start, end and valid columns"
-        )
+        self.save_all = QPushButton("")
         self.save_all.clicked.connect(self._export_all)
         for button in (self.save_matrix, self.save_patches, self.save_all):
             buttons.addWidget(button)
@@ -290,9 +315,42 @@ class ModelView(QDialog):
         layout.addWidget(self.hover)
         layout.addWidget(self.status)
         self.view.scene().sigMouseMoved.connect(self._on_move)
+        self._placing = False  # the range is being set from here, not by the user
+        self.view.getViewBox().sigXRangeChanged.connect(self._on_range)
+        self._describe()
         self._update_nav()
-        self.resize(1100, 460)
+        self.resize(1100, 520)
 
+    # -- the front end --------------------------------------------------------
+    def _describe(self) -> None:
+        fe = self.front_end
+        shape = f"{fe.n_rows} x {fe.target_length}" if fe.target_length else f"{fe.n_rows} mel"
+        self.setWindowTitle(f"As a model sees it: {fe.name} ({shape})")
+        self.pipeline.setText(f"{fe.description}.  Reference: {fe.reference}")
+        self.save_patches.setVisible(fe.kind == "ast")
+        self.save_all.setText(f"Export all {len(self.windows)} windows (NPY + JSON)...")
+        self.save_all.setToolTip(
+            f"Every model input of the range as one (windows, {fe.n_rows}, columns) float32 NPY, with a JSON "
+            "sidecar naming the preset, its reference, every parameter and each window's start, end and valid columns"
+        )
+
+    def _on_preset(self, name: str) -> None:
+        if name and name != self.front_end.name:
+            self.presetChanged.emit(name)
+
+    def set_windows(self, preset: str, windows: list[tuple[float, float]]) -> None:
+        """Show ``preset``'s windows (the owner then computes window 0)."""
+        self.front_end = front_end(preset)
+        with QSignalBlocker(self.preset):
+            self.preset.setCurrentText(self.front_end.name)
+        self.windows = list(windows)
+        self.index = 0
+        self.data = None
+        self.info.setText("computing...")
+        self._describe()
+        self._update_nav()
+
+    # -- windows ------------------------------------------------------------
     def go(self, index: int) -> None:
         """Ask for window ``index`` (ignored outside ``0 .. len(windows) - 1``)."""
         if 0 <= index < len(self.windows) and index != self.index:
@@ -302,31 +360,102 @@ class ModelView(QDialog):
             self.windowRequested.emit(index)
 
     def show_window(self, index: int, data: ModelInput) -> None:
-        """Draw window ``index``'s input (dropped if another window was asked for meanwhile)."""
-        if index != self.index:
+        """Draw window ``index``'s input (dropped if another window or preset was asked for meanwhile)."""
+        if index != self.index or data.front_end.name != self.front_end.name:
             return
         self.data = data
+        self.front_end = data.front_end
         self.t0 = data.t0
         self.features, self.patches, self.grid = data.features, data.patches, data.grid
-        self.image.setImage(
-            self.features, autoLevels=False, levels=(float(self.features.min()), float(self.features.max()))
+        n_rows, n_cols = self.features.shape
+        start, end = self._columns = data.column_edges()
+        # Row-major (panel.py): rows are the image's y, columns its x, placed on the file's time axis.
+        low, high = float(self.features.min()), float(self.features.max())
+        self.image.setImage(self.features, autoLevels=False, levels=(low, high if high > low else low + 1.0))
+        self.image.setRect(QRectF(start, 0, end - start, n_rows))
+        self._draw_grid()
+        pad_at = self.column_time(data.n_frames)
+        self.padding_line.setPos(pad_at)
+        self.padding_line.setVisible(data.n_frames < n_cols)
+        fe = data.front_end
+        window = self.windows[self.index] if self.windows else (data.t0, data.t1)
+        self.window_region.setRegion((start, end))
+        self.window_region.setVisible(fe.target_length is not None)
+        self._place(start, end)  # the whole input; the main view follows the user's zoom, not this
+        self.view.setYRange(0, n_rows, padding=0)
+        padding = (
+            f"; columns {data.n_frames}-{n_cols - 1} (after the dashed line) are the reference's padding"
+            if data.n_frames < n_cols
+            else ""
         )
-        self.image.setRect(QRectF(0, 0, self.features.shape[1], self.features.shape[0]))
-        self.padding_line.setPos(data.n_frames)
-        self.padding_line.setVisible(data.n_frames < self.features.shape[1])
-        pad = self.features.shape[1] - data.n_frames
-        padding = f"; frames {data.n_frames}-1023 are padding (dashed line)" if pad > 0 else ""
+        resampled = f"resampled to {fe.require_sr()} Hz (soxr HQ)"
+        patches = (
+            f"; {self.grid[0]} x {self.grid[1]} = {self.patches.shape[0]} patches of 16 x 16, stride 10 (overlap 6)"
+            if fe.kind == "ast"
+            else ""
+        )
         self.info.setText(
-            f"{data.n_frames} frames of audio, {data.t0:.3f}-{data.t1:.3f} s, resampled to {AST_SR} Hz (soxr HQ); {self.grid[0]} x {self.grid[1]} = "
-            f"{self.patches.shape[0]} patches of 16 x 16, stride 10 (overlap 6){padding}"
+            f"{n_rows} x {n_cols}: {data.n_frames} frames of audio, {data.t0:.3f}-{data.t1:.3f} s "
+            f"(window {window[0]:.2f}-{window[1]:.2f} s), {resampled}, a column every "
+            f"{1000 * fe.hop_length / fe.require_sr():g} ms{patches}{padding}"
         )
+
+    def _place(self, t0: float, t1: float) -> None:
+        self._placing = True
+        try:
+            self.view.setXRange(t0, t1, padding=0)
+        finally:
+            self._placing = False
+
+    def follow_range(self, t0: float, t1: float) -> None:
+        """The main view's time range (s): shown here too (without echoing back)."""
+        (a, b), _ = self.view.getViewBox().viewRange()
+        if abs(a - t0) > 1e-9 or abs(b - t1) > 1e-9:
+            self._place(t0, t1)
+
+    def _on_range(self, _box: object, span: tuple[float, float]) -> None:
+        if not self._placing:
+            self.rangeEdited.emit(float(span[0]), float(span[1]))
+
+    def column_time(self, column: float) -> float:
+        """Where column ``column`` starts, in the file's seconds (columns are one hop wide)."""
+        start, end = self._columns
+        n = max(1, self.features.shape[1])
+        return start + (end - start) * column / n
+
+    def column_at(self, t: float) -> int:
+        """The column under time ``t`` (s; may be outside the matrix)."""
+        start, end = self._columns
+        n = max(1, self.features.shape[1])
+        return int(np.floor((t - start) / (end - start) * n))
+
+    def _draw_grid(self) -> None:
+        """AST's patch grid: patch starts every 10 cells (patches 16 wide overlap by 6)."""
+        for line in self.grid_lines:
+            self.view.removeItem(line)
+        self.grid_lines = []
+        if self.front_end.kind != "ast":
+            return
+        n_freq, n_time = self.grid
+        for i in range(n_freq + 1):
+            self.grid_lines.append(pg.InfiniteLine(pos=10 * i, angle=0, pen=self.grid_pen))
+        for j in range(n_time + 1):
+            self.grid_lines.append(pg.InfiniteLine(pos=self.column_time(10 * j), angle=90, pen=self.grid_pen))
+        for line in self.grid_lines:
+            self.view.addItem(line)
+
+    def set_cursor(self, t: float | None) -> None:
+        """The main view's pointer time (s), drawn as a line; None hides it."""
+        self.cursor_line.setVisible(t is not None)
+        if t is not None:
+            self.cursor_line.setPos(t)
 
     def show_status(self, text: str) -> None:
         """A line under the buttons: where an export wrote, or why it failed."""
         self.status.setText(text)
 
     def patch_at(self, row: int, frame: int) -> int | None:
-        return patch_index_at(row, frame, self.grid)
+        return patch_index_at(row, frame, self.grid) if self.front_end.kind == "ast" else None
 
     def _update_nav(self) -> None:
         n = len(self.windows)
@@ -340,15 +469,24 @@ class ModelView(QDialog):
 
     def _on_move(self, pos) -> None:
         p = self.view.getViewBox().mapSceneToView(pos)
-        row, frame = int(p.y()), int(p.x())
-        index = self.patch_at(row, frame) if 0 <= row < 128 and 0 <= frame < 1024 else None
+        n_rows, n_cols = self.features.shape
+        row, column = int(np.floor(p.y())), self.column_at(p.x())
+        if not (0 <= row < n_rows and 0 <= column < n_cols) or self.data is None:
+            self.hover.setText("")
+            return
+        centres, _ = self.front_end.row_frequencies()
+        cell = (
+            f"mel band {row} ({centres[row]:.0f} Hz), frame {column} at {p.x():.3f} s: {self.features[row, column]:.4g}"
+        )
+        if self.front_end.kind != "ast":
+            self.hover.setText(cell)
+            return
+        index = self.patch_at(row, column)
         if index is None:
-            self.hover.setText(
-                f"mel band {row}, frame {frame}: in no patch" if 0 <= row < 128 and 0 <= frame < 1024 else ""
-            )
+            self.hover.setText(f"{cell}; in no patch")
             return
         i, j = divmod(index, self.grid[1])
-        self.hover.setText(f"patch {index} (row {i}, column {j}); mel band {row}, frame {frame}")
+        self.hover.setText(f"patch {index} (row {i}, column {j}); {cell}")
         self.patchHovered.emit(index)
 
     def export(self, path: str | Path, *, patches: bool = False) -> None:
@@ -371,7 +509,7 @@ class ModelView(QDialog):
         atomic_write(path, write)
 
     def _export(self, patches: bool) -> None:
-        name = "ast_patches.npy" if patches else "ast_input.npy"
+        name = f"{self.front_end.name}_{'patches' if patches else 'input'}.npy"
         path, _ = QFileDialog.getSaveFileName(self, "Export", os.path.join(self.directory, name), "NumPy array (*.npy)")
         if path:
             path = path if path.endswith(".npy") else path + ".npy"
@@ -384,7 +522,10 @@ class ModelView(QDialog):
 
     def _export_all(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export all windows", os.path.join(self.directory, "ast_windows.npy"), "NumPy array (*.npy)"
+            self,
+            "Export all windows",
+            os.path.join(self.directory, f"{self.front_end.name}_windows.npy"),
+            "NumPy array (*.npy)",
         )
         if path:
             path = path if path.endswith(".npy") else path + ".npy"

@@ -10,6 +10,7 @@ file, new parameters, live mode, A/B) reaches all of them or none.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -53,6 +54,7 @@ from spectroview._atomic import atomic_files, same_file
 from spectroview.audio.errors import AudioError
 from spectroview.audio.files import AUDIO_EXTENSIONS, AudioInfo, FileSource, audio_streams, estimated_duration, probe
 from spectroview.dsp import ParameterError
+from spectroview.dsp.frontends import front_end
 from spectroview.dsp.mel import row_frequencies
 from spectroview.session.analysis import (
     PITCH_MAX_SECONDS,
@@ -1199,10 +1201,13 @@ class MainWindow(QMainWindow):
             self.model.set_compare(on=not self.model.compare_on)
 
     def open_model_view(self) -> None:
-        """Analysis > As a Model Sees It: the AST inputs covering the selection (else the view), browsable.
+        """Analysis > As a Model Sees It: a front end's inputs covering the selection (else the view), browsable.
 
-        One input per 10.24 s (:func:`~spectroview.session.analysis.model_windows`); each is
-        computed as a job when shown, and Export All writes them all as a job with progress.
+        The preset is the one last chosen (AST at first).  One input per model
+        window (:func:`~spectroview.session.analysis.model_windows`); each is
+        computed as a job when shown, and Export All writes them all as a job
+        with progress.  The dialog's time axis is linked to the main view's
+        (zoom and pan follow each other) and shows the pointer's time.
         """
         current = self._file_ref()
         if current is None or self.info is None:
@@ -1210,25 +1215,28 @@ class MainWindow(QMainWindow):
             return
         ref, _params = current
         t0, t1 = self.model.selection if self.model.selection else self.model.time_range
-        windows = model_windows(t0, t1, self.info.duration)
+        duration = self.info.duration
+        preset = self.store.model_preset
         if self.model_view is not None:
             self.model_view.close()
         dialog = ModelView(
-            windows,
+            model_windows(t0, t1, duration, front_end(preset)),
             self,
             colormap=self.view_settings.colormap,
             protected=[str(ref.path)],
             directory=self.store.last_directory,
+            preset=preset,
         )
         self.model_view = dialog
         channel = self._drawn_channel()
 
         def compute(index: int) -> None:
+            windows, fe = dialog.windows, dialog.front_end
             start, stop = windows[index][0], windows[-1][1]  # frames continue into the next window
 
             def work() -> ModelInput:
                 with ref.open() as source:
-                    return model_input(source, start, stop)
+                    return model_input(source, start, stop, fe)
 
             def done(result: Any) -> None:
                 if isinstance(result, Exception):
@@ -1238,7 +1246,13 @@ class MainWindow(QMainWindow):
 
             self._model_lane.submit(work, done)
 
+        def change_preset(name: str) -> None:
+            self.store.model_preset = name
+            dialog.set_windows(name, model_windows(t0, t1, duration, front_end(name)))
+            compute(0)
+
         def export_all(path: str) -> None:
+            windows, fe = list(dialog.windows), dialog.front_end
             dialog.show_status(f"writing {len(windows)} windows to {path}...")
 
             def report(done_count: int, total: int) -> None:  # (on the worker: the text goes through post)
@@ -1247,7 +1261,7 @@ class MainWindow(QMainWindow):
 
             def work() -> tuple[Path, Path]:
                 with ref.open() as source:
-                    return export_model_windows(source, windows, path, channel=channel, progress=report)
+                    return export_model_windows(source, windows, path, channel=channel, progress=report, fe=fe)
 
             def done(result: Any) -> None:
                 if isinstance(result, Exception):
@@ -1262,8 +1276,27 @@ class MainWindow(QMainWindow):
 
             self.scheduler.submit(work, done)  # no lane: a second export never replaces a first
 
+        def follow_cursor(cursor: Cursor | None) -> None:
+            dialog.set_cursor(None if cursor is None else cursor.t)
+
         dialog.windowRequested.connect(compute)
+        dialog.presetChanged.connect(change_preset)
         dialog.exportAllRequested.connect(export_all)
+        # One time axis: the user's zoom and pan in either is followed by the other (through
+        # the model's time range); the pointer's time is drawn in both.
+        dialog.rangeEdited.connect(self.model.set_time_range)
+        self.model.range_changed.connect(dialog.follow_range)
+        self.model.cursor_changed.connect(follow_cursor)
+
+        def unlink() -> None:
+            for signal, slot in (
+                (self.model.range_changed, dialog.follow_range),
+                (self.model.cursor_changed, follow_cursor),
+            ):
+                with contextlib.suppress(RuntimeError, TypeError, ValueError):
+                    signal.disconnect(slot)
+
+        dialog.finished.connect(unlink)
         dialog.show()
         compute(0)
 

@@ -61,6 +61,7 @@ _VIEW_GROUP = "view"
 _RECENT_KEY = "recent/files"
 _GEOMETRY_GROUP = "geometry"
 _LAST_DIRECTORY_KEY = "dialogs/last_directory"
+_MODEL_PRESET_KEY = "analysis/model_preset"
 _EXPORT_WIDTH_KEY = "export/image_width"
 _EXPORT_DPI_KEY = "export/image_dpi"
 
@@ -273,6 +274,22 @@ class SettingsStore:
         if _is_file(resolved):
             resolved = str(Path(resolved).parent)
         self._settings.setValue(_LAST_DIRECTORY_KEY, resolved)
+
+    # -- the model view --------------------------------------------------------
+    @property
+    def model_preset(self) -> str:
+        """The front end the model view shows (a name of :data:`spectroview.dsp.names.FRONT_ENDS`; AST unless stored)."""
+        from spectroview.dsp.names import FRONT_ENDS
+
+        try:
+            raw = self._settings.value(_MODEL_PRESET_KEY)
+        except Exception:
+            return "ast"
+        return raw if isinstance(raw, str) and raw in FRONT_ENDS else "ast"
+
+    @model_preset.setter
+    def model_preset(self, name: str) -> None:
+        self._settings.setValue(_MODEL_PRESET_KEY, str(name))
 
     # -- image export -------------------------------------------------------
     @property

@@ -125,7 +125,8 @@ def test_a_long_selection_gives_one_model_input_per_window_browsed_and_exported_
     qtbot.waitUntil(lambda: dialog.data.t0 == pytest.approx(21.48, abs=1e-3), timeout=20000)
     # The selection's end (23 s) ends the last input: the rest is the reference's padding, marked.
     assert dialog.data.t1 <= 23.0 and dialog.data.n_frames < 1024 and dialog.padding_line.isVisible()
-    assert dialog.padding_line.value() == dialog.data.n_frames and not dialog.next.isEnabled()
+    assert dialog.padding_line.value() == pytest.approx(dialog.column_time(dialog.data.n_frames))
+    assert not dialog.next.isEnabled()
     assert "padding" in dialog.info.text()
     out = tmp_path / "all.npy"
     dialog.exportAllRequested.emit(str(out))
@@ -271,3 +272,69 @@ def test_at_the_cursor_is_where_the_user_clicked_and_the_pointer_is_a_choice_of_
     # Back to the cursor: the slice returns to where the user clicked.
     window.slice.mode.setCurrentIndex(SLICE_MODES.index("cursor"))
     qtbot.waitUntil(lambda: abs(window.slice.current.t0 - 1.5) < 0.02, timeout=5000)
+
+
+def test_model_view_preset_picker_shows_each_front_end_on_the_files_time_axis(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    """The user picks Whisper in the model view: its 80 x 3000 input, its 30 s window, the main view linked."""
+    import json
+
+    from spectroview.audio.files import FileSource
+    from spectroview.audio.resample import resample
+    from spectroview.dsp.frontends import front_end
+    from spectroview.session.model import Cursor
+
+    y = np.concatenate([synth.tone(500.0, 5.0, sr=SR, amplitude=0.3), synth.tone(2000.0, 5.0, sr=SR, amplitude=0.3)])
+    path = write(tmp_path / "two.wav", y)
+    open_and_settle(qtbot, window, path)
+    window.open_model_view()
+    dialog = window.model_view
+    assert dialog is not None and dialog.preset.currentText() == "ast"  # the default the first time
+    qtbot.waitUntil(lambda: dialog.data is not None, timeout=20000)
+    assert dialog.save_patches.isVisible() and len(dialog.grid_lines) == 13 + 102
+    dialog.preset.setCurrentText("whisper")  # the user's choice, through the combo box
+    qtbot.waitUntil(lambda: dialog.data is not None and dialog.data.front_end.name == "whisper", timeout=20000)
+    assert dialog.features.shape == (80, 3000) and dialog.windowTitle().endswith("whisper (80 x 3000)")
+    assert "Whisper" in dialog.pipeline.text() and "WhisperFeatureExtractor" in dialog.pipeline.text()
+    assert not dialog.save_patches.isVisible() and dialog.grid_lines == []
+    assert window.store.model_preset == "whisper"  # remembered for the next time
+    # Exactly the front end of the file resampled to 16 kHz, as a model would get it.
+    with FileSource(path) as source:
+        y16 = resample(source.read(0, source.info.frames), orig_sr=SR, target_sr=16000)
+    want = front_end("whisper").compute(y16)
+    np.testing.assert_allclose(dialog.features, want, atol=1e-5)
+    # 10 s of audio in a 30 s input: the rest is padding, marked where the audio ends.
+    assert dialog.data.n_frames == 1 + 10 * 100 + 1  # centred frames touching the audio: ceil((n + 200) / 160)
+    assert dialog.padding_line.isVisible() and dialog.window_region.isVisible()
+    lo, hi = dialog.window_region.getRegion()
+    assert lo == pytest.approx(-0.005) and hi == pytest.approx(29.995)  # 3000 columns of 10 ms, centred on t * 10 ms
+    # One time axis: a zoom made here moves the main view, and the main view's moves are followed here.
+    dialog.view.setXRange(2.0, 4.0, padding=0)
+    assert window.model.time_range == pytest.approx((2.0, 4.0), abs=1e-6)
+    qtbot.waitUntil(lambda: window.panel.visible_range() == pytest.approx((2.0, 4.0), abs=1e-6), timeout=5000)
+    window.model.set_time_range(5.0, 6.5)
+    (d0, d1), _ = dialog.view.getViewBox().viewRange()
+    assert (d0, d1) == pytest.approx((5.0, 6.5), abs=1e-6)
+    window.model.set_cursor(Cursor(t=3.25, hz=500.0))
+    assert dialog.cursor_line.isVisible() and dialog.cursor_line.value() == pytest.approx(3.25)
+    # The 2 kHz half is where the time axis says: after 5 s.
+    centres, _ = dialog.front_end.row_frequencies()
+    row = int(np.argmin(np.abs(centres - 2000.0)))
+    late, early = dialog.column_at(7.0), dialog.column_at(2.0)
+    assert dialog.features[row, late] > dialog.features[row, early] + 0.5
+    # A mel front end with no input length of its own: 10 s windows on the same axis.
+    dialog.preset.setCurrentText("torchaudio")
+    qtbot.waitUntil(lambda: dialog.data is not None and dialog.data.front_end.name == "torchaudio", timeout=20000)
+    assert dialog.features.shape == (128, 1 + 160000 // 200) and not dialog.window_region.isVisible()
+    out = tmp_path / "ta.npy"
+    dialog.exportAllRequested.emit(str(out))
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("wrote 1 model inputs"), timeout=30000)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["preset"] == "torchaudio" and meta["front_end"]["parameters"]["mel_scale"] == "htk"
+    np.testing.assert_array_equal(np.load(out)[0], dialog.features)
+    dialog.close()
+    window.model.set_cursor(Cursor(t=1.0, hz=500.0))  # no longer followed
+    window.model.set_time_range(1.0, 2.0)
+    assert dialog.cursor_line.value() == pytest.approx(3.25)
+    assert dialog.view.getViewBox().viewRange()[0] != pytest.approx([1.0, 2.0])
