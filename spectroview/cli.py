@@ -65,6 +65,7 @@ _OPTION_OF = {
     "colormap": "--colormap",
     "db_range": "--db-range",
     "sr": "--sr",
+    "channel": "--channel",
     "power": "--power",
     "top_db": "--top-db",
     "pad_mode": "--pad-mode",
@@ -361,24 +362,15 @@ def _params_from(args: argparse.Namespace, sr: float, *, scale: str) -> Spectrog
 
 
 def _open_source(path: str | None, channel: int | None, stream: int | None = None) -> FileSource:
-    from spectroview.audio.files import FileSource
+    from spectroview.audio.files import open_counted
 
     target = resource_path(DEMO_NAME) if path is None else path
     # A long compressed file is scanned first (an hour of MP3: about a second).
     progress = _Progress("scanning", 1000)
     try:
-        source = FileSource(
-            target, stream=None if stream is None else stream - 1, progress=lambda f: progress(round(1000 * f))
-        )
+        return open_counted(target, channel=channel, stream=stream, progress=lambda f: progress(round(1000 * f)))
     finally:
         progress.close()
-    if channel is not None:
-        n = source.info.channels
-        if channel > n:
-            source.close()
-            raise CliError(f"--channel {channel}: {source.path} has {n} channel(s) (allowed 1-{n})")
-        source.channel = channel - 1
-    return source
 
 
 def _refuse_clash(inputs: list[str | os.PathLike[str] | None], outputs: list[Path | None]) -> None:
@@ -693,6 +685,7 @@ def _features_dir(args: argparse.Namespace, request: Any) -> int:
     from spectroview.batch.dataset import (
         STATS_NAME,
         DatasetItem,
+        check_manifest_path,
         find_audio_files,
         no_audio_message,
         output_names,
@@ -710,16 +703,7 @@ def _features_dir(args: argparse.Namespace, request: Any) -> int:
             f"--patches {args.patches}: with a directory, give --patches without a value "
             "(each file's patches go beside its NPY as NAME.patches.npy)"
         )
-    manifest = Path(args.manifest) if args.manifest else outdir / "manifest.csv"
-    if manifest.suffix.lower() not in (".csv", ".parquet"):
-        raise CliError(f"--manifest {args.manifest}: must end in .csv or .parquet")
-    if manifest.suffix.lower() == ".parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise CliError(
-                f"--manifest {args.manifest}: Parquet needs pyarrow (pip install pyarrow); or name a .csv"
-            ) from None
+    manifest = check_manifest_path(args.manifest if args.manifest else outdir / "manifest.csv")
     files, unlisted = find_audio_files(root)
     if not files:
         if unlisted:

@@ -43,6 +43,7 @@ __all__ = [
     "audio_streams",
     "estimated_duration",
     "is_audio_path",
+    "open_counted",
     "prefetched",
     "probe",
 ]
@@ -767,3 +768,31 @@ def prefetched(blocks: Iterator[np.ndarray], depth: int = 2) -> Generator[np.nda
                 box.get_nowait()
             except queue.Empty:
                 thread.join(0.01)
+
+
+def open_counted(
+    path: str | os.PathLike[str],
+    *,
+    channel: int | None = None,
+    stream: int | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> FileSource:
+    """Open ``path`` with ``channel`` and ``stream`` counted from 1, as a user counts them.
+
+    ``channel`` None mixes all channels down (their mean); ``stream`` None
+    takes the first audio stream.
+
+    Raises
+    ------
+    AudioError
+        The file cannot be read, has no such stream, or has fewer channels
+        than ``channel`` (``channel=3: x.wav has 2 channel(s) (allowed 1-2)``).
+    """
+    source = FileSource(path, stream=None if stream is None else stream - 1, progress=progress)
+    if channel is not None:
+        n = source.info.channels
+        if not 1 <= channel <= n:
+            source.close()
+            raise AudioFileError(f"channel={channel}: {source.path} has {n} channel(s) (allowed 1-{n})")
+        source.channel = channel - 1
+    return source

@@ -449,6 +449,28 @@ def _reusable_stats(path: Path, items: list[DatasetItem], request: FeatureReques
     return doc
 
 
+def check_manifest_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` if a manifest can be written there: a .csv, or a .parquet with pyarrow installed.
+
+    Raises
+    ------
+    BatchError
+        Another suffix, or Parquet without pyarrow.
+    """
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise BatchError(f"--manifest {target}: must end in .csv or .parquet")
+    if suffix == ".parquet":
+        try:
+            import pyarrow.parquet  # noqa: F401
+        except ImportError:
+            raise BatchError(
+                f"--manifest {target}: Parquet needs pyarrow (pip install pyarrow); or name a .csv"
+            ) from None
+    return target
+
+
 def write_manifest(path: str | os.PathLike[str], results: Sequence[ItemResult], root: Path, outdir: Path) -> None:
     """The run's manifest, one row per file (:data:`MANIFEST_COLUMNS`): CSV, or Parquet for a ``.parquet`` name.
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from spectroview import __version__
 from spectroview._atomic import atomic_files
-from spectroview.audio.files import AudioInfo, FileSource
+from spectroview.audio.files import AudioInfo, FileSource, open_counted
 from spectroview.audio.resample import Resampler, resample, resampled_length
 from spectroview.batch.errors import BatchError
 from spectroview.dsp.frontends import FrontEnd, FrontEndStream
@@ -41,7 +41,6 @@ __all__ = [
     "RunningStats",
     "feature_stats",
     "front_end_blocks",
-    "open_source",
     "source_entry",
     "write_features",
 ]
@@ -50,32 +49,6 @@ __all__ = [
 BLOCK_SAMPLES = 1 << 18
 
 RESAMPLER = "soxr HQ (librosa's default res_type='soxr_hq')"
-
-
-def open_source(
-    path: str | os.PathLike[str],
-    channel: int | None = None,
-    stream: int | None = None,
-    *,
-    progress: Callable[[float], None] | None = None,
-) -> FileSource:
-    """Open ``path`` for reading its ``channel`` (1-based; None mixes all) of audio ``stream`` (1-based).
-
-    Raises
-    ------
-    AudioError
-        The file cannot be read.
-    BatchError
-        It has fewer channels than ``channel``.
-    """
-    source = FileSource(os.fspath(path), stream=None if stream is None else stream - 1, progress=progress)
-    if channel is not None:
-        n = source.info.channels
-        if channel > n:
-            source.close()
-            raise BatchError(f"--channel {channel}: {source.path} has {n} channel(s) (allowed 1-{n})")
-        source.channel = channel - 1
-    return source
 
 
 def front_end_blocks(
@@ -382,7 +355,7 @@ def _mel_file(
 
     key = None if out is None else resume_key(src, request, False)
     group: Any = atomic_files([out, out.with_suffix(".json")]) if out is not None else _no_files()
-    with group as temps, open_source(src, request.channel, request.stream) as source:
+    with group as temps, open_counted(src, channel=request.channel, stream=request.stream) as source:
         info = source.info
         fe = request.front_end.bind(info.samplerate)
         sr = fe.require_sr()
@@ -530,7 +503,7 @@ def _model_input_file(
     fe = request.front_end
     sr = fe.require_sr()
     key = resume_key(src, request, patches_out is not None)
-    with open_source(src, request.channel, request.stream) as source:
+    with open_counted(src, channel=request.channel, stream=request.stream) as source:
         info = source.info
         n = resampled_length(info.frames, info.samplerate, sr)
         audio_frames = fe.audio_frames(n)

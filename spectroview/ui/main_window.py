@@ -478,7 +478,8 @@ class MainWindow(QMainWindow):
             "As a &Model Sees It...",
             self.open_model_view,
             "Ctrl+M",
-            "The AST inputs of the selection (or the view), one per 10.24 s, browsable and exported together",
+            "A model front end's inputs (AST, Whisper, PANNs, torchaudio, librosa) of the selection (or the view), "
+            "browsable and exported together",
         )
         self.compare_action = self._toggle(
             analysis,

@@ -114,20 +114,27 @@ def _worker_processes(parent: psutil.Process) -> list[psutil.Process]:
     return found
 
 
-def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(tree: Path, serial: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
+def _start_until(tree: Path, out: Path, n_outputs: int, **popen: object) -> subprocess.Popen[str]:
+    """``features tree -o out`` on 2 workers, returned once ``n_outputs`` NPY files exist."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "spectroview", "features", str(tree), "-o", str(out), *SLOW, "--workers", "2"],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        **popen,  # type: ignore[call-overload]
     )
-    parent = psutil.Process(proc.pid)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(out.rglob("*.npy"))) < 3:
+    while time.monotonic() < deadline and len(list(out.rglob("*.npy"))) < n_outputs:
         assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
+        time.sleep(0.05)  # polling the file system: the outputs are the event
+    return proc
+
+
+def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(tree: Path, serial: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = _start_until(tree, out, 3)
+    parent = psutil.Process(proc.pid)
     workers = _worker_processes(parent)
     assert len(workers) == 2, workers
     victim = max(workers, key=lambda p: p.cpu_percent(interval=0.05))
@@ -212,19 +219,8 @@ def test_a_parquet_manifest(tree: Path, tmp_path: Path) -> None:
 def test_ctrl_c_at_a_terminal_stops_the_cluster_and_leaves_only_whole_outputs(tree: Path, tmp_path: Path) -> None:
     """SIGINT to the whole process group, as a terminal's Ctrl-C sends it: the workers get it too."""
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "spectroview", "features", str(tree), "-o", str(out), *SLOW, "--workers", "2"],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own group, like a job at a terminal
-    )
+    proc = _start_until(tree, out, 1, start_new_session=True)  # its own group, like a job at a terminal
     parent = psutil.Process(proc.pid)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(out.rglob("*.npy")):
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
     workers = _worker_processes(parent)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)

@@ -21,41 +21,18 @@ from transformers.audio_utils import mel_filter_bank, spectrogram, window_functi
 from spectroview.audio.resample import resample
 from spectroview.dsp import ParameterError
 from spectroview.dsp.frontends import FRONT_ENDS, FrontEnd, FrontEndStream, front_end
+from tests.dsp.helpers import chord, vowel
 
 #: The worst difference seen per preset, printed at the end for the closing note.
 WORST: dict[str, float] = {}
 
 
-def _vowel(sr: int, seconds: float, f0: float = 120.0) -> np.ndarray:
-    """Speech-like: a harmonic series under two formant peaks, with vibrato and a little noise."""
-    t = np.arange(round(seconds * sr)) / sr
-    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.02 * np.sin(2 * np.pi * 5 * t))) / sr
-    y = np.zeros_like(t)
-    for k in range(1, int(min(sr / 2, 8000) // f0)):
-        f = k * f0
-        gain = np.exp(-(((f - 700) / 150) ** 2)) + 0.5 * np.exp(-(((f - 1200) / 200) ** 2)) + 0.01 / k
-        y += gain * np.sin(k * phase)
-    y += 0.003 * np.random.default_rng(3).standard_normal(t.size)
-    return (0.3 * y / np.abs(y).max()).astype(np.float32)
-
-
-def _chord(sr: int, seconds: float) -> np.ndarray:
-    """Music-like: a decaying A-major triad with slightly inharmonic partials."""
-    t = np.arange(round(seconds * sr)) / sr
-    y = sum(
-        np.exp(-t * (1 + k)) * np.sin(2 * np.pi * f * k * (1 + 0.0005 * k**2) * t) / k
-        for f in (220.0, 277.18, 329.63)
-        for k in range(1, 12)
-    )
-    return (0.25 * y / np.abs(y).max()).astype(np.float32)
-
-
 SIGNALS: dict[str, Callable[[int], np.ndarray]] = {
-    "speech": lambda sr: _vowel(sr, 3.0),
-    "music": lambda sr: _chord(sr, 4.0),
+    "speech": lambda sr: vowel(sr, 3.0),
+    "music": lambda sr: chord(sr, 4.0),
     "silence": lambda sr: np.zeros(sr, np.float32),
     # Shorter than one frame of every preset but AST (which needs 25 ms; see below).
-    "short_clip": lambda sr: _vowel(sr, 0.5)[: round(0.018 * sr)],
+    "short_clip": lambda sr: vowel(sr, 0.5)[: round(0.018 * sr)],
 }
 
 
@@ -198,7 +175,7 @@ def test_generic_options_equal_librosa_with_the_same_arguments(name: str, change
     fe = front_end(name, **changes).bind(16000)
     for key, value in changes.items():
         assert getattr(fe, key) == value
-    y = _vowel(16000, 2.0)
+    y = vowel(16000, 2.0)
     _compare(fe, y, librosa_reference(fe, y))
 
 
@@ -208,10 +185,10 @@ def test_torchaudio_defaults_and_the_seed_example() -> None:
     assert (fe.htk, fe.norm, fe.pad_mode, fe.center, fe.power, fe.log) == (True, None, "reflect", True, 2.0, "none")
     # torchaudio's defaults leave some of the 128 HTK bands without a bin: kept as zero rows, like torchaudio.
     assert fe.empty_bands().size > 0
-    assert np.all(fe.compute(_vowel(16000, 1.0))[fe.empty_bands()] == 0.0)
+    assert np.all(fe.compute(vowel(16000, 1.0))[fe.empty_bands()] == 0.0)
     # The seed's example: one second at 16 kHz, n_fft 1024, hop 512, 64 mels: 64 x 32.
     seed = front_end("torchaudio", n_fft=1024, hop_length=512, n_mels=64)
-    assert seed.compute(_vowel(16000, 1.0)).shape == (64, 32)
+    assert seed.compute(vowel(16000, 1.0)).shape == (64, 32)
     # A window change without a hop takes torchaudio's rule (hop = win_length // 2); librosa's is // 4.
     assert front_end("torchaudio", n_fft=1024).hop_length == 512
     assert front_end("librosa", n_fft=1024).hop_length == 256
@@ -220,7 +197,7 @@ def test_torchaudio_defaults_and_the_seed_example() -> None:
 def test_equals_torchaudio_itself_where_installed() -> None:
     torch = pytest.importorskip("torch", reason="torch is not installed (7 GB with torchaudio); librosa stands in")
     torchaudio = pytest.importorskip("torchaudio", reason="torchaudio is not installed")
-    y = _vowel(16000, 2.0)
+    y = vowel(16000, 2.0)
     want = torchaudio.transforms.MelSpectrogram()(torch.from_numpy(y)).numpy()
     _compare(front_end("torchaudio"), y, want)
 
@@ -266,7 +243,7 @@ def test_logmel_is_an_alias_and_librosa_reads_the_files_rate() -> None:
 @pytest.mark.parametrize("name", ["librosa", "torchaudio", "panns"])
 def test_the_stream_equals_the_whole_for_any_blocks(name: str) -> None:
     fe = front_end(name, **({"log": "db", "top_db": 50.0} if name != "panns" else {})).bind(16000)
-    y = _chord(fe.require_sr(), 2.0)
+    y = chord(fe.require_sr(), 2.0)
     whole = fe.compute(y)
     rng = np.random.default_rng(7)
     cuts = np.sort(rng.integers(0, y.shape[0], 9))

@@ -9,41 +9,18 @@ from transformers import WhisperFeatureExtractor
 from spectroview.dsp import ParameterError
 from spectroview.dsp.mel import mel_frequencies
 from spectroview.dsp.whisper import WHISPER_N_FRAMES, WHISPER_N_SAMPLES, WHISPER_SR, whisper_log_mel
+from tests.dsp.helpers import chord, vowel
 
 SR = WHISPER_SR
 
 
-def _vowel(seconds: float, f0: float = 120.0) -> np.ndarray:
-    """Speech-like: a glottal-ish harmonic series under two formant peaks, with vibrato and noise."""
-    t = np.arange(round(seconds * SR)) / SR
-    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.02 * np.sin(2 * np.pi * 5 * t))) / SR
-    y = np.zeros_like(t)
-    for k in range(1, 40):
-        f = k * f0
-        gain = np.exp(-(((f - 700) / 150) ** 2)) + 0.5 * np.exp(-(((f - 1200) / 200) ** 2)) + 0.01 / k
-        y += gain * np.sin(k * phase)
-    y += 0.003 * np.random.default_rng(3).standard_normal(t.size)
-    return (0.3 * y / np.abs(y).max()).astype(np.float32)
-
-
-def _chord(seconds: float) -> np.ndarray:
-    """Music-like: a decaying A-major triad with inharmonic partials."""
-    t = np.arange(round(seconds * SR)) / SR
-    y = sum(
-        np.exp(-t * (1 + k)) * np.sin(2 * np.pi * f * k * (1 + 0.0005 * k**2) * t) / k
-        for f in (220.0, 277.18, 329.63)
-        for k in range(1, 12)
-    )
-    return (0.25 * y / np.abs(y).max()).astype(np.float32)
-
-
 SIGNALS = {
-    "speech": _vowel(4.0),
-    "music": _chord(6.0),
+    "speech": vowel(SR, 4.0),
+    "music": chord(SR, 6.0),
     "silence": np.zeros(SR, np.float32),
-    "shorter_than_a_frame": _vowel(1.0)[:100],
-    "longer_than_30_s": np.tile(_chord(6.0), 7),  # 42 s: cut to 30 s
-    "float64_input": _vowel(2.0).astype(np.float64),
+    "shorter_than_a_frame": vowel(SR, 1.0)[:100],
+    "longer_than_30_s": np.tile(chord(SR, 6.0), 7),  # 42 s: cut to 30 s
+    "float64_input": vowel(SR, 2.0).astype(np.float64),
 }
 
 
