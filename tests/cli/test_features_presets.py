@@ -103,6 +103,7 @@ def test_fixed_presets_refuse_analysis_options_and_a_too_short_file(speech: Path
             ("features", speech, "-o", tmp_path / "d.npy", "--preset", "whisper", "--normalize"),
             ("features", short, "-o", tmp_path / "e.npy", "--preset", "ast"),
             ("features", speech, "-o", tmp_path / "f.npy", "--preset", "whisper-large"),
+            ("features", speech, "-o", tmp_path / "g.npy", "--preset", "whisper", "--channel", "3"),
         ]
     )
     assert_clean_error(procs[0], tmp_path / "a.npy", mentions=["--n-mels", "--preset whisper", "80 Slaney mels"])
@@ -111,6 +112,7 @@ def test_fixed_presets_refuse_analysis_options_and_a_too_short_file(speech: Path
     assert_clean_error(procs[3], tmp_path / "d.npy", mentions=["--normalize", "--preset whisper"])
     assert_clean_error(procs[4], tmp_path / "e.npy", mentions=["too short for --preset ast"])
     assert_clean_error(procs[5], tmp_path / "f.npy", mentions=["--preset", "whisper-large"])
+    assert_clean_error(procs[6], tmp_path / "g.npy", mentions=["--channel 3:", "has 2 channel(s) (allowed 1-2)"])
     assert list(tmp_path.iterdir()) == []
 
 
