@@ -105,6 +105,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value}: must be >= 0")
+    return value
+
+
 def _size(text: str) -> tuple[int, int]:
     w, sep, h = text.lower().partition("x")
     if not sep:
@@ -314,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument(
         "--workers",
-        type=int,
+        type=_non_negative_int,
         default=None,
         metavar="N",
         help="worker processes of the local Dask cluster (default: one per core); 0: in this process, one file "

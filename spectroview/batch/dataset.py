@@ -241,18 +241,29 @@ class _Runner:
             from distributed import Client, LocalCluster
 
             if self.scheduler is not None:
-                self.client = Client(self.scheduler, timeout="10s")
+                try:
+                    self.client = Client(self.scheduler, timeout="10s")
+                except (OSError, ValueError, TypeError) as exc:
+                    raise BatchError(
+                        f"--scheduler {self.scheduler}: cannot reach a Dask scheduler there ({exc})"
+                    ) from None
             else:
                 with warnings.catch_warnings():
                     # The library's notes ("port 8787 in use") are not the user's concern.
                     warnings.simplefilter("ignore")
-                    self.cluster = LocalCluster(
-                        n_workers=self.workers,
-                        threads_per_worker=1,
-                        processes=True,
-                        dashboard_address=":0",
-                        silence_logs=logging.CRITICAL,
-                    )
+                    try:
+                        self.cluster = LocalCluster(
+                            n_workers=self.workers,
+                            threads_per_worker=1,
+                            processes=True,
+                            dashboard_address=":0",
+                            silence_logs=logging.CRITICAL,
+                        )
+                    except (OSError, RuntimeError) as exc:
+                        raise BatchError(
+                            f"--workers {self.workers}: a local Dask cluster did not start ({exc}); "
+                            "--workers 0 computes in this process"
+                        ) from None
                 self.client = Client(self.cluster)
         return self.client
 
@@ -360,6 +371,8 @@ def run_dataset(
             progress(done, total)
 
     runner = _Runner(workers=workers, scheduler=scheduler)
+    if scheduler is not None:
+        runner._connect()  # a wrong address is said before any work
     # The parallelism is across files: one engine thread per task.  In this
     # process too, so that every run cuts each file's frames into the same
     # blocks and writes the same bits (BLAS may round a mel row differently

@@ -288,9 +288,11 @@ class FrontEnd:
         if self.target_length is not None:
             return int(self.target_length)
         n, hop = int(n_samples), self.hop_length
-        if self.center:
-            return 1 + n // hop if n > 0 else 0
-        return 1 + (n - self.n_fft) // hop if n >= self.n_fft else 0
+        if n <= 0:
+            return 0
+        # Centred: n_fft // 2 of padding each side (1 + n // hop frames for an even n_fft).
+        total = n + 2 * (self.n_fft // 2) if self.center else n
+        return 1 + (total - self.n_fft) // hop if total >= self.n_fft else 0
 
     def audio_frames(self, n_samples: int) -> int:
         """Frames with audio in them for ``n_samples`` at ``sr``, before a model input's padding or cut."""

@@ -235,3 +235,19 @@ def test_ctrl_c_at_a_terminal_stops_the_cluster_and_leaves_only_whole_outputs(tr
     assert 0 < len(npys) < N_FILES
     for p in npys:  # whatever was finished is whole: the matrix and its sidecar
         assert np.load(p).shape[0] == 40 and p.with_suffix(".json").is_file()
+
+
+def test_a_wrong_scheduler_or_worker_count_is_one_line_and_nothing_written(tree: Path, tmp_path: Path) -> None:
+    from tests.cli.helpers import assert_clean_error
+
+    cases = [
+        (("--scheduler", "nonsense"), ["--scheduler nonsense", "missing port"]),
+        (("--scheduler", "tcp://127.0.0.1:9"), ["--scheduler tcp://127.0.0.1:9", "cannot reach"]),
+        (("--workers", "-1"), ["--workers", "must be >= 0"]),
+        (("--manifest", str(tmp_path / "m.txt")), ["--manifest", ".csv or .parquet"]),
+    ]
+    for i, (options, mentions) in enumerate(cases):
+        out = tmp_path / f"out{i}"
+        proc = run_cli("features", tree, "-o", out, *options, timeout=120)
+        assert_clean_error(proc, out, mentions=mentions)
+        assert not out.exists()

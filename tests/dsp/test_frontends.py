@@ -293,3 +293,15 @@ def test_report_worst_differences(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
         for name, worst in sorted(WORST.items()):
             print(f"\n  front end {name}: max difference {worst:.2e} of the reference's range")
+
+
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("n_fft", [400, 401, 1024, 1023])
+def test_frame_counts_are_the_engines_for_every_length(n_fft: int, center: bool) -> None:
+    from spectroview.dsp.stft import StreamingSpectrogram
+
+    for hop in (1, 97, 160, n_fft, 3 * n_fft):
+        fe = front_end("librosa", sr=16000, n_fft=n_fft, hop_length=hop, center=center, pad_mode="reflect")
+        for n in (0, 1, n_fft // 2, n_fft // 2 + 1, n_fft - 1, n_fft, n_fft + 1, 5 * n_fft + 7):
+            want = StreamingSpectrogram(16000, fe._params(scale="linear")).pending_frames(n)
+            assert fe.n_frames(n) == want, (n_fft, hop, center, n)
