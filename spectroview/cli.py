@@ -347,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--manifest",
         default=None,
         metavar="PATH",
-        help="where the manifest goes: one row per file (file, output, shape, duration_s, status, error); .csv or "
+        help="where the manifest goes: one row per file (file, output, shape, duration_s, status, error, warnings); .csv or "
         ".parquet (needs pyarrow); default OUTDIR/manifest.csv",
     )
 
@@ -632,6 +632,8 @@ def cmd_features(args: argparse.Namespace) -> int:
     from spectroview._memory import reuse_large_blocks
 
     reuse_large_blocks()
+    if not args.file.strip():
+        raise CliError("FILE: empty; name an audio file or a folder ('.' for this one)")
     directory = Path(args.file).is_dir()
     if getattr(args, "dataset_stats", False) and not directory:
         raise CliError(f"--dataset-stats: goes with a directory; {args.file} is not one")
@@ -714,6 +716,8 @@ def _features_dir(args: argparse.Namespace, request: Any) -> int:
             "(each file's patches go beside its NPY as NAME.patches.npy)"
         )
     manifest = check_manifest_path(args.manifest if args.manifest else outdir / "manifest.csv")
+    if args.manifest and not manifest.resolve().parent.is_dir():
+        raise CliError(f"--manifest {args.manifest}: its folder {manifest.parent} does not exist")
     files, unlisted = find_audio_files(root)
     if not files:
         if unlisted:
@@ -727,10 +731,12 @@ def _features_dir(args: argparse.Namespace, request: Any) -> int:
     ]
     workers = max(1, min(os.cpu_count() or 1, len(files))) if args.workers is None else args.workers
     items = []
+    # Absolute paths: the tasks may run on workers started in other folders (--scheduler).
     for rel in files:
-        out = outdir / names[rel]
+        out = (outdir / names[rel]).absolute()
         patches = str(out.with_suffix(".patches.npy")) if args.patches is not None else None
-        items.append(DatasetItem(source=str(root / rel), rel=rel.as_posix(), out=str(out), patches=patches))
+        source = str((root / rel).absolute())
+        items.append(DatasetItem(source=source, rel=rel.as_posix(), out=str(out), patches=patches))
     progress = _CountProgress("features", len(files))
     try:
         outdir.mkdir(parents=True, exist_ok=True)
@@ -745,7 +751,7 @@ def _features_dir(args: argparse.Namespace, request: Any) -> int:
             dataset_stats=str(outdir / STATS_NAME) if dataset_stats else None,
             progress=progress,
         )
-        write_manifest(manifest, report.results, root, outdir)
+        write_manifest(manifest, report.results, root, outdir.absolute())
     except BaseException:
         # Interrupted or a failed write: the folders this run made and left empty go too.
         for folder in sorted(created, key=lambda d: len(d.parts), reverse=True):

@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 #: Columns of the manifest, in order.
-MANIFEST_COLUMNS = ("file", "output", "shape", "duration_s", "status", "error")
+MANIFEST_COLUMNS = ("file", "output", "shape", "duration_s", "status", "error", "warnings")
 #: Name of the dataset statistics ``--dataset-stats`` writes in OUTDIR.
 STATS_NAME = "stats.json"
 #: Merged per reduction task.
@@ -149,11 +149,16 @@ def find_audio_files(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
         unlisted.append((str(exc.filename or root), f"cannot list the directory ({exc.strerror or exc})"))
 
     for folder, subfolders, names in os.walk(root, onerror=onerror):
-        subfolders.sort()
+        # Hidden folders (.git, .cache, ...) and files are not the dataset's.
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
         base = Path(folder)
-        for name in sorted(names):
-            if is_audio_path(name) and (base / name).is_file():
+        for name in sorted(n for n in names if not n.startswith(".")):
+            if not is_audio_path(name):
+                continue
+            if (base / name).is_file():
                 found.append((base / name).relative_to(root))
+            else:  # a link to nothing, a link loop, a socket...: said, not silently left out
+                unlisted.append((str(base / name), "not a regular file (a broken or looping link?)"))
     return found, unlisted
 
 
@@ -209,9 +214,24 @@ def is_current(item: DatasetItem, request: FeatureRequest) -> bool:
     try:
         meta = json.loads(targets[1].read_text())
         want = resume_key(item.source, request, item.patches is not None)
+        if not isinstance(meta, dict) or meta.get("resume_key") != json.loads(json.dumps(want)):
+            return False
+        return _whole_npy(targets[0], meta.get("shape"))
     except (OSError, ValueError):
         return False
-    return isinstance(meta, dict) and meta.get("resume_key") == json.loads(json.dumps(want))
+
+
+def _whole_npy(path: Path, shape: object) -> bool:
+    """Whether ``path`` is a float32 NPY of ``shape`` with every byte there (not cut short)."""
+    import numpy as np
+
+    with open(path, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        found, _fortran, dtype = read_header(fh)
+        offset = fh.tell()
+    size = int(np.prod(found)) * dtype.itemsize
+    return list(found) == shape and dtype == np.float32 and path.stat().st_size == offset + size
 
 
 def remove_stray_temps(items: Sequence[DatasetItem]) -> None:
@@ -276,19 +296,36 @@ class _Runner:
     ) -> list[ItemResult]:
         """``fn(item, **kwargs)`` for every item; results in the items' order."""
         if not self.distributed or not items:
-            results = []
+            here = []
             for item in items:
-                results.append(fn(item, **kwargs))
+                here.append(fn(item, **kwargs))
                 progress()
-            return results
+            return here
         from distributed import as_completed
+        from distributed.scheduler import KilledWorker
 
         client = self._connect()
         futures = client.map(fn, list(items), pure=False, **kwargs)
+        index = {f.key: i for i, f in enumerate(futures)}
+        results: list[ItemResult | None] = [None] * len(futures)
         try:
-            for _ in as_completed(futures):
+            for future in as_completed(futures):
+                i = index[future.key]
+                if future.status == "error":
+                    exc = future.exception()
+                    if not isinstance(exc, KilledWorker):
+                        raise exc  # a writing error or a bug: it concerns every file
+                    # Dask retried it on other workers and each died (a decoder crash, the
+                    # system's out-of-memory killer): this file fails, the others go on.
+                    results[i] = ItemResult(
+                        items[i],
+                        "skipped",
+                        error="its worker process died each time it was tried (a crash or out of memory)",
+                    )
+                else:
+                    results[i] = future.result()
                 progress()
-            return client.gather(futures)  # a writing error or a bug: raised here
+            return [r for r in results if r is not None]
         except BaseException:
             client.cancel(futures)
             raise
@@ -472,6 +509,15 @@ def check_manifest_path(path: str | os.PathLike[str]) -> Path:
     """
     target = Path(path)
     suffix = target.suffix.lower()
+    if target.exists() and not target.is_file():
+        raise BatchError(f"--manifest {target}: exists and is not a file")
+    if target.exists() and suffix == ".csv":
+        with open(target, errors="replace") as fh:
+            first = fh.readline().strip()
+        if first.split(",")[:3] != list(MANIFEST_COLUMNS[:3]):
+            raise BatchError(f"--manifest {target}: exists and is not a manifest of spectroview; not replaced")
+    if target.parent != Path() and not target.parent.is_dir() and target.parent.exists():
+        raise BatchError(f"--manifest {target}: {target.parent} is not a directory")
     if suffix not in (".csv", ".parquet"):
         raise BatchError(f"--manifest {target}: must end in .csv or .parquet")
     if suffix == ".parquet":
@@ -515,6 +561,7 @@ def write_manifest(path: str | os.PathLike[str], results: Sequence[ItemResult], 
                 "duration_s": o.duration_s if o is not None else None,
                 "status": r.status,
                 "error": r.error or "",
+                "warnings": "; ".join(o.warnings) if o is not None else "",
             }
         )
     target = Path(path)

@@ -39,6 +39,7 @@ __all__ = [
     "FeatureRequest",
     "NpyColumnWriter",
     "RunningStats",
+    "check_replaceable",
     "feature_stats",
     "front_end_blocks",
     "source_entry",
@@ -293,8 +294,46 @@ class FeatureOutcome:
 
 
 def _source_key(path: str | os.PathLike[str]) -> dict[str, Any]:
-    st = os.stat(path)
+    try:
+        st = os.stat(path)
+    except OSError:  # gone or unreadable: its outputs can never be current (reading it will say why)
+        return {"size": None, "mtime_ns": None}
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def check_replaceable(*outputs: str | os.PathLike[str] | None) -> None:
+    """Refuse to replace files that are not earlier outputs of this command.
+
+    An output pair (``OUT.npy``, ``OUT.json``) may replace an earlier pair,
+    recognised by its sidecar; a ``.json`` or ``.npy`` of the user's own that
+    merely has the name is left alone.
+
+    Raises
+    ------
+    BatchError
+        One of them exists and is not a sidecar of spectroview, or its NPY has no such sidecar.
+    """
+    for out in outputs:
+        if out is None:
+            continue
+        npy = Path(out)
+        sidecar = npy.with_suffix(".json")
+        for path in (npy, sidecar):
+            if path.exists() and not path.is_file():
+                raise BatchError(f"{path}: exists and is not a file; not replaced")
+        if not npy.exists() and not sidecar.exists():
+            continue
+        try:
+            meta = json.loads(sidecar.read_text())
+            ours = isinstance(meta, dict) and "spectroview" in meta and "shape" in meta
+        except (OSError, ValueError):
+            ours = False
+        if not ours:
+            which = sidecar if sidecar.exists() else npy
+            raise BatchError(
+                f"{which}: exists and is not an earlier output of spectroview features (no sidecar of ours); "
+                "not replaced: move it or choose another output"
+            )
 
 
 def resume_key(source: str | os.PathLike[str], request: FeatureRequest, patches: bool) -> dict[str, Any]:
@@ -334,6 +373,9 @@ def write_features(
         An output cannot be written (nothing is left half-written).
     """
     fe = request.front_end
+    check_replaceable(out)
+    if patches_out is not None and Path(patches_out).exists() and not Path(out).with_suffix(".json").exists():
+        raise BatchError(f"{patches_out}: exists and is not an earlier output of spectroview features; not replaced")
     if fe.streaming:
         return _mel_file(src, Path(out), request, progress=progress)
     return _model_input_file(src, Path(out), request, None if patches_out is None else Path(patches_out))
@@ -366,14 +408,24 @@ def _mel_file(
                 f"hop_length={fe.hop_length}: longer than the signal ({n} samples, {n / sr:.3g} s); at most {n}"
             )
         n_frames = fe.n_frames(n)
+        if n_frames == 0:
+            raise BatchError(
+                f"{source.path}: too short for one frame ({n} samples at {sr} Hz; with --no-center a frame "
+                f"needs n_fft = {fe.n_fft})"
+            )
         if out is not None:
             need = 4 * fe.n_rows * n_frames
             free = _free_bytes(out.parent)
-            if free is not None and need + (1 << 20) > free:
-                fits = f"a --hop of at least {math.ceil(fe.hop_length * need / max(1, free - (1 << 20)))} fits"
+            margin = 1 << 20  # the sidecar and the file system's own needs
+            if free is not None and need + margin > free:
+                fits = (
+                    f"a --hop of at least {math.ceil(fe.hop_length * need / (free - margin))} fits"
+                    if free > margin
+                    else "free some space"
+                )
                 raise BatchError(
-                    f"-o {out}: the features need about {format_bytes(need)} and {out.parent} has "
-                    f"{format_bytes(free)} free; {fits}"
+                    f"-o {out}: the features need about {format_bytes(need)} (and 1 MB to spare) and "
+                    f"{out.parent} has {format_bytes(free)} free; {fits}"
                 )
         stats = RunningStats()
         floor = None

@@ -18,7 +18,7 @@ import numpy as np
 from spectroview import __version__
 from spectroview._atomic import atomic_files
 from spectroview.audio.files import FileSource
-from spectroview.dsp import Peak, SpectrogramParams, find_peaks, stft_power, yin
+from spectroview.dsp import ParameterError, Peak, SpectrogramParams, find_peaks, stft_power, yin
 from spectroview.dsp.frontends import FrontEnd, front_end
 from spectroview.dsp.mel import banded_projection
 from spectroview.session.view import full_scale_reference, levels_dbfs
@@ -196,7 +196,8 @@ def model_input(source: FileSource, t0: float, t1: float | None = None, fe: Fron
     filter are read; no audio past ``t1`` s (a selection's end; None: the
     file's end), and frames that would need it are the reference's padding
     (``n_frames`` says how many are real).  A mel front end's window is
-    zero-padded to its full length likewise, so every window has the same shape.
+    not padded (as librosa and torchaudio do not pad): a window cut short by
+    the range's end has fewer columns.
     """
     from spectroview.audio.resample import resample
 
@@ -211,9 +212,11 @@ def model_input(source: FileSource, t0: float, t1: float | None = None, fe: Fron
         hi = min(hi, max(lo + 1, round(t1 * sr_in)))
     y = resample(source.read(lo, hi), orig_sr=sr_in, target_sr=sr)[:needed]
     n_audio = y.shape[0]
-    if fe.streaming:
-        y = np.concatenate([y, np.zeros(needed - n_audio, dtype=y.dtype)])
-    features = fe.compute(y)
+    if fe.streaming and fe.n_frames(n_audio) == 0:
+        raise ParameterError(
+            f"n_fft={fe.n_fft}: longer than the {n_audio} samples of this stretch, and the frames are not centred"
+        )
+    features = fe.compute(y)  # a mel front end pads nothing: a short stretch gives fewer columns
     patches, grid = np.zeros((0, 16, 16), np.float32), (0, 0)
     if fe.kind == "ast":
         from spectroview.dsp.ast import ast_patches
@@ -278,10 +281,11 @@ def export_model_windows(
             stop = windows[-1][1] if windows else None
             for k, (a, _b) in enumerate(windows):
                 data = model_input(source, a, stop, fe)
-                if array is None:  # the shape is the front end's, known from the first window
+                if array is None:  # the shape is the front end's, known from the first (full) window
                     shape = (len(windows), *data.features.shape)
                     array = np.lib.format.open_memmap(npy_tmp, mode="w+", dtype=np.float32, shape=shape)
-                array[k] = data.features  # one window in memory at a time
+                    array[...] = np.nan  # a mel front end's last window may be shorter: NaN, no audio
+                array[k, :, : data.features.shape[1]] = data.features  # one window in memory at a time
                 entries.append({"start_s": data.t0, "end_s": data.t1, "valid_columns": data.n_frames})
                 if progress is not None:
                     progress(k + 1, len(windows))
@@ -305,6 +309,13 @@ def export_model_windows(
             "windows": entries,
             "window_hop_s": window_seconds(fe),
             "pad_value": (0.0 - AST_MEAN) / (2.0 * AST_STD) if fe.kind == "ast" else None,
+            "beyond_valid_columns": "the reference's padding"
+            if not fe.streaming
+            else "NaN: the mel front ends pad nothing, so a window cut short by the range's end has fewer columns",
+            "resampled": fe.require_sr() != source.info.samplerate,
+            "resampler": "soxr HQ (librosa's default res_type='soxr_hq')"
+            if fe.require_sr() != source.info.samplerate
+            else None,
             "axes": {
                 "0": f"windows, in time order: window k starts at windows[k].start_s, {window_seconds(fe):g} s apart, "
                 "so the frame grid continues from one window to the next and no frame is in two; "

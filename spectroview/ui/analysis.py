@@ -316,7 +316,9 @@ class ModelView(QDialog):
         layout.addWidget(self.status)
         self.view.scene().sigMouseMoved.connect(self._on_move)
         self._placing = False  # the range is being set from here, not by the user
-        self.view.getViewBox().sigXRangeChanged.connect(self._on_range)
+        # Only the user's own zoom and pan (wheel, drag, keys) lead the main view; the
+        # ranges this dialog sets itself (the first 0-1, each new window) do not.
+        self.view.getViewBox().sigRangeChangedManually.connect(self._on_user_range)
         self._describe()
         self._update_nav()
         self.resize(1100, 520)
@@ -347,6 +349,7 @@ class ModelView(QDialog):
         self.index = 0
         self.data = None
         self.info.setText("computing...")
+        self.hover.setText("")
         self._describe()
         self._update_nav()
 
@@ -370,8 +373,11 @@ class ModelView(QDialog):
         n_rows, n_cols = self.features.shape
         start, end = self._columns = data.column_edges()
         # Row-major (panel.py): rows are the image's y, columns its x, placed on the file's time axis.
-        low, high = float(self.features.min()), float(self.features.max())
-        self.image.setImage(self.features, autoLevels=False, levels=(low, high if high > low else low + 1.0))
+        # Values without a log (torchaudio's power) are drawn in dB to be readable; hovering gives the value.
+        linear = data.front_end.log == "none"
+        shown = 10.0 * np.log10(np.maximum(self.features, 1e-10)) if linear else self.features
+        low, high = float(shown.min()), float(shown.max())
+        self.image.setImage(shown, autoLevels=False, levels=(low, high if high > low else low + 1.0))
         self.image.setRect(QRectF(start, 0, end - start, n_rows))
         self._draw_grid()
         pad_at = self.column_time(data.n_frames)
@@ -394,8 +400,9 @@ class ModelView(QDialog):
             if fe.kind == "ast"
             else ""
         )
+        drawn = "; drawn in dB (10 log10), the matrix holds the mel values" if linear else ""
         self.info.setText(
-            f"{n_rows} x {n_cols}: {data.n_frames} frames of audio, {data.t0:.3f}-{data.t1:.3f} s "
+            f"{n_rows} x {n_cols}{drawn}: {data.n_frames} frames of audio, {data.t0:.3f}-{data.t1:.3f} s "
             f"(window {window[0]:.2f}-{window[1]:.2f} s), {resampled}, a column every "
             f"{1000 * fe.hop_length / fe.require_sr():g} ms{patches}{padding}"
         )
@@ -413,9 +420,10 @@ class ModelView(QDialog):
         if abs(a - t0) > 1e-9 or abs(b - t1) > 1e-9:
             self._place(t0, t1)
 
-    def _on_range(self, _box: object, span: tuple[float, float]) -> None:
+    def _on_user_range(self, _mask: object) -> None:
         if not self._placing:
-            self.rangeEdited.emit(float(span[0]), float(span[1]))
+            (t0, t1), _ = self.view.getViewBox().viewRange()
+            self.rangeEdited.emit(float(t0), float(t1))
 
     def column_time(self, column: float) -> float:
         """Where column ``column`` starts, in the file's seconds (columns are one hop wide)."""

@@ -213,7 +213,7 @@ def test_a_parquet_manifest(tree: Path, tmp_path: Path) -> None:
     table = pq.read_table(tmp_path / "m.parquet").to_pylist()
     assert len(table) == N_FILES and {r["status"] for r in table} == {"written"}
     assert {r["shape"] for r in table} == {"80x3000"}
-    assert list(table[0]) == ["file", "output", "shape", "duration_s", "status", "error"]
+    assert list(table[0]) == ["file", "output", "shape", "duration_s", "status", "error", "warnings"]
 
 
 def test_ctrl_c_at_a_terminal_stops_the_cluster_and_leaves_only_whole_outputs(tree: Path, tmp_path: Path) -> None:
@@ -251,3 +251,102 @@ def test_a_wrong_scheduler_or_worker_count_is_one_line_and_nothing_written(tree:
         proc = run_cli("features", tree, "-o", out, *options, timeout=120)
         assert_clean_error(proc, out, mentions=mentions)
         assert not out.exists()
+
+
+def die_on_poison(item, **_kwargs):  # type: ignore[no-untyped-def]
+    """A task for the runner: the file named poison kills its worker process, like a decoder crash."""
+    from spectroview.batch.dataset import ItemResult
+
+    if "poison" in item.source:
+        os._exit(9)
+    return ItemResult(item, "written")
+
+
+def test_a_file_that_kills_every_worker_it_meets_fails_alone(tmp_path: Path) -> None:
+    from spectroview.batch.dataset import DatasetItem, _Runner
+
+    items = [DatasetItem(str(tmp_path / n), n, str(tmp_path / f"{n}.npy")) for n in ("a.wav", "poison.wav", "b.wav")]
+    runner = _Runner(workers=2, scheduler=None)
+    ticks: list[int] = []
+    try:
+        results = runner.map(die_on_poison, items, lambda: ticks.append(1))
+    finally:
+        runner.close()
+    assert [r.status for r in results] == ["written", "skipped", "written"]
+    assert "worker process died" in (results[1].error or "") and len(ticks) == 3
+
+
+def test_a_source_gone_before_its_task_is_skipped_not_fatal(tmp_path: Path) -> None:
+    from spectroview.batch.dataset import DatasetItem, run_dataset
+    from spectroview.batch.features import FeatureRequest
+    from spectroview.dsp.frontends import front_end
+
+    item = DatasetItem(str(tmp_path / "gone.wav"), "gone.wav", str(tmp_path / "gone.npy"))
+    report = run_dataset([item], FeatureRequest(front_end("librosa")), workers=0, resume=True)
+    assert report.results[0].status == "skipped" and not (tmp_path / "gone.npy").exists()
+
+
+def test_relative_paths_reach_workers_started_elsewhere(tree: Path, tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    here = tmp_path / "work"
+    (here / "data").mkdir(parents=True)
+    for p in sorted(tree.glob("f0[0-3].*")):
+        shutil.copy(p, here / "data" / p.name)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "spectroview",
+                "features",
+                "data",
+                "-o",
+                "out",
+                "--scheduler",
+                cluster.scheduler_address,
+            ],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert len(list((here / "out").glob("*.npy"))) == 3  # f00 is in sub/ of the tree: not copied
+
+
+def test_files_of_the_users_are_never_replaced_and_cut_outputs_are_redone(tmp_path: Path) -> None:
+    import soundfile
+
+    folder = tmp_path / "mine"
+    (folder / ".git").mkdir(parents=True)
+    tone = (0.3 * np.sin(np.arange(16000) * 0.2)).astype(np.float32)
+    for name in ("a.wav", "b.wav", "c.wav", ".git/hidden.wav"):
+        soundfile.write(folder / name, tone, 16000)
+    (folder / "a.json").write_text('{"my": "notes"}\n')
+    (folder / "gone.wav").symlink_to(folder / "nowhere.wav")
+    proc = run_cli("features", folder, "-o", folder, "--workers", "0")
+    assert proc.returncode == 1
+    assert json.loads((folder / "a.json").read_text()) == {"my": "notes"}  # left alone
+    assert not (folder / "a.npy").exists()
+    assert "a.json: exists and is not an earlier output" in proc.stderr
+    assert "gone.wav: not a regular file" in proc.stderr
+    assert not (folder / ".git" / "hidden.npy").exists()
+    rows = {r["file"]: r for r in manifest(folder)}
+    assert rows["a.wav"]["status"] == "skipped" and rows["b.wav"]["status"] == "written"
+    # An output cut short (a full disk, a copy interrupted) is not kept by --resume.
+    npy = folder / "b.npy"
+    whole = npy.read_bytes()
+    npy.write_bytes(whole[: len(whole) // 2])
+    again = run_cli("features", folder, "-o", folder, "--workers", "0", "--resume")
+    assert npy.read_bytes() == whole, again.stderr
+    assert {r["file"]: r["status"] for r in manifest(folder)}["b.wav"] == "written"
+    assert {r["file"]: r["status"] for r in manifest(folder)}["c.wav"] == "resumed"
+    # A single file: a sidecar name taken by a file of the user's is refused, before any work.
+    (tmp_path / "x.json").write_text("mine\n")
+    single = run_cli("features", folder / "c.wav", "-o", tmp_path / "x.npy")
+    assert single.returncode == 2 and "x.json: exists and is not an earlier output" in single.stderr
+    assert (tmp_path / "x.json").read_text() == "mine\n" and not (tmp_path / "x.npy").exists()
+    empty = run_cli("features", "", "-o", tmp_path / "y.npy")
+    assert empty.returncode == 2 and "FILE: empty" in empty.stderr

@@ -310,7 +310,11 @@ def test_model_view_preset_picker_shows_each_front_end_on_the_files_time_axis(
     lo, hi = dialog.window_region.getRegion()
     assert lo == pytest.approx(-0.005) and hi == pytest.approx(29.995)  # 3000 columns of 10 ms, centred on t * 10 ms
     # One time axis: a zoom made here moves the main view, and the main view's moves are followed here.
-    dialog.view.setXRange(2.0, 4.0, padding=0)
+    (m0, m1) = window.model.time_range
+    assert (m0, m1) == pytest.approx((0.0, 10.0), abs=0.5)  # opening it did not move the main view
+    box = dialog.view.getViewBox()
+    box.setXRange(2.0, 4.0, padding=0)
+    box.sigRangeChangedManually.emit(box.state["mouseEnabled"])  # as pyqtgraph's wheel and drag handlers do
     assert window.model.time_range == pytest.approx((2.0, 4.0), abs=1e-6)
     qtbot.waitUntil(lambda: window.panel.visible_range() == pytest.approx((2.0, 4.0), abs=1e-6), timeout=5000)
     window.model.set_time_range(5.0, 6.5)
