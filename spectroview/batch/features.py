@@ -578,6 +578,7 @@ def _model_input_file(
         "spectroview": __version__,
         "preset": fe.name,
         "front_end": recipe,
+        "params": recipe["parameters"],
         "source": source_entry(info, warnings=tuple(source.warnings)),
         "channel": "mix" if request.channel is None else request.channel,
         "source_samplerate": info.samplerate,

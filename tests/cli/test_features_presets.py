@@ -85,7 +85,7 @@ def test_each_preset_equals_its_reference_on_stereo_speech_at_44k(
     assert got.shape == want.shape and got.dtype == np.float32
     span = float(want.max() - want.min())
     assert float(np.abs(got - want).max()) <= 1e-4 * span, name
-    assert meta["shape"] == list(got.shape)
+    assert meta["shape"] == list(got.shape) and meta["params"] == meta["front_end"]["parameters"]
     if fe.target_length is not None:
         assert meta["padding"]["action"] == "padded" and meta["axes"]["valid_columns"] < fe.target_length
 
