@@ -294,6 +294,10 @@ class ModelView(QDialog):
         self.cursor_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 255, 255, 160), width=1))
         self.cursor_line.hide()
         self.view.addItem(self.cursor_line)
+        # The frame grid: a line at each column's edge once a few of them fill the view.
+        self.frame_grid = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255, 45), width=1), connect="pairs")
+        self.view.addItem(self.frame_grid)
+        self.view.getViewBox().sigXRangeChanged.connect(lambda *_: self._draw_frame_grid())
         layout.addWidget(self.view, 1)
         self.info = QLabel("computing...")
         self.info.setWordWrap(True)
@@ -388,6 +392,7 @@ class ModelView(QDialog):
         self.window_region.setRegion((start, end))
         self.window_region.setVisible(fe.target_length is not None)
         self._place(start, end)  # the whole input; the main view follows the user's zoom, not this
+        self._draw_frame_grid()
         self.view.setYRange(0, n_rows, padding=0)
         padding = (
             f"; columns {data.n_frames}-{n_cols - 1} (after the dashed line) are the reference's padding"
@@ -436,6 +441,20 @@ class ModelView(QDialog):
         start, end = self._columns
         n = max(1, self.features.shape[1])
         return int(np.floor((t - start) / (end - start) * n))
+
+    #: Most columns in view for which the frame grid is drawn.
+    FRAME_GRID_MAX = 120
+
+    def _draw_frame_grid(self) -> None:
+        """Column edges as vertical lines when at most :data:`FRAME_GRID_MAX` columns are in view, else none."""
+        (t0, t1), _ = self.view.getViewBox().viewRange()
+        first, last = max(0, self.column_at(t0)), min(self.features.shape[1], self.column_at(t1) + 1)
+        if self.data is None or last - first > self.FRAME_GRID_MAX or last <= first:
+            self.frame_grid.setData([], [])
+            return
+        xs = np.repeat([self.column_time(c) for c in range(first, last + 1)], 2)
+        ys = np.tile([0.0, float(self.features.shape[0])], last - first + 1)
+        self.frame_grid.setData(xs, ys)
 
     def _draw_grid(self) -> None:
         """AST's patch grid: patch starts every 10 cells (patches 16 wide overlap by 6)."""

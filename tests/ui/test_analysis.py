@@ -320,6 +320,12 @@ def test_model_view_preset_picker_shows_each_front_end_on_the_files_time_axis(
     window.model.set_time_range(5.0, 6.5)
     (d0, d1), _ = dialog.view.getViewBox().viewRange()
     assert (d0, d1) == pytest.approx((5.0, 6.5), abs=1e-6)
+    # 150 columns of 10 ms in view: too many for a frame grid; 0.5 s (50 columns) shows each column's edge.
+    assert dialog.frame_grid.getData()[0] is None or len(dialog.frame_grid.getData()[0]) == 0
+    window.model.set_time_range(5.0, 5.5)
+    xs, _ = dialog.frame_grid.getData()
+    assert xs is not None and len(xs) >= 2 * 50
+    np.testing.assert_allclose(np.diff(np.unique(xs)), 0.01, atol=1e-9)
     window.model.set_cursor(Cursor(t=3.25, hz=500.0))
     assert dialog.cursor_line.isVisible() and dialog.cursor_line.value() == pytest.approx(3.25)
     # The 2 kHz half is where the time axis says: after 5 s.
