@@ -471,12 +471,7 @@ def _mel_file(
         times = fe.frame_times(1)
         recipe = fe.recipe()
         meta = {
-            "spectroview": __version__,
-            "preset": fe.name,
-            "front_end": recipe,
-            "params": recipe["parameters"],
-            "source": source_entry(info, warnings=done.warnings),
-            "channel": "mix" if request.channel is None else request.channel,
+            **_sidecar_head(fe, recipe, info, done.warnings, request),
             "resampled": sr != info.samplerate,
             "resampler": RESAMPLER if sr != info.samplerate else None,
             "values": recipe["values"],
@@ -529,6 +524,20 @@ def _outcome(source: FileSource, shape: tuple[int, ...], sr: int, stats: Running
     )
 
 
+def _sidecar_head(
+    fe: FrontEnd, recipe: dict[str, Any], info: AudioInfo, warnings: tuple[str, ...], request: FeatureRequest
+) -> dict[str, Any]:
+    """What every sidecar starts with: the version, the preset and its recipe, the source, the channel."""
+    return {
+        "spectroview": __version__,
+        "preset": fe.name,
+        "front_end": recipe,
+        "params": recipe["parameters"],
+        "source": source_entry(info, warnings=warnings),
+        "channel": "mix" if request.channel is None else request.channel,
+    }
+
+
 def read_model_window(source: FileSource, fe: FrontEnd, start: int = 0, stop: int | None = None) -> np.ndarray:
     """The samples one model input reads from source frame ``start``, at ``fe.sr`` (soxr HQ).
 
@@ -575,12 +584,7 @@ def _model_input_file(
     valid = fe.valid_frames(n)
     recipe = fe.recipe()
     meta = {
-        "spectroview": __version__,
-        "preset": fe.name,
-        "front_end": recipe,
-        "params": recipe["parameters"],
-        "source": source_entry(info, warnings=tuple(source.warnings)),
-        "channel": "mix" if request.channel is None else request.channel,
+        **_sidecar_head(fe, recipe, info, tuple(source.warnings), request),
         "source_samplerate": info.samplerate,
         "samplerate": sr,
         "resampled": info.samplerate != sr,
