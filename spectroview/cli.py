@@ -697,6 +697,7 @@ def _features_dir(args: argparse.Namespace, request: Any) -> int:
         STATS_NAME,
         DatasetItem,
         check_manifest_path,
+        check_stats_path,
         find_audio_files,
         no_audio_message,
         output_names,
@@ -705,7 +706,11 @@ def _features_dir(args: argparse.Namespace, request: Any) -> int:
     )
 
     root = Path(args.file)
-    outdir = Path(args.output)
+    if not args.output.strip():
+        raise CliError("-o: empty; name the output directory")
+    if args.scheduler is not None and args.workers is not None:
+        raise CliError("--workers: not with --scheduler (the cluster there has its own workers)")
+    outdir = Path(args.output).absolute()
     dataset_stats = bool(getattr(args, "dataset_stats", False))
     if outdir.exists() and not outdir.is_dir():
         raise CliError(f"-o {args.output}: exists and is not a directory (with a directory FILE, -o is a directory)")
@@ -724,6 +729,8 @@ def _features_dir(args: argparse.Namespace, request: Any) -> int:
         raise CliError(no_audio_message(root))
     reserved = {STATS_NAME} if dataset_stats else set()
     reserved |= {manifest.relative_to(outdir).as_posix().lower()} if manifest.parent == outdir else set()
+    if dataset_stats:
+        check_stats_path(outdir / STATS_NAME)
     names = output_names(files, patches=args.patches is not None, reserved=reserved)
     created = [
         d for d in (outdir, *(outdir / f for f in sorted({npy.parent for npy in names.values()}))) if not d.exists()
@@ -750,7 +757,7 @@ def _features_dir(args: argparse.Namespace, request: Any) -> int:
             dataset_stats=str(outdir / STATS_NAME) if dataset_stats else None,
             progress=progress,
         )
-        write_manifest(manifest, report.results, root, outdir.absolute())
+        write_manifest(manifest, report.results, root, outdir, unlisted=unlisted)
     except BaseException:
         # Interrupted or a failed write: the folders this run made and left empty go too.
         for folder in sorted(created, key=lambda d: len(d.parts), reverse=True):

@@ -499,6 +499,28 @@ def _reusable_stats(path: Path, items: list[DatasetItem], request: FeatureReques
     return doc
 
 
+def check_stats_path(path: str | os.PathLike[str]) -> None:
+    """Refuse to replace a ``stats.json`` that is not an earlier one of ``--dataset-stats``.
+
+    Raises
+    ------
+    BatchError
+    """
+    target = Path(path)
+    if not target.exists():
+        return
+    try:
+        doc = json.loads(target.read_text())
+        ours = isinstance(doc, dict) and {"request", "count", "mean", "std"} <= set(doc)
+    except (OSError, ValueError):
+        ours = False
+    if not ours:
+        raise BatchError(
+            f"{target}: exists and is not the dataset statistics of spectroview features; not replaced "
+            "(move it, or choose another -o)"
+        )
+
+
 def check_manifest_path(path: str | os.PathLike[str]) -> Path:
     """``path`` if a manifest can be written there: a .csv, or a .parquet with pyarrow installed.
 
@@ -530,7 +552,14 @@ def check_manifest_path(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def write_manifest(path: str | os.PathLike[str], results: Sequence[ItemResult], root: Path, outdir: Path) -> None:
+def write_manifest(
+    path: str | os.PathLike[str],
+    results: Sequence[ItemResult],
+    root: Path,
+    outdir: Path,
+    *,
+    unlisted: Sequence[tuple[str, str]] = (),
+) -> None:
     """The run's manifest, one row per file (:data:`MANIFEST_COLUMNS`): CSV, or Parquet for a ``.parquet`` name.
 
     Raises
@@ -564,15 +593,26 @@ def write_manifest(path: str | os.PathLike[str], results: Sequence[ItemResult], 
                 "warnings": "; ".join(o.warnings) if o is not None else "",
             }
         )
-    target = Path(path)
+    for where, reason in unlisted:  # entries that were never files to compute (broken links, unreadable folders)
+        name = Path(where)
+        with contextlib.suppress(ValueError):
+            name = name.relative_to(root)
+        rows.append(
+            {
+                "file": name.as_posix(),
+                "output": "",
+                "shape": "",
+                "duration_s": None,
+                "status": "skipped",
+                "error": reason,
+                "warnings": "",
+            }
+        )
+    target = check_manifest_path(path)
     if target.suffix.lower() == ".parquet":
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise BatchError(
-                f"--manifest {target}: Parquet needs pyarrow (pip install pyarrow); or name a .csv"
-            ) from None
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         table = pa.Table.from_pylist(rows)
         atomic_write(target, lambda tmp: pq.write_table(table, tmp))
         return

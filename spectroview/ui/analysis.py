@@ -320,6 +320,7 @@ class ModelView(QDialog):
         layout.addWidget(self.status)
         self.view.scene().sigMouseMoved.connect(self._on_move)
         self._placing = False  # the range is being set from here, not by the user
+        self._keep_range = False  # set by a preset switch: keep the view's range
         # Only the user's own zoom and pan (wheel, drag, keys) lead the main view; the
         # ranges this dialog sets itself (the first 0-1, each new window) do not.
         self.view.getViewBox().sigRangeChangedManually.connect(self._on_user_range)
@@ -334,7 +335,8 @@ class ModelView(QDialog):
         self.setWindowTitle(f"As a model sees it: {fe.name} ({shape})")
         self.pipeline.setText(f"{fe.description}.  Reference: {fe.reference}")
         self.save_patches.setVisible(fe.kind == "ast")
-        self.save_all.setText(f"Export all {len(self.windows)} windows (NPY + JSON)...")
+        n = len(self.windows)
+        self.save_all.setText(f"Export {'the window' if n == 1 else f'all {n} windows'} (NPY + JSON)...")
         self.save_all.setToolTip(
             f"Every model input of the range as one (windows, {fe.n_rows}, columns) float32 NPY, with a JSON "
             "sidecar naming the preset, its reference, every parameter and each window's start, end and valid columns"
@@ -352,6 +354,7 @@ class ModelView(QDialog):
         self.windows = list(windows)
         self.index = 0
         self.data = None
+        self._keep_range = True  # the user's time range stays shared with the main view
         self.info.setText("computing...")
         self.hover.setText("")
         self._describe()
@@ -391,7 +394,10 @@ class ModelView(QDialog):
         window = self.windows[self.index] if self.windows else (data.t0, data.t1)
         self.window_region.setRegion((start, end))
         self.window_region.setVisible(fe.target_length is not None)
-        self._place(start, end)  # the whole input; the main view follows the user's zoom, not this
+        if self._keep_range:  # another preset over the same stretch: the shared range stays
+            self._keep_range = False
+        else:
+            self._place(start, end)  # the whole input; the main view follows the user's zoom, not this
         self._draw_frame_grid()
         self.view.setYRange(0, n_rows, padding=0)
         padding = (

@@ -245,6 +245,7 @@ def test_a_wrong_scheduler_or_worker_count_is_one_line_and_nothing_written(tree:
         (("--scheduler", "tcp://127.0.0.1:9"), ["--scheduler tcp://127.0.0.1:9", "cannot reach"]),
         (("--workers", "-1"), ["--workers", "must be >= 0"]),
         (("--manifest", str(tmp_path / "m.txt")), ["--manifest", ".csv or .parquet"]),
+        (("--workers", "2", "--scheduler", "tcp://127.0.0.1:9"), ["--workers", "not with --scheduler"]),
     ]
     for i, (options, mentions) in enumerate(cases):
         out = tmp_path / f"out{i}"
@@ -335,6 +336,12 @@ def test_files_of_the_users_are_never_replaced_and_cut_outputs_are_redone(tmp_pa
     assert not (folder / ".git" / "hidden.npy").exists()
     rows = {r["file"]: r for r in manifest(folder)}
     assert rows["a.wav"]["status"] == "skipped" and rows["b.wav"]["status"] == "written"
+    assert rows["gone.wav"]["status"] == "skipped" and "not a regular file" in rows["gone.wav"]["error"]
+    (folder / "stats.json").write_text('{"user": 1}\n')
+    stats = run_cli("features", folder, "-o", folder, "--workers", "0", "--dataset-stats")
+    assert stats.returncode == 2 and "stats.json: exists and is not the dataset statistics" in stats.stderr
+    assert (folder / "stats.json").read_text() == '{"user": 1}\n'
+    (folder / "stats.json").unlink()
     # An output cut short (a full disk, a copy interrupted) is not kept by --resume.
     npy = folder / "b.npy"
     whole = npy.read_bytes()
@@ -350,3 +357,5 @@ def test_files_of_the_users_are_never_replaced_and_cut_outputs_are_redone(tmp_pa
     assert (tmp_path / "x.json").read_text() == "mine\n" and not (tmp_path / "x.npy").exists()
     empty = run_cli("features", "", "-o", tmp_path / "y.npy")
     assert empty.returncode == 2 and "FILE: empty" in empty.stderr
+    no_out = run_cli("features", folder, "-o", "")
+    assert no_out.returncode == 2 and "-o: empty" in no_out.stderr

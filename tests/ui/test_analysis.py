@@ -334,9 +334,13 @@ def test_model_view_preset_picker_shows_each_front_end_on_the_files_time_axis(
     late, early = dialog.column_at(7.0), dialog.column_at(2.0)
     assert dialog.features[row, late] > dialog.features[row, early] + 0.5
     # A mel front end with no input length of its own: 10 s windows on the same axis.
+    window.model.set_time_range(3.0, 6.0)
     dialog.preset.setCurrentText("torchaudio")
     qtbot.waitUntil(lambda: dialog.data is not None and dialog.data.front_end.name == "torchaudio", timeout=20000)
     assert dialog.features.shape == (128, 1 + 160000 // 200) and not dialog.window_region.isVisible()
+    # Another front end over the same stretch keeps the range the two views share.
+    assert dialog.view.getViewBox().viewRange()[0] == pytest.approx([3.0, 6.0], abs=1e-6)
+    assert window.model.time_range == pytest.approx((3.0, 6.0), abs=1e-6)
     out = tmp_path / "ta.npy"
     dialog.exportAllRequested.emit(str(out))
     qtbot.waitUntil(lambda: dialog.status.text().startswith("wrote 1 model inputs"), timeout=30000)
