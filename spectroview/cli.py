@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import math
 import os
-import shutil
 import sys
 import threading
 import time
@@ -416,28 +415,6 @@ def _check_image_memory(params: SpectrogramParams, n_samples: int, width: int, h
     raise CliError(
         f"--width {width} --height {height}: the image needs about {format_bytes(need)} of memory and "
         f"{format_bytes(budget)} is available; {fits}"
-    )
-
-
-def _check_disk(out: Path, need: int, params: SpectrogramParams) -> None:
-    """Refuse an output larger than the free space of its folder, before writing; name a hop that fits."""
-    from spectroview._memory import format_bytes
-
-    try:
-        free = shutil.disk_usage(out.parent).free
-    except OSError:
-        return  # cannot tell: the write itself reports a full disk
-    margin = 1 << 20  # the sidecar and the file system's own needs
-    if need + margin <= free:
-        return
-    # Columns (and bytes) fall as 1 / hop.
-    fits = (
-        f"a --hop of at least {math.ceil(params.hop * need / (free - margin))} fits"
-        if free > margin
-        else "free some space"
-    )
-    raise CliError(
-        f"-o {out}: the features need about {format_bytes(need)} and {out.parent} has {format_bytes(free)} free; {fits}"
     )
 
 

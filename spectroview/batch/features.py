@@ -13,6 +13,7 @@ blocks).  A model input (Whisper, AST) reads only its first window.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -396,7 +397,7 @@ def _mel_file(
     from spectroview._memory import format_bytes
 
     key = None if out is None else resume_key(src, request, False)
-    group: Any = atomic_files([out, out.with_suffix(".json")]) if out is not None else _no_files()
+    group: Any = atomic_files([out, out.with_suffix(".json")]) if out is not None else contextlib.nullcontext(("", ""))
     with group as temps, open_counted(src, channel=request.channel, stream=request.stream) as source:
         info = source.info
         fe = request.front_end.bind(info.samplerate)
@@ -493,14 +494,6 @@ def _mel_file(
     return done
 
 
-class _no_files:
-    def __enter__(self) -> tuple[str, str]:
-        return ("", "")
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def _free_bytes(folder: Path) -> int | None:
     import shutil
 
@@ -538,21 +531,22 @@ def _sidecar_head(
     }
 
 
-def read_model_window(source: FileSource, fe: FrontEnd, start: int = 0, stop: int | None = None) -> np.ndarray:
-    """The samples one model input reads from source frame ``start``, at ``fe.sr`` (soxr HQ).
+def read_model_window(
+    source: FileSource, fe: FrontEnd, start: int = 0, stop: int | None = None, *, needed: int | None = None
+) -> np.ndarray:
+    """The ``needed`` samples (default: one model input's) from source frame ``start``, at ``fe.sr`` (soxr HQ).
 
     Reads the window and a margin for the resampler's filter (far beyond it:
     a twentieth of a second), never the whole file; ``stop`` (a selection's
     end) limits what is read.  The samples equal those of the whole file
-    resampled, up to the window's end.
+    resampled, up to the window's end; fewer where the file or ``stop`` ends first.
     """
     sr_in = source.info.samplerate
     sr = fe.require_sr()
-    needed = int(fe.window_samples or 0)
+    needed = int(fe.window_samples or 0) if needed is None else int(needed)
     end = source.info.frames if stop is None else min(source.info.frames, stop)
     hi = min(end, start + -(-needed * sr_in // sr) + sr_in // 20)
-    y = resample(source.read(start, max(start, hi)), orig_sr=sr_in, target_sr=sr)
-    return y[:needed] if hi < end else y
+    return resample(source.read(start, max(start, hi)), orig_sr=sr_in, target_sr=sr)[:needed]
 
 
 def _model_input_file(

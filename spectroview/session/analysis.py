@@ -145,10 +145,6 @@ class ModelInput:
     n_frames: int = 1024
     front_end: FrontEnd = dataclasses.field(default_factory=lambda: front_end("ast"))
 
-    def column_times(self) -> np.ndarray:
-        """Time in the file (s) of each column's centre: (n_columns + 1,) edges would be ``column_edges``."""
-        return self.t0 + self.front_end.frame_times(self.features.shape[1])
-
     def column_edges(self) -> tuple[float, float]:
         """Where the image's first column starts and its last ends, in the file's seconds (columns one hop wide)."""
         times = self.front_end.frame_times(1)
@@ -180,7 +176,7 @@ def model_windows(t0: float, t1: float, duration: float, fe: FrontEnd | None = N
         In s, within ``[0, duration]``; at least one; each at most one window
         long (the last ends at ``t1``).
     """
-    length = MODEL_WINDOW_SECONDS if fe is None else window_seconds(fe)
+    length = window_seconds(front_end("ast") if fe is None else fe)  # AST's: MODEL_WINDOW_SECONDS
     t0 = min(max(0.0, float(t0)), max(0.0, float(duration)))
     t1 = min(float(t1), float(duration))
     if not t1 > t0:
@@ -199,18 +195,16 @@ def model_input(source: FileSource, t0: float, t1: float | None = None, fe: Fron
     not padded (as librosa and torchaudio do not pad): a window cut short by
     the range's end has fewer columns.
     """
-    from spectroview.audio.resample import resample
+    from spectroview.batch.features import read_model_window
 
     fe = front_end("ast") if fe is None else fe.bind(source.info.samplerate)
     sr_in = source.info.samplerate
     sr = fe.require_sr()
-    needed = round(window_seconds(fe) * sr) if fe.window_samples is None else int(fe.window_samples)
     lo = min(max(0, round(t0 * sr_in)), max(0, source.info.frames - 1))
-    # The window, and a margin for the resampler's filter at the chunk's end.
-    hi = min(source.info.frames, lo + -(-needed * sr_in // sr) + sr_in // 50)
-    if t1 is not None:
-        hi = min(hi, max(lo + 1, round(t1 * sr_in)))
-    y = resample(source.read(lo, hi), orig_sr=sr_in, target_sr=sr)[:needed]
+    stop = None if t1 is None else max(lo + 1, round(t1 * sr_in))
+    # A model input reads its own window (AST: 1024 frames = 164 080 samples); a mel front end, window_seconds.
+    needed = None if fe.window_samples is not None else round(window_seconds(fe) * sr)
+    y = read_model_window(source, fe, lo, stop, needed=needed)
     n_audio = y.shape[0]
     if fe.streaming and fe.n_frames(n_audio) == 0:
         raise ParameterError(
